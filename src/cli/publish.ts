@@ -1,0 +1,86 @@
+import { parseArgs } from 'node:util';
+import { publish, testPattern, type FrameSource } from '../index.js';
+import { durationTimer, errorLine, formatStats, onSignals, oneUrl, parseNum, parseSize, statusLine, UsageError } from './common.js';
+
+export const publishHelp = `Usage: framewire publish URL [options]
+
+Publishes a source to a relay, e.g.
+  framewire publish tcp://127.0.0.1:7070/cam --size 1280x720 --fps 30
+
+Options:
+  --source S      what to send: test (an animated test pattern; default)
+  --size WxH      picture size (default 1280x720)
+  --fps N         frames per second (default 30)
+  --quality Q     JPEG quality 1-100 (default 75)
+  --token T       token the relay requires (or ?token=T in the URL)
+  --duration S    stop after S seconds
+  --stats         print a status line (fps, kbps, connection) every second
+  --json          print one JSON stats object per second on stdout
+  --no-reconnect  exit when the relay goes away instead of retrying
+  -h, --help      this help
+`;
+
+/** Builds a source from the --source argument. */
+export function makeSource(kind: string, size: { width: number; height: number }, fps: number, quality: number): FrameSource {
+  if (kind === 'test') return testPattern({ ...size, fps, quality });
+  throw new UsageError(`unknown --source "${kind}"; available: test`);
+}
+
+export async function publishCommand(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      source: { type: 'string', default: 'test' },
+      size: { type: 'string' },
+      fps: { type: 'string' },
+      quality: { type: 'string' },
+      token: { type: 'string' },
+      duration: { type: 'string' },
+      stats: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      'no-reconnect': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(publishHelp);
+    return;
+  }
+  const url = oneUrl(positionals, 'publish');
+  const size = parseSize(values.size) ?? { width: 1280, height: 720 };
+  const fps = parseNum('fps', values.fps, 0.1, 240) ?? 30;
+  const quality = parseNum('quality', values.quality, 1, 100) ?? 75;
+  const duration = parseNum('duration', values.duration, 0, 1e7);
+  const source = makeSource(values.source ?? 'test', size, fps, quality);
+  const pub = await publish(url, source, {
+    token: values.token,
+    reconnect: !values['no-reconnect'],
+    onDisconnect: (reason, retry) => process.stderr.write(`framewire publish: ${reason}${retry ? '; reconnecting' : ''}\n`),
+  });
+  const w = pub.welcome;
+  process.stderr.write(`framewire publish: publishing ${size.width}x${size.height} @ ${fps} fps q${quality} to ${url} (session ${w?.session ?? '?'})\n`);
+  const stopStatus = values.json
+    ? jsonEverySecond(() => pub.stats())
+    : values.stats
+      ? statusLine(() => formatStats('publish', { ...pub.stats(), framesLost: 0, framesSkipped: pub.stats().framesNotSent }))
+      : () => undefined;
+  durationTimer(duration, () => pub.close());
+  onSignals(async () => {
+    pub.close();
+    await pub.done.catch(() => undefined);
+  });
+  try {
+    await pub.done;
+  } catch (err) {
+    stopStatus();
+    throw new Error(`publish stopped: ${errorLine(err)}`);
+  }
+  stopStatus();
+}
+
+/** Writes `get()` as one JSON line per second to stdout. Returns a stop function. */
+export function jsonEverySecond(get: () => object): () => void {
+  const t = setInterval(() => process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...get() })}\n`), 1000);
+  return () => clearInterval(t);
+}

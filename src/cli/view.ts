@@ -1,0 +1,69 @@
+import { parseArgs } from 'node:util';
+import { subscribe } from '../index.js';
+import { durationTimer, formatStats, onSignals, oneUrl, parseNum, parseSize, statusLine } from './common.js';
+import { jsonEverySecond } from './publish.js';
+
+export const viewHelp = `Usage: framewire view URL [options]
+
+Watches a stream and reports what arrives, e.g.
+  framewire view tcp://127.0.0.1:7070/cam --stats
+
+Options:
+  --stats         a live status line (fps, kbps, latency, losses) on stderr
+  --json          one JSON object per second on stdout: fps, kbps, latencyP50Ms,
+                  latencyP95Ms, framesReceived, framesLost, framesSkipped, width, height, ...
+  --duration S    stop after S seconds (exit 0)
+  --fps N         ask the relay for at most N frames per second
+  --size WxH      ask for this size (granted when the relay can make it)
+  --quality Q     ask for this JPEG quality (same)
+  --token T       token the relay requires (or ?token=T in the URL)
+  --no-reconnect  exit when the relay goes away instead of retrying
+  -h, --help      this help
+`;
+
+export async function viewCommand(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      stats: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      duration: { type: 'string' },
+      fps: { type: 'string' },
+      size: { type: 'string' },
+      quality: { type: 'string' },
+      token: { type: 'string' },
+      'no-reconnect': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(viewHelp);
+    return;
+  }
+  const url = oneUrl(positionals, 'view');
+  const size = parseSize(values.size);
+  const sub = subscribe(url, {
+    token: values.token,
+    fps: parseNum('fps', values.fps, 0.1, 1000),
+    quality: parseNum('quality', values.quality, 1, 100),
+    ...size,
+    reconnect: !values['no-reconnect'],
+    onWelcome: (w) => process.stderr.write(`framewire view: connected to ${url} (session ${w.session})${w.live ? '' : ', waiting for a publisher'}\n`),
+    onLive: (live) => process.stderr.write(`framewire view: stream is ${live ? 'live' : 'not live (no publisher); waiting'}\n`),
+    onDisconnect: (reason, retry) => process.stderr.write(`framewire view: ${reason}${retry ? '; reconnecting' : ''}\n`),
+  });
+  const duration = parseNum('duration', values.duration, 0, 1e7);
+  const stops: (() => void)[] = [];
+  if (values.json) stops.push(jsonEverySecond(() => sub.stats()));
+  if (values.stats) stops.push(statusLine(() => formatStats('view', sub.stats())));
+  durationTimer(duration, () => sub.close());
+  onSignals(() => sub.close());
+  try {
+    for await (const frame of sub) void frame;
+  } finally {
+    for (const s of stops) s();
+    // A last figure for the partial second, so --duration N gives N lines.
+    if (values.json) process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), final: true, ...sub.stats() })}\n`);
+  }
+}

@@ -1,0 +1,194 @@
+import { ErrorCodes, FramewireError, isFramewireError } from '../errors.js';
+import { nowUs } from '../frame/clock.js';
+import type { EncodedFrame } from '../frame/frame.js';
+import { StatsMeter, type StatsSnapshot } from '../frame/meter.js';
+import { DropOldestQueue } from '../frame/queue.js';
+import type { StatsBody, VideoParams, WelcomeBody } from '../protocol/messages.js';
+import { ClientConnection, backoffMs, sleep, type ConnectOptions } from './connection.js';
+import { parseStreamUrl } from './url.js';
+
+/** Options for {@link subscribe}. */
+export interface SubscribeOptions extends ConnectOptions, VideoParams {
+  /** Reconnect with backoff when the relay goes away. Default true. */
+  reconnect?: boolean;
+  /** Frames held for a slow consumer before the oldest is dropped. Default 2. */
+  queueSize?: number;
+  /** Called when the relay says the stream went live or not. */
+  onLive?(live: boolean): void;
+  /** Called on each (re)connect with the relay's welcome. */
+  onWelcome?(welcome: WelcomeBody): void;
+  /** Called when a connection ends; `willRetry` says whether a reconnect follows. */
+  onDisconnect?(reason: string, willRetry: boolean): void;
+}
+
+/** Viewer-side figures: the meter's snapshot plus connection state. */
+export interface SubscriptionStats extends StatsSnapshot {
+  connected: boolean;
+  live: boolean;
+}
+
+/** Codes after which reconnecting cannot help. */
+const FATAL: ReadonlySet<string> = new Set([ErrorCodes.UNAUTHORIZED, ErrorCodes.BAD_URL, ErrorCodes.BAD_MESSAGE, ErrorCodes.BAD_VERSION, ErrorCodes.ABORTED]);
+
+/**
+ * A live subscription to one stream: an async iterable of frames whose
+ * `captureUs` is converted to this machine's clock, so
+ * `nowUs() - frame.captureUs` is the true end-to-end latency.
+ */
+export class Subscription implements AsyncIterable<EncodedFrame> {
+  private readonly meter = new StatsMeter();
+  private readonly queue: DropOldestQueue<EncodedFrame>;
+  private conn: ClientConnection | undefined;
+  private stopped = false;
+  private live = false;
+  private skippedBase = 0;
+  private skippedConn = 0;
+  private readonly abort = new AbortController();
+  /** Resolves with the first welcome; rejects if the first attempt fails for good. */
+  readonly ready: Promise<WelcomeBody>;
+
+  /** @internal use {@link subscribe} */
+  constructor(
+    url: string,
+    private readonly options: SubscribeOptions,
+  ) {
+    this.queue = new DropOldestQueue<EncodedFrame>(options.queueSize ?? 2, () => this.meter.addDropped());
+    const parsed = parseStreamUrl(url);
+    let resolveReady!: (w: WelcomeBody) => void;
+    let rejectReady!: (e: unknown) => void;
+    this.ready = new Promise((res, rej) => {
+      resolveReady = res;
+      rejectReady = rej;
+    });
+    this.ready.catch(() => undefined);
+    options.signal?.addEventListener('abort', () => this.close(), { once: true });
+    if (options.signal?.aborted) this.close();
+    void this.run(parsed, resolveReady, rejectReady);
+  }
+
+  private async run(url: ReturnType<typeof parseStreamUrl>, resolveReady: (w: WelcomeBody) => void, rejectReady: (e: unknown) => void): Promise<void> {
+    const o = this.options;
+    const params: VideoParams = {};
+    for (const k of ['width', 'height', 'fps', 'quality'] as const) if (o[k] !== undefined) params[k] = o[k];
+    let attempt = 0;
+    let everConnected = false;
+    while (!this.stopped) {
+      let ended: { reason: string; error: FramewireError | undefined } | undefined;
+      let onEnd: (() => void) | undefined;
+      const closed = new Promise<void>((resolve) => (onEnd = resolve));
+      try {
+        const conn = await ClientConnection.open(
+          url,
+          { role: 'view', stream: url.stream, token: o.token ?? url.token, params, client: 'framewire-node' },
+          { ...o, signal: this.abort.signal },
+          {
+            onFrame: (msg, arrivalUs) => this.onFrame(msg.frame, arrivalUs),
+            onStats: (body) => this.onStats(body),
+            onClose: (reason, error) => {
+              ended = { reason, error };
+              onEnd?.();
+            },
+          },
+        );
+        this.conn = conn;
+        attempt = 0;
+        everConnected = true;
+        this.skippedConn = 0;
+        this.meter.resetSequence();
+        o.onWelcome?.(conn.welcome);
+        this.setLive(conn.welcome.live);
+        resolveReady(conn.welcome);
+        await closed;
+      } catch (err) {
+        ended = { reason: err instanceof Error ? err.message : String(err), error: isFramewireError(err) ? err : undefined };
+      }
+      this.conn = undefined;
+      this.skippedBase += this.skippedConn;
+      this.skippedConn = 0;
+      this.setLive(false);
+      if (this.stopped) break;
+      const code = ended?.error?.code;
+      const retry = (o.reconnect ?? true) && !(code && FATAL.has(code));
+      o.onDisconnect?.(ended?.reason ?? 'closed', retry);
+      if (!retry) {
+        const err = ended?.error ?? new FramewireError(ErrorCodes.CONNECTION_CLOSED, ended?.reason ?? 'connection closed');
+        if (!everConnected) rejectReady(err);
+        this.stopped = true;
+        this.queue.fail(err);
+        return;
+      }
+      try {
+        await sleep(backoffMs(attempt++), this.abort.signal);
+      } catch {
+        break;
+      }
+    }
+    rejectReady(new FramewireError(ErrorCodes.ABORTED, 'subscription closed'));
+    this.queue.close();
+  }
+
+  private onFrame(frame: EncodedFrame, arrivalUs: number): void {
+    const offset = this.conn?.offsetUs ?? 0;
+    const local: EncodedFrame = { ...frame, captureUs: Math.round(frame.captureUs - offset) };
+    this.meter.record(local, arrivalUs, arrivalUs - local.captureUs);
+    this.queue.push(local);
+  }
+
+  private onStats(body: StatsBody): void {
+    const skipped = Number(body.framesSkipped ?? 0) + Number(body.framesDecimated ?? 0);
+    if (Number.isFinite(skipped)) {
+      this.skippedConn = skipped;
+      this.meter.setSkipped(this.skippedBase + skipped);
+    }
+    if (typeof body.live === 'boolean' && body.live !== this.live) {
+      this.meter.resetSequence();
+      this.setLive(body.live);
+    }
+  }
+
+  private setLive(live: boolean): void {
+    if (live === this.live) return;
+    this.live = live;
+    if (!this.stopped) this.options.onLive?.(live);
+  }
+
+  /** Figures over the last second. */
+  stats(): SubscriptionStats {
+    this.meter.rttMs = this.conn ? Math.round(this.conn.clockSync.rttUs / 10) / 100 : null;
+    return { ...this.meter.snapshot(nowUs()), connected: this.conn !== undefined, live: this.live };
+  }
+
+  /** Stops: says bye, ends iteration. Idempotent. */
+  close(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.conn?.close('viewer closing');
+    this.abort.abort();
+    this.queue.close();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<EncodedFrame> {
+    const it = this.queue[Symbol.asyncIterator]();
+    return {
+      next: () => it.next(),
+      return: async () => {
+        this.close();
+        return { value: undefined, done: true };
+      },
+    };
+  }
+}
+
+/**
+ * Subscribes to a stream. Iterate the result for frames; stop with
+ * `close()`, `break`, or the AbortSignal.
+ *
+ * @example
+ * ```ts
+ * const sub = subscribe('tcp://127.0.0.1:7070/cam', { fps: 15 });
+ * for await (const frame of sub) console.log(frame.seq, nowUs() - frame.captureUs);
+ * ```
+ */
+export function subscribe(url: string, options: SubscribeOptions = {}): Subscription {
+  return new Subscription(url, options);
+}

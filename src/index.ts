@@ -1,0 +1,28 @@
+/**
+ * framewire: live video over the network with the least latency a socket
+ * allows. Public API, re-exports only.
+ *
+ * @packageDocumentation
+ */
+export { ErrorCodes, FramewireError, isFramewireError, type ErrorCode } from './errors.js';
+export type { Codec, EncodedFrame, FrameSource } from './frame/frame.js';
+export { nowUs, type Clock } from './frame/clock.js';
+export { StatsMeter, type StatsSnapshot } from './frame/meter.js';
+export { createRelay, Relay, type RelayOptions, type RelayEvents, type ListenAddress } from './relay/relay.js';
+export type { StreamInfo } from './relay/stream.js';
+export { publish, Publication, type PublishOptions, type PublicationStats } from './client/publish.js';
+export { subscribe, Subscription, type SubscribeOptions, type SubscriptionStats } from './client/subscribe.js';
+export { parseStreamUrl, DEFAULT_TCP_PORT, type StreamUrl } from './client/url.js';
+export { testPattern, type TestPatternOptions } from './sources/test-pattern.js';
+export { StreamParser, decodeMessage, DEFAULT_LIMITS, type ParserLimits } from './protocol/parser.js';
+export {
+  encodeControl,
+  encodeFrame,
+  encodeFrameHeader,
+  type ControlMessage,
+  type Message,
+  type HelloBody,
+  type WelcomeBody,
+  type VideoParams,
+  type Role,
+} from './protocol/messages.js';

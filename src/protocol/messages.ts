@@ -1,0 +1,238 @@
+import { ErrorCodes, FramewireError, isErrorCode, type ErrorCode } from '../errors.js';
+import type { Codec, EncodedFrame } from '../frame/frame.js';
+import {
+  CodecId,
+  FIXED_HEADER_BYTES,
+  FRAME_HEADER_BYTES,
+  FrameFlags,
+  MessageType,
+  writeFixedHeader,
+  writeU64,
+} from './header.js';
+
+/** What a client is: a publisher sends one stream, a viewer receives one. */
+export type Role = 'publish' | 'view';
+
+/** Video parameters a peer asks for or is granted. Absent = "as the source". */
+export interface VideoParams {
+  width?: number;
+  height?: number;
+  fps?: number;
+  quality?: number;
+}
+
+/** First message from the client. */
+export interface HelloBody {
+  role: Role;
+  stream: string;
+  token?: string;
+  /** Viewer: what it asks for. Publisher: what it will send. */
+  params?: VideoParams;
+  /** Free-form client name and version, for logs. */
+  client?: string;
+}
+
+/** The server's answer to a good hello. */
+export interface WelcomeBody {
+  session: string;
+  role: Role;
+  stream: string;
+  granted: VideoParams;
+  /** Server clock (µs) when the welcome was sent. */
+  serverTimeUs: number;
+  /** Largest frame payload the server accepts / sends. */
+  maxFrameBytes: number;
+  /** True if the stream has a publisher right now. */
+  live: boolean;
+}
+
+/** A coded error; the connection closes after it. */
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+}
+
+/** Ping: `t0` is the sender's clock in µs. */
+export interface PingBody {
+  id: number;
+  t0: number;
+}
+
+/** Pong: echoes `id` and `t0`; `t1` receive time and `t2` send time on the answerer's clock. */
+export interface PongBody {
+  id: number;
+  t0: number;
+  t1: number;
+  t2: number;
+}
+
+/**
+ * Stats: numbers, booleans or short strings. Well-known keys from relay to
+ * viewer: `framesSkipped` (cumulative, latest-frame-wins skips for this
+ * viewer), `framesDecimated` (cumulative, skipped for the fps cap), `live`
+ * (stream has a publisher), `viewers`, `width`, `height`.
+ */
+export type StatsBody = Record<string, number | boolean | string>;
+
+/** Goodbye with a reason; the sender closes after it. */
+export interface ByeBody {
+  reason: string;
+}
+
+/** A control message (JSON body). */
+export type ControlMessage =
+  | { type: 'hello'; body: HelloBody }
+  | { type: 'welcome'; body: WelcomeBody }
+  | { type: 'error'; body: ErrorBody }
+  | { type: 'ping'; body: PingBody }
+  | { type: 'pong'; body: PongBody }
+  | { type: 'stats'; body: StatsBody }
+  | { type: 'bye'; body: ByeBody };
+
+/** Any decoded message. */
+export type Message = ControlMessage | { type: 'frame'; frame: EncodedFrame };
+
+/** Stream names: 1–128 of `A–Z a–z 0–9 . _ -`, not starting with a dot. */
+export const STREAM_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
+
+const MAX_STRING = 1024;
+const MAX_STATS_KEYS = 64;
+
+function bad(message: string): FramewireError {
+  return new FramewireError(ErrorCodes.BAD_MESSAGE, message);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function str(o: Record<string, unknown>, key: string, max = MAX_STRING): string {
+  const v = o[key];
+  if (typeof v !== 'string' || v.length > max) throw bad(`"${key}" must be a string of at most ${max} characters`);
+  return v;
+}
+
+function optStr(o: Record<string, unknown>, key: string, max = MAX_STRING): string | undefined {
+  return o[key] === undefined ? undefined : str(o, key, max);
+}
+
+function num(o: Record<string, unknown>, key: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const v = o[key];
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
+    throw bad(`"${key}" must be a number in [${min}, ${max}]`);
+  }
+  return v;
+}
+
+function params(v: unknown, key: string): VideoParams | undefined {
+  if (v === undefined) return undefined;
+  if (!isObject(v)) throw bad(`"${key}" must be an object`);
+  const out: VideoParams = {};
+  if (v.width !== undefined) out.width = Math.round(num(v, 'width', 16, 16384));
+  if (v.height !== undefined) out.height = Math.round(num(v, 'height', 16, 16384));
+  if (v.fps !== undefined) out.fps = num(v, 'fps', 0.1, 1000);
+  if (v.quality !== undefined) out.quality = Math.round(num(v, 'quality', 1, 100));
+  return out;
+}
+
+function role(o: Record<string, unknown>): Role {
+  const r = o.role;
+  if (r !== 'publish' && r !== 'view') throw bad('"role" must be "publish" or "view"');
+  return r;
+}
+
+function streamName(o: Record<string, unknown>): string {
+  const s = str(o, 'stream', 128);
+  if (!STREAM_NAME.test(s)) throw bad(`"stream" must match ${STREAM_NAME.source}`);
+  return s;
+}
+
+/** Validates a parsed JSON body for `type`. Unknown extra fields are ignored. */
+export function validateControl(type: ControlMessage['type'], body: unknown): ControlMessage {
+  if (!isObject(body)) throw bad(`${type} body must be a JSON object`);
+  switch (type) {
+    case 'hello': {
+      const out: HelloBody = { role: role(body), stream: streamName(body) };
+      const token = optStr(body, 'token', 256);
+      if (token !== undefined) out.token = token;
+      const p = params(body.params, 'params');
+      if (p) out.params = p;
+      const client = optStr(body, 'client', 128);
+      if (client !== undefined) out.client = client;
+      return { type, body: out };
+    }
+    case 'welcome':
+      return {
+        type,
+        body: {
+          session: str(body, 'session', 128),
+          role: role(body),
+          stream: streamName(body),
+          granted: params(body.granted, 'granted') ?? {},
+          serverTimeUs: num(body, 'serverTimeUs'),
+          maxFrameBytes: num(body, 'maxFrameBytes'),
+          live: body.live === true,
+        },
+      };
+    case 'error': {
+      const code = str(body, 'code', 64);
+      return {
+        type,
+        body: { code: isErrorCode(code) ? code : ErrorCodes.BAD_MESSAGE, message: str(body, 'message') },
+      };
+    }
+    case 'ping':
+      return { type, body: { id: num(body, 'id'), t0: num(body, 't0') } };
+    case 'pong':
+      return { type, body: { id: num(body, 'id'), t0: num(body, 't0'), t1: num(body, 't1'), t2: num(body, 't2') } };
+    case 'stats': {
+      const keys = Object.keys(body);
+      if (keys.length > MAX_STATS_KEYS) throw bad(`stats has more than ${MAX_STATS_KEYS} keys`);
+      const out: StatsBody = {};
+      for (const k of keys) {
+        const v = body[k];
+        if (typeof v === 'number' && Number.isFinite(v)) out[k] = v;
+        else if (typeof v === 'boolean') out[k] = v;
+        else if (typeof v === 'string' && v.length <= 256) out[k] = v;
+        else throw bad(`stats "${k}" must be a finite number, boolean or short string`);
+      }
+      return { type, body: out };
+    }
+    case 'bye':
+      return { type, body: { reason: str(body, 'reason') } };
+  }
+}
+
+/** Encodes a control message: fixed header + UTF-8 JSON body, one Buffer. */
+export function encodeControl(msg: ControlMessage): Buffer {
+  const json = Buffer.from(JSON.stringify(msg.body), 'utf8');
+  const buf = Buffer.allocUnsafe(FIXED_HEADER_BYTES + json.length);
+  writeFixedHeader(buf, MessageType[msg.type], 0, FIXED_HEADER_BYTES, json.length);
+  json.copy(buf, FIXED_HEADER_BYTES);
+  return buf;
+}
+
+/**
+ * Encodes the 32-byte header of a frame message. The payload is
+ * `frame.data`, written after it unchanged (no copy).
+ */
+export function encodeFrameHeader(frame: EncodedFrame): Buffer {
+  const buf = Buffer.alloc(FRAME_HEADER_BYTES);
+  writeFixedHeader(buf, MessageType.frame, frame.key ? FrameFlags.key : 0, FRAME_HEADER_BYTES, frame.data.length);
+  buf.writeUInt32BE(frame.seq >>> 0, 12);
+  writeU64(buf, frame.captureUs, 16);
+  buf.writeUInt16BE(frame.width, 24);
+  buf.writeUInt16BE(frame.height, 26);
+  buf.writeUInt8(CodecId[frame.codec], 28);
+  return buf;
+}
+
+/** Encodes a whole frame message as one Buffer (copies; for tests and datagram use). */
+export function encodeFrame(frame: EncodedFrame): Buffer {
+  return Buffer.concat([encodeFrameHeader(frame), frame.data]);
+}
+
+/** The codec for a wire number, or undefined. */
+export function codecFromId(id: number): Codec | undefined {
+  return id === CodecId.jpeg ? 'jpeg' : id === CodecId.h264 ? 'h264' : undefined;
+}

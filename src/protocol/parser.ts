@@ -1,0 +1,214 @@
+import { ErrorCodes, FramewireError } from '../errors.js';
+import {
+  FIXED_HEADER_BYTES,
+  FRAME_HEADER_BYTES,
+  FrameFlags,
+  MAGIC,
+  MessageType,
+  VERSION,
+  messageTypeName,
+  readFixedHeader,
+  readU64,
+} from './header.js';
+import { codecFromId, validateControl, type ControlMessage, type Message } from './messages.js';
+
+/** Limits a receiver enforces. Every one has a safe default. */
+export interface ParserLimits {
+  /** Largest frame payload accepted, bytes. Default 16 MiB. */
+  maxFrameBytes?: number;
+  /** Largest control (JSON) payload accepted, bytes. Default 64 KiB. */
+  maxControlBytes?: number;
+  /** Largest header length accepted, bytes. Default 256. */
+  maxHeaderBytes?: number;
+}
+
+/** Default limits. */
+export const DEFAULT_LIMITS: Required<ParserLimits> = {
+  maxFrameBytes: 16 * 1024 * 1024,
+  maxControlBytes: 64 * 1024,
+  maxHeaderBytes: 256,
+};
+
+/**
+ * Decodes one complete message from `buf` (exactly one message, as a
+ * WebSocket message or a test carries it). Throws a FramewireError on bad
+ * input. The frame payload is a view into `buf`, not a copy.
+ */
+export function decodeMessage(buf: Buffer, limits: ParserLimits = {}): Message {
+  const lim = { ...DEFAULT_LIMITS, ...limits };
+  if (buf.length < FIXED_HEADER_BYTES) {
+    throw new FramewireError(ErrorCodes.BAD_HEADER, `message of ${buf.length} bytes is shorter than a header`);
+  }
+  const h = checkHeader(buf, lim);
+  if (buf.length !== h.headerLength + h.payloadLength) {
+    throw new FramewireError(
+      ErrorCodes.BAD_HEADER,
+      `message is ${buf.length} bytes but its header says ${h.headerLength + h.payloadLength}`,
+    );
+  }
+  return buildMessage(h, buf.subarray(0, h.headerLength), buf.subarray(h.headerLength));
+}
+
+interface CheckedHeader {
+  type: number;
+  flags: number;
+  headerLength: number;
+  payloadLength: number;
+}
+
+/** Validates a fixed header against the limits, before anything is allocated from its lengths. */
+function checkHeader(buf: Buffer, lim: Required<ParserLimits>): CheckedHeader {
+  const h = readFixedHeader(buf);
+  if (h.magic !== MAGIC) {
+    throw new FramewireError(ErrorCodes.BAD_MAGIC, `bad magic 0x${h.magic.toString(16).padStart(4, '0')}, expected 0x4657`);
+  }
+  if (h.version !== VERSION) {
+    throw new FramewireError(ErrorCodes.BAD_VERSION, `protocol version ${h.version} is not supported (this side speaks ${VERSION})`);
+  }
+  const name = messageTypeName(h.type);
+  if (name === undefined) throw new FramewireError(ErrorCodes.BAD_HEADER, `unknown message type 0x${h.type.toString(16)}`);
+  const minHeader = name === 'frame' ? FRAME_HEADER_BYTES : FIXED_HEADER_BYTES;
+  if (h.headerLength < minHeader || h.headerLength > lim.maxHeaderBytes) {
+    throw new FramewireError(
+      ErrorCodes.BAD_HEADER,
+      `header length ${h.headerLength} out of range [${minHeader}, ${lim.maxHeaderBytes}] for ${name}`,
+    );
+  }
+  if (name === 'frame') {
+    if (h.payloadLength > lim.maxFrameBytes) {
+      throw new FramewireError(ErrorCodes.FRAME_TOO_LARGE, `frame of ${h.payloadLength} bytes exceeds the limit of ${lim.maxFrameBytes}`);
+    }
+  } else if (h.payloadLength > lim.maxControlBytes) {
+    throw new FramewireError(
+      ErrorCodes.CONTROL_TOO_LARGE,
+      `${name} body of ${h.payloadLength} bytes exceeds the limit of ${lim.maxControlBytes}`,
+    );
+  }
+  return h;
+}
+
+function buildMessage(h: CheckedHeader, header: Buffer, payload: Buffer): Message {
+  if (h.type === MessageType.frame) {
+    const codec = codecFromId(header.readUInt8(28));
+    if (codec === undefined) throw new FramewireError(ErrorCodes.BAD_HEADER, `unknown codec ${header.readUInt8(28)}`);
+    const width = header.readUInt16BE(24);
+    const height = header.readUInt16BE(26);
+    if (width === 0 || height === 0) throw new FramewireError(ErrorCodes.BAD_HEADER, 'frame width and height must be non-zero');
+    return {
+      type: 'frame',
+      frame: {
+        seq: header.readUInt32BE(12),
+        captureUs: readU64(header, 16),
+        width,
+        height,
+        codec,
+        key: (h.flags & FrameFlags.key) !== 0,
+        data: payload,
+      },
+    };
+  }
+  const type = messageTypeName(h.type) as ControlMessage['type'];
+  let body: unknown;
+  try {
+    body = JSON.parse(payload.toString('utf8'));
+  } catch {
+    throw new FramewireError(ErrorCodes.BAD_MESSAGE, `${type} body is not valid JSON`);
+  }
+  return validateControl(type, body);
+}
+
+/**
+ * Incremental parser for a byte stream (TCP): feed it chunks of any size, get
+ * whole messages back. No I/O inside. Frame payloads are views into the
+ * chunk when a message lies in one chunk, and one exact-size copy when it
+ * spans chunks. After it throws, the parser is dead (`failed` is set) and
+ * every later `push` throws the same error: the connection must close.
+ */
+export class StreamParser {
+  private readonly limits: Required<ParserLimits>;
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private pending: CheckedHeader | undefined;
+  /** The error that killed this parser, if any. */
+  failed: FramewireError | undefined;
+
+  constructor(limits: ParserLimits = {}) {
+    this.limits = { ...DEFAULT_LIMITS, ...limits };
+  }
+
+  /** Bytes held waiting for the rest of a message (bounded by the limits). */
+  get bufferedBytes(): number {
+    return this.buffered;
+  }
+
+  /** Feeds a chunk; returns every message it completes, in order. Throws a FramewireError on bad input. */
+  push(chunk: Buffer): Message[] {
+    if (this.failed) throw this.failed;
+    if (chunk.length > 0) {
+      this.chunks.push(chunk);
+      this.buffered += chunk.length;
+    }
+    const out: Message[] = [];
+    try {
+      for (;;) {
+        if (this.pending === undefined) {
+          if (this.buffered < FIXED_HEADER_BYTES) break;
+          this.pending = checkHeader(this.peek(FIXED_HEADER_BYTES), this.limits);
+        }
+        const total = this.pending.headerLength + this.pending.payloadLength;
+        if (this.buffered < total) break;
+        const header = this.consume(this.pending.headerLength);
+        const payload = this.consume(this.pending.payloadLength);
+        const h = this.pending;
+        this.pending = undefined;
+        out.push(buildMessage(h, header, payload));
+      }
+    } catch (err) {
+      this.failed = err instanceof FramewireError ? err : new FramewireError(ErrorCodes.BAD_MESSAGE, String(err));
+      this.chunks = [];
+      this.buffered = 0;
+      throw this.failed;
+    }
+    return out;
+  }
+
+  /** The first `n` buffered bytes without consuming them (a view when possible). */
+  private peek(n: number): Buffer {
+    const first = this.chunks[0] as Buffer;
+    if (first.length >= n) return first.subarray(0, n);
+    const parts: Buffer[] = [];
+    let got = 0;
+    for (const c of this.chunks) {
+      if (got >= n) break;
+      parts.push(c);
+      got += c.length;
+    }
+    return Buffer.concat(parts, got).subarray(0, n);
+  }
+
+  /** Removes and returns the next `n` bytes: a view if they lie in one chunk, else one copy. */
+  private consume(n: number): Buffer {
+    this.buffered -= n;
+    const first = this.chunks[0];
+    if (n === 0) return Buffer.alloc(0);
+    if (first !== undefined && first.length === n) {
+      this.chunks.shift();
+      return first;
+    }
+    if (first !== undefined && first.length > n) {
+      this.chunks[0] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    const dst = Buffer.allocUnsafe(n);
+    let off = 0;
+    while (off < n) {
+      const c = this.chunks[0] as Buffer;
+      const take = Math.min(c.length, n - off);
+      c.copy(dst, off, 0, take);
+      off += take;
+      if (take === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(take);
+    }
+    return dst;
+  }
+}

@@ -1,0 +1,268 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import { ErrorCodes, FramewireError } from '../errors.js';
+import { nowUs, type Clock } from '../frame/clock.js';
+import type { ControlMessage, HelloBody, Message } from '../protocol/messages.js';
+import { DEFAULT_LIMITS, type ParserLimits } from '../protocol/parser.js';
+import type { MessageChannel } from '../transport/channel.js';
+import { TcpChannel } from '../transport/tcp.js';
+import { ServerSession, type SessionHost } from './session.js';
+import { RelayStream, ViewerSlot, toRelayFrame, type StreamInfo } from './stream.js';
+
+/** Options for {@link createRelay}. Every limit has a safe default. */
+export interface RelayOptions extends ParserLimits {
+  /** When set, publishers and viewers must present this token. */
+  token?: string;
+  /** A peer must finish its hello within this time. Default 5000 ms. */
+  handshakeTimeoutMs?: number;
+  /** A peer that sends nothing (not even a pong) for this long is closed. Default 20000 ms. */
+  idleTimeoutMs?: number;
+  /** Most connections at once, all transports. Default 10000. */
+  maxClients?: number;
+  /** Most streams at once. Default 1024. */
+  maxStreams?: number;
+  /** Clock (µs); injectable for tests. */
+  clock?: Clock;
+}
+
+/** Events a relay emits, for logs and monitoring. */
+export interface RelayEvents {
+  connect: [{ remote: string; transport: string }];
+  session: [{ remote: string; transport: string; session: string; role: string; stream: string }];
+  disconnect: [{ remote: string; transport: string; session: string; role: string | null; stream: string | null; reason: string }];
+  peerError: [{ remote: string; transport: string; code: string; message: string }];
+}
+
+/** Where a listener ended up. */
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+/**
+ * The relay: named streams, one publisher and many viewers each, with
+ * latest-frame-wins fan-out per viewer. Transport-agnostic: transports hand
+ * it {@link MessageChannel}s through {@link Relay.accept}.
+ */
+export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
+  readonly clock: Clock;
+  readonly handshakeTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly limits: Required<ParserLimits>;
+  private readonly maxClients: number;
+  private readonly maxStreams: number;
+  private readonly tokenDigest: Buffer | undefined;
+  private readonly streamsByName = new Map<string, RelayStream>();
+  private readonly sessions = new Set<ServerSession>();
+  private readonly servers: net.Server[] = [];
+  private closed = false;
+
+  constructor(options: RelayOptions = {}) {
+    super();
+    this.clock = options.clock ?? nowUs;
+    this.handshakeTimeoutMs = positive(options.handshakeTimeoutMs, 5000, 'handshakeTimeoutMs');
+    this.idleTimeoutMs = positive(options.idleTimeoutMs, 20_000, 'idleTimeoutMs');
+    this.maxClients = positive(options.maxClients, 10_000, 'maxClients');
+    this.maxStreams = positive(options.maxStreams, 1024, 'maxStreams');
+    this.limits = {
+      maxFrameBytes: positive(options.maxFrameBytes, DEFAULT_LIMITS.maxFrameBytes, 'maxFrameBytes'),
+      maxControlBytes: positive(options.maxControlBytes, DEFAULT_LIMITS.maxControlBytes, 'maxControlBytes'),
+      maxHeaderBytes: positive(options.maxHeaderBytes, DEFAULT_LIMITS.maxHeaderBytes, 'maxHeaderBytes'),
+    };
+    this.tokenDigest = options.token ? digest(options.token) : undefined;
+  }
+
+  /** Starts a TCP listener for the native protocol. Port 0 picks a free port. */
+  listenTcp(port = 0, host = '127.0.0.1'): Promise<ListenAddress> {
+    const server = net.createServer((socket) => this.accept(new TcpChannel(socket, this.limits)));
+    server.on('error', () => undefined);
+    this.servers.push(server);
+    return listen(server, port, host);
+  }
+
+  /** Takes a new connection from any transport. */
+  accept(channel: MessageChannel): void {
+    if (this.closed) {
+      channel.destroy();
+      return;
+    }
+    this.safeEmit('connect', { remote: channel.remote, transport: channel.transport });
+    const session = new ServerSession(channel, this);
+    if (this.sessions.size >= this.maxClients) {
+      session.fail(new FramewireError(ErrorCodes.TOO_MANY_CLIENTS, `the relay is at its limit of ${this.maxClients} clients`));
+      return;
+    }
+    this.sessions.add(session);
+  }
+
+  /** Figures for every stream. */
+  streams(): StreamInfo[] {
+    const now = this.clock();
+    return [...this.streamsByName.values()].map((s) => s.info(now));
+  }
+
+  /** Per-viewer figures of one stream (skips, sends), or undefined if no such stream. */
+  viewers(stream: string): { session: string; remote: string; sent: number; skipped: number; decimated: number }[] | undefined {
+    const s = this.streamsByName.get(stream);
+    if (!s) return undefined;
+    return [...s.viewers.entries()].map(([id, v]) => ({
+      session: id,
+      remote: v.channel.remote,
+      sent: v.sent,
+      skipped: v.skipped,
+      decimated: v.decimated,
+    }));
+  }
+
+  /** Number of open connections. */
+  get clientCount(): number {
+    return this.sessions.size;
+  }
+
+  /** Says bye to every peer and stops listening. Idempotent. */
+  async close(reason = 'relay shutting down'): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const s of [...this.sessions]) s.bye(reason);
+    await Promise.all(
+      this.servers.map((srv) => new Promise<void>((resolve) => srv.close(() => resolve()))),
+    );
+  }
+
+  /** @internal SessionHost */
+  attach(session: ServerSession, hello: HelloBody): ControlMessage {
+    if (this.tokenDigest) {
+      const given = hello.token === undefined ? undefined : digest(hello.token);
+      if (!given || !timingSafeEqual(given, this.tokenDigest)) {
+        throw new FramewireError(ErrorCodes.UNAUTHORIZED, hello.token === undefined ? 'this relay needs a token' : 'wrong token');
+      }
+    }
+    let stream = this.streamsByName.get(hello.stream);
+    if (!stream) {
+      if (this.streamsByName.size >= this.maxStreams) {
+        throw new FramewireError(ErrorCodes.TOO_MANY_CLIENTS, `the relay is at its limit of ${this.maxStreams} streams`);
+      }
+      stream = new RelayStream(hello.stream);
+      this.streamsByName.set(hello.stream, stream);
+    }
+    const granted: ControlMessage & { type: 'welcome' } = {
+      type: 'welcome',
+      body: {
+        session: session.id,
+        role: hello.role,
+        stream: stream.name,
+        granted: {},
+        serverTimeUs: this.clock(),
+        maxFrameBytes: this.limits.maxFrameBytes,
+        live: stream.live,
+      },
+    };
+    if (hello.role === 'publish') {
+      if (stream.publisher) {
+        this.dropIfEmpty(stream);
+        throw new FramewireError(ErrorCodes.STREAM_BUSY, `stream "${stream.name}" already has a publisher (${stream.publisher.remote})`);
+      }
+      stream.publisher = { session: session.id, remote: session.remote, since: this.clock() };
+      stream.meter.resetSequence();
+      granted.body.live = true;
+      granted.body.granted = { ...hello.params };
+      stream.announce();
+    } else {
+      const fps = hello.params?.fps;
+      stream.viewers.set(session.id, new ViewerSlot(session.channel, session.id, fps));
+      if (fps !== undefined) granted.body.granted.fps = fps;
+      const f = stream.latest?.frame;
+      if (f && stream.live) {
+        granted.body.granted.width = f.width;
+        granted.body.granted.height = f.height;
+      }
+    }
+    this.safeEmit('session', {
+      remote: session.remote,
+      transport: session.channel.transport,
+      session: session.id,
+      role: hello.role,
+      stream: stream.name,
+    });
+    return granted;
+  }
+
+  /** @internal SessionHost */
+  onFrame(session: ServerSession, msg: Extract<Message, { type: 'frame' }>, arrivalUs: number): void {
+    const stream = this.streamsByName.get(session.hello?.stream ?? '');
+    if (!stream || stream.publisher?.session !== session.id) return;
+    // Restamp once, on the relay's clock, so every viewer needs only its own offset to the relay.
+    const f = msg.frame;
+    const captureUs = Math.max(0, Math.round(f.captureUs - session.clockSync.offsetUs));
+    stream.fanOut(toRelayFrame({ ...f, captureUs }), arrivalUs);
+  }
+
+  /** @internal SessionHost */
+  detach(session: ServerSession, reason: string, error?: FramewireError): void {
+    this.sessions.delete(session);
+    const hello = session.hello;
+    if (error) {
+      this.safeEmit('peerError', { remote: session.remote, transport: session.channel.transport, code: error.code, message: error.message });
+    }
+    this.safeEmit('disconnect', {
+      remote: session.remote,
+      transport: session.channel.transport,
+      session: session.id,
+      role: hello?.role ?? null,
+      stream: hello?.stream ?? null,
+      reason,
+    });
+    if (!hello) return;
+    const stream = this.streamsByName.get(hello.stream);
+    if (!stream) return;
+    if (stream.publisher?.session === session.id) {
+      stream.publisher = undefined;
+      stream.announce();
+    } else {
+      stream.viewers.get(session.id)?.detach();
+      stream.viewers.delete(session.id);
+    }
+    this.dropIfEmpty(stream);
+  }
+
+  private dropIfEmpty(stream: RelayStream): void {
+    if (!stream.live && stream.viewers.size === 0) this.streamsByName.delete(stream.name);
+  }
+
+  private safeEmit<K extends keyof RelayEvents>(event: K, ...args: RelayEvents[K]): void {
+    try {
+      (this.emit as (e: K, ...a: RelayEvents[K]) => boolean)(event, ...args);
+    } catch (err) {
+      process.emitWarning(`framewire: a relay ${String(event)} listener threw: ${String(err)}`);
+    }
+  }
+}
+
+/** Creates a relay. Call `listenTcp()` (and later other transports) to accept peers. */
+export function createRelay(options: RelayOptions = {}): Relay {
+  return new Relay(options);
+}
+
+function digest(token: string): Buffer {
+  return createHash('sha256').update(token, 'utf8').digest();
+}
+
+function positive(v: number | undefined, dflt: number, name: string): number {
+  if (v === undefined) return dflt;
+  if (!Number.isFinite(v) || v <= 0) throw new FramewireError(ErrorCodes.BAD_OPTION, `${name} must be a positive number, got ${v}`);
+  return v;
+}
+
+/** Listens and resolves with the bound address (the real port when 0 was asked). */
+export function listen(server: net.Server, port: number, host: string): Promise<ListenAddress> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      const a = server.address() as net.AddressInfo;
+      resolve({ host: a.address, port: a.port });
+    });
+  });
+}

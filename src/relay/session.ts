@@ -1,0 +1,150 @@
+import { randomBytes } from 'node:crypto';
+import { ErrorCodes, FramewireError } from '../errors.js';
+import type { Clock } from '../frame/clock.js';
+import { ClockSync } from '../protocol/clock-sync.js';
+import { encodeControl, type ControlMessage, type HelloBody, type Message } from '../protocol/messages.js';
+import type { MessageChannel } from '../transport/channel.js';
+
+/** What a session needs from the relay that owns it. */
+export interface SessionHost {
+  readonly clock: Clock;
+  readonly handshakeTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  /** Validates the hello and attaches the session; throws a FramewireError to refuse. */
+  attach(session: ServerSession, hello: HelloBody): ControlMessage;
+  /** A frame arrived from an attached publisher (capture time already on the relay clock). */
+  onFrame(session: ServerSession, msg: Extract<Message, { type: 'frame' }>, arrivalUs: number): void;
+  /** The session ended (once). */
+  detach(session: ServerSession, reason: string, error?: FramewireError): void;
+}
+
+const PING_INTERVAL_MS = 1000;
+
+/**
+ * The relay's side of one connection: handshake with a timeout, then
+ * ping/pong (clock offset of publishers), frames from a publisher, bye. A
+ * peer that breaks the protocol gets an error message with its code, then
+ * its connection closes; nothing else is touched.
+ */
+export class ServerSession {
+  readonly id = randomBytes(6).toString('hex');
+  hello: HelloBody | undefined;
+  /** Publisher's clock minus the relay's clock. */
+  readonly clockSync = new ClockSync();
+  private state: 'handshake' | 'open' | 'closed' = 'handshake';
+  private handshakeTimer: NodeJS.Timeout | undefined;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private lastHeardUs: number;
+
+  constructor(
+    readonly channel: MessageChannel,
+    private readonly host: SessionHost,
+  ) {
+    this.lastHeardUs = host.clock();
+    this.handshakeTimer = setTimeout(
+      () => this.fail(new FramewireError(ErrorCodes.HANDSHAKE_TIMEOUT, `no hello within ${host.handshakeTimeoutMs} ms`)),
+      host.handshakeTimeoutMs,
+    );
+    channel.on('message', (m) => this.onMessage(m));
+    channel.on('protocolError', (err) => this.fail(err));
+    channel.on('close', (err) => this.finish(err ? `socket error: ${err.message}` : 'connection closed'));
+  }
+
+  get remote(): string {
+    return this.channel.remote;
+  }
+
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+
+  /** Sends a control message. */
+  send(msg: ControlMessage): void {
+    this.channel.send([encodeControl(msg)]);
+  }
+
+  /** Sends an error with a stable code, then closes. */
+  fail(err: FramewireError): void {
+    if (this.state === 'closed') return;
+    this.send({ type: 'error', body: { code: err.code, message: err.message } });
+    this.channel.end();
+    this.finish(err.message, err);
+  }
+
+  /** Says bye with a reason, then closes. */
+  bye(reason: string): void {
+    if (this.state === 'closed') return;
+    this.send({ type: 'bye', body: { reason } });
+    this.channel.end();
+    this.finish(`bye: ${reason}`);
+  }
+
+  private onMessage(msg: Message): void {
+    if (this.state === 'closed') return;
+    const now = this.host.clock();
+    this.lastHeardUs = now;
+    try {
+      if (this.state === 'handshake') {
+        if (msg.type !== 'hello') {
+          throw new FramewireError(ErrorCodes.UNEXPECTED_MESSAGE, `expected hello, got ${msg.type}`);
+        }
+        this.hello = msg.body;
+        const welcome = this.host.attach(this, msg.body);
+        clearTimeout(this.handshakeTimer);
+        this.state = 'open';
+        this.send(welcome);
+        this.startPings();
+        return;
+      }
+      switch (msg.type) {
+        case 'frame':
+          if (this.hello?.role !== 'publish') throw new FramewireError(ErrorCodes.UNEXPECTED_MESSAGE, 'only a publisher may send frames');
+          this.host.onFrame(this, msg, now);
+          return;
+        case 'ping':
+          this.send({ type: 'pong', body: { id: msg.body.id, t0: msg.body.t0, t1: now, t2: this.host.clock() } });
+          return;
+        case 'pong':
+          this.clockSync.onPong(msg.body, now);
+          return;
+        case 'stats':
+          return;
+        case 'bye':
+          this.channel.end();
+          this.finish(`peer said bye: ${msg.body.reason}`);
+          return;
+        case 'error':
+          this.channel.end();
+          this.finish(`peer error ${msg.body.code}: ${msg.body.message}`);
+          return;
+        default:
+          throw new FramewireError(ErrorCodes.UNEXPECTED_MESSAGE, `unexpected ${msg.type} after the handshake`);
+      }
+    } catch (err) {
+      this.fail(err instanceof FramewireError ? err : new FramewireError(ErrorCodes.BAD_MESSAGE, String(err)));
+    }
+  }
+
+  private startPings(): void {
+    const ping = (): void => {
+      if (this.state !== 'open') return;
+      const now = this.host.clock();
+      if (now - this.lastHeardUs > this.host.idleTimeoutMs * 1000) {
+        this.fail(new FramewireError(ErrorCodes.TIMEOUT, `nothing heard for ${this.host.idleTimeoutMs} ms`));
+        return;
+      }
+      this.send({ type: 'ping', body: { id: this.clockSync.nextPingId(), t0: now } });
+    };
+    ping();
+    this.pingTimer = setInterval(ping, PING_INTERVAL_MS);
+    this.pingTimer.unref();
+  }
+
+  private finish(reason: string, error?: FramewireError): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    clearTimeout(this.handshakeTimer);
+    clearInterval(this.pingTimer);
+    this.host.detach(this, reason, error);
+  }
+}

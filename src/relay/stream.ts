@@ -1,0 +1,153 @@
+import type { EncodedFrame } from '../frame/frame.js';
+import { StatsMeter, type StatsSnapshot } from '../frame/meter.js';
+import { encodeControl, encodeFrameHeader } from '../protocol/messages.js';
+import type { MessageChannel } from '../transport/channel.js';
+
+/** A frame as the relay holds it: the frame plus its wire header, built once and shared by every viewer. */
+export interface RelayFrame {
+  readonly frame: EncodedFrame;
+  readonly header: Buffer;
+}
+
+/** Makes the shared wire form of a frame. */
+export function toRelayFrame(frame: EncodedFrame): RelayFrame {
+  return { frame, header: encodeFrameHeader(frame) };
+}
+
+/**
+ * One viewer's place in a stream. Latest-frame-wins: while the viewer's
+ * channel is backed up, at most one frame waits in `pending`; a newer frame
+ * replaces it and the older one counts as skipped. An fps cap skips frames
+ * by capture time.
+ */
+export class ViewerSlot {
+  pending: RelayFrame | undefined;
+  /** Frames skipped because the channel was backed up. */
+  skipped = 0;
+  /** Frames skipped for the fps cap. */
+  decimated = 0;
+  /** Frames written to the channel. */
+  sent = 0;
+  private reportedSkips = 0;
+  private nextDueUs: number | undefined;
+  private readonly intervalUs: number;
+  private readonly onDrain = (): void => this.flush();
+
+  constructor(
+    readonly channel: MessageChannel,
+    readonly session: string,
+    fpsCap: number | undefined,
+  ) {
+    this.intervalUs = fpsCap && fpsCap > 0 ? 1e6 / fpsCap : 0;
+    channel.on('drain', this.onDrain);
+  }
+
+  /** Offers a frame: sent now, parked as pending, or skipped. */
+  offer(rf: RelayFrame): void {
+    if (this.channel.closed) return;
+    if (this.intervalUs > 0) {
+      const t = rf.frame.captureUs;
+      // 2 ms of slack absorbs jitter in the source's capture times.
+      if (this.nextDueUs !== undefined && t < this.nextDueUs - 2000) {
+        this.decimated++;
+        return;
+      }
+      this.nextDueUs = this.nextDueUs === undefined ? t + this.intervalUs : Math.max(this.nextDueUs + this.intervalUs, t);
+    }
+    if (this.channel.backedUp) {
+      if (this.pending) this.skipped++;
+      this.pending = rf;
+      return;
+    }
+    this.write(rf);
+  }
+
+  /** Writes the pending frame, if any, once the channel drains. */
+  flush(): void {
+    const rf = this.pending;
+    if (!rf || this.channel.backedUp) return;
+    this.pending = undefined;
+    this.write(rf);
+  }
+
+  /** Sends a control message to this viewer. */
+  control(body: Record<string, number | boolean | string>): void {
+    this.channel.send([encodeControl({ type: 'stats', body: { ...body, ...this.skipCounts() } })]);
+    this.reportedSkips = this.skipped + this.decimated;
+  }
+
+  /** Detaches from the channel; drops the pending frame. */
+  detach(): void {
+    this.channel.off('drain', this.onDrain);
+    this.pending = undefined;
+  }
+
+  private skipCounts(): { framesSkipped: number; framesDecimated: number } {
+    return { framesSkipped: this.skipped, framesDecimated: this.decimated };
+  }
+
+  private write(rf: RelayFrame): void {
+    // Skip counts travel in order, just before the first frame after a skip,
+    // so the viewer can tell skipped frames from lost ones exactly.
+    if (this.skipped + this.decimated !== this.reportedSkips) this.control({});
+    this.channel.send([rf.header, rf.frame.data]);
+    this.sent++;
+  }
+}
+
+/** Public figures for one stream. */
+export interface StreamInfo {
+  name: string;
+  live: boolean;
+  viewers: number;
+  width: number;
+  height: number;
+  fps: number;
+  kbps: number;
+  framesIn: number;
+  /** Seconds since the current publisher started, 0 if none. */
+  uptimeS: number;
+  publisher: string | null;
+}
+
+/** A named stream: at most one publisher, any number of viewers (up to the relay's limits). */
+export class RelayStream {
+  publisher: { session: string; remote: string; since: number } | undefined;
+  readonly viewers = new Map<string, ViewerSlot>();
+  readonly meter = new StatsMeter();
+  latest: RelayFrame | undefined;
+
+  constructor(readonly name: string) {}
+
+  get live(): boolean {
+    return this.publisher !== undefined;
+  }
+
+  /** Fans one frame out to every viewer: same header and payload Buffers for all. */
+  fanOut(rf: RelayFrame, arrivalUs: number): void {
+    this.latest = rf;
+    this.meter.record(rf.frame, arrivalUs, NaN);
+    for (const v of this.viewers.values()) v.offer(rf);
+  }
+
+  /** Tells every viewer whether the stream is live. */
+  announce(): void {
+    for (const v of this.viewers.values()) v.control({ live: this.live, viewers: this.viewers.size });
+  }
+
+  info(nowUs: number): StreamInfo {
+    const s: StatsSnapshot = this.meter.snapshot(nowUs);
+    return {
+      name: this.name,
+      live: this.live,
+      viewers: this.viewers.size,
+      width: this.latest?.frame.width ?? 0,
+      height: this.latest?.frame.height ?? 0,
+      fps: this.live ? s.fps : 0,
+      kbps: this.live ? s.kbps : 0,
+      framesIn: s.framesReceived,
+      uptimeS: this.publisher ? Math.round((nowUs - this.publisher.since) / 1e6) : 0,
+      publisher: this.publisher?.remote ?? null,
+    };
+  }
+}

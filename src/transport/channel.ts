@@ -1,0 +1,49 @@
+import { EventEmitter } from 'node:events';
+import type { FramewireError } from '../errors.js';
+import type { Message } from '../protocol/messages.js';
+
+/** Events every message channel emits. */
+export interface ChannelEvents {
+  /** A whole, validated message arrived. */
+  message: [Message];
+  /** The peer broke the protocol; the owner should answer with an error and close. */
+  protocolError: [FramewireError];
+  /** Writes drained: the channel can take more. */
+  drain: [];
+  /** The channel is closed (by either side, or after an I/O error). Emitted once. */
+  close: [Error | undefined];
+}
+
+/**
+ * A bidirectional message pipe over some transport (TCP, WebSocket, ...).
+ * Transports own framing and I/O; relay and client code only see messages.
+ * Listeners that throw are caught and reported, never allowed to break the
+ * transport (mediasoup's `safeEmit`).
+ */
+export abstract class MessageChannel extends EventEmitter<ChannelEvents> {
+  /** The peer's address, "ip:port", for logs. */
+  abstract readonly remote: string;
+  /** The transport's name, for logs and stats. */
+  abstract readonly transport: string;
+  /** True when the transport's send buffer is full: the next frame should wait (or be skipped). */
+  abstract readonly backedUp: boolean;
+  /** Bytes queued in user space waiting for the socket. */
+  abstract readonly queuedBytes: number;
+  /** Sends one message made of one or more parts (e.g. frame header + payload), written together. */
+  abstract send(parts: readonly Buffer[]): void;
+  /** Flushes what is queued then closes. */
+  abstract end(): void;
+  /** Closes at once, dropping what is queued. */
+  abstract destroy(): void;
+  /** True once closed. */
+  abstract readonly closed: boolean;
+
+  /** Emits without letting a throwing listener escape into the transport. */
+  protected safeEmit<K extends keyof ChannelEvents>(event: K, ...args: ChannelEvents[K]): void {
+    try {
+      (this.emit as (e: K, ...a: ChannelEvents[K]) => boolean)(event, ...args);
+    } catch (err) {
+      process.emitWarning(`framewire: a ${String(event)} listener threw: ${String(err)}`);
+    }
+  }
+}
