@@ -8,7 +8,7 @@ export { ErrorCodes, FramewireError, isFramewireError, type ErrorCode } from './
 export type { Codec, EncodedFrame, FrameSource } from './frame/frame.js';
 export { nowUs, type Clock } from './frame/clock.js';
 export { StatsMeter, type StatsSnapshot } from './frame/meter.js';
-export { createRelay, Relay, type RelayOptions, type RelayEvents, type ListenAddress } from './relay/relay.js';
+export { createRelay, Relay, type RelayOptions, type RelayEvents, type ListenAddress, type ViewerInfo } from './relay/relay.js';
 export type { StreamInfo } from './relay/stream.js';
 export { publish, Publication, type PublishOptions, type PublicationStats } from './client/publish.js';
 export { subscribe, Subscription, type SubscribeOptions, type SubscriptionStats } from './client/subscribe.js';

@@ -34,6 +34,18 @@ export interface RelayEvents {
   peerError: [{ remote: string; transport: string; code: string; message: string }];
 }
 
+/** One viewer's figures, from {@link Relay.viewers}. */
+export interface ViewerInfo {
+  session: string;
+  remote: string;
+  transport: string;
+  sent: number;
+  skipped: number;
+  decimated: number;
+  pending: boolean;
+  queuedBytes: number;
+}
+
 /** Where a listener ended up. */
 export interface ListenAddress {
   host: string;
@@ -102,8 +114,12 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
     return [...this.streamsByName.values()].map((s) => s.info(now));
   }
 
-  /** Per-viewer figures of one stream (skips, sends), or undefined if no such stream. */
-  viewers(stream: string): { session: string; remote: string; sent: number; skipped: number; decimated: number }[] | undefined {
+  /**
+   * Per-viewer figures of one stream, or undefined if no such stream:
+   * frames sent, skipped (latest-frame-wins), decimated (fps cap), whether a
+   * frame is pending, and the bytes queued in user space for the viewer.
+   */
+  viewers(stream: string): ViewerInfo[] | undefined {
     const s = this.streamsByName.get(stream);
     if (!s) return undefined;
     return [...s.viewers.entries()].map(([id, v]) => ({
@@ -112,6 +128,9 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
       sent: v.sent,
       skipped: v.skipped,
       decimated: v.decimated,
+      pending: v.pending !== undefined,
+      queuedBytes: v.channel.queuedBytes,
+      transport: v.channel.transport,
     }));
   }
 

@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { RelayStream, ViewerSlot, toRelayFrame } from '../../../src/relay/stream.js';
+import { MessageChannel } from '../../../src/transport/channel.js';
+import { decodeMessage } from '../../../src/protocol/parser.js';
+import { fakeFrame } from '../../helpers/relay.js';
+
+/** An in-memory channel whose backpressure the test controls. */
+class FakeChannel extends MessageChannel {
+  readonly transport = 'fake';
+  readonly remote = 'fake:1';
+  readonly sent: (readonly Buffer[])[] = [];
+  full = false;
+  closed = false;
+  get backedUp(): boolean {
+    return this.full;
+  }
+  get queuedBytes(): number {
+    return 0;
+  }
+  send(parts: readonly Buffer[]): void {
+    this.sent.push(parts);
+  }
+  end(): void {
+    this.closed = true;
+  }
+  destroy(): void {
+    this.closed = true;
+  }
+  drain(): void {
+    this.full = false;
+    this.emit('drain');
+  }
+  frameSeqs(): number[] {
+    return this.sent.filter((p) => p.length === 2).map((p) => (p[0] as Buffer).readUInt32BE(12));
+  }
+}
+
+describe('RelayStream fan-out', () => {
+  it('hands every viewer the very same header and payload Buffers (no copies)', () => {
+    const s = new RelayStream('x');
+    const chans = [new FakeChannel(), new FakeChannel(), new FakeChannel()];
+    chans.forEach((c, i) => s.viewers.set(String(i), new ViewerSlot(c, String(i), undefined)));
+    const rf = toRelayFrame(fakeFrame(7));
+    s.fanOut(rf, 0);
+    for (const c of chans) {
+      assert.equal(c.sent.length, 1);
+      assert.equal(c.sent[0]?.[0], rf.header);
+      assert.equal(c.sent[0]?.[1], rf.frame.data);
+    }
+    const m = decodeMessage(Buffer.concat(chans[0]?.sent[0] as Buffer[]));
+    assert.equal(m.type, 'frame');
+    assert.equal(m.type === 'frame' && m.frame.seq, 7);
+  });
+
+  it('latest-frame-wins: a backed-up viewer keeps one pending frame and skips the older ones', () => {
+    const s = new RelayStream('x');
+    const slow = new FakeChannel();
+    const fast = new FakeChannel();
+    s.viewers.set('slow', new ViewerSlot(slow, 'slow', undefined));
+    s.viewers.set('fast', new ViewerSlot(fast, 'fast', undefined));
+    s.fanOut(toRelayFrame(fakeFrame(0)), 0);
+    slow.full = true;
+    for (let i = 1; i <= 10; i++) s.fanOut(toRelayFrame(fakeFrame(i)), 0);
+    assert.deepEqual(fast.frameSeqs(), [...Array(11).keys()]);
+    assert.deepEqual(slow.frameSeqs(), [0]);
+    const slot = s.viewers.get('slow') as ViewerSlot;
+    assert.equal(slot.pending?.frame.seq, 10);
+    assert.equal(slot.skipped, 9);
+    slow.drain();
+    // The newest frame goes out on drain, preceded by a stats message with the skip count.
+    assert.deepEqual(slow.frameSeqs(), [0, 10]);
+    const stats = slow.sent.map((p) => decodeMessage(Buffer.concat(p as Buffer[]))).filter((m) => m.type === 'stats');
+    assert.equal(stats.length, 1);
+    assert.equal(stats[0]?.type === 'stats' && stats[0].body.framesSkipped, 9);
+    s.fanOut(toRelayFrame(fakeFrame(11)), 0);
+    assert.deepEqual(slow.frameSeqs(), [0, 10, 11]);
+  });
+
+  it('an fps cap keeps frames by capture time and counts the rest as decimated', () => {
+    const s = new RelayStream('x');
+    const c = new FakeChannel();
+    const slot = new ViewerSlot(c, 'v', 10);
+    s.viewers.set('v', slot);
+    for (let i = 0; i < 300; i++) s.fanOut(toRelayFrame({ ...fakeFrame(i), captureUs: Math.round((i * 1e6) / 30) }), 0);
+    // 300 frames at 30 fps = 10 s; a 10 fps cap keeps 100.
+    assert.equal(c.frameSeqs().length, 100);
+    assert.equal(slot.decimated, 200);
+    const seqs = c.frameSeqs();
+    assert.ok(seqs.every((q, i) => i === 0 || q - (seqs[i - 1] as number) === 3));
+  });
+});
