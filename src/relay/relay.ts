@@ -7,6 +7,8 @@ import type { ControlMessage, HelloBody, Message } from '../protocol/messages.js
 import { DEFAULT_LIMITS, type ParserLimits } from '../protocol/parser.js';
 import type { MessageChannel } from '../transport/channel.js';
 import { TcpChannel } from '../transport/tcp.js';
+import type { Profile } from '../codec/transcode.js';
+import { DEFAULT_RENDITION_QUALITY } from './rendition.js';
 import { ServerSession, type SessionHost } from './session.js';
 import { RelayStream, ViewerSlot, toRelayFrame, type StreamInfo } from './stream.js';
 
@@ -188,13 +190,20 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
       granted.body.granted = { ...hello.params };
       stream.announce();
     } else {
-      const fps = hello.params?.fps;
-      stream.viewers.set(session.id, new ViewerSlot(session.channel, session.id, fps));
-      if (fps !== undefined) granted.body.granted.fps = fps;
+      const { fps, width, height, quality } = hello.params ?? {};
+      const profile: Profile | undefined =
+        width !== undefined || height !== undefined || quality !== undefined ? { width, height, quality } : undefined;
+      stream.addViewer(new ViewerSlot(session.channel, session.id, fps), profile);
+      const g = granted.body.granted;
+      if (fps !== undefined) g.fps = fps;
       const f = stream.latest?.frame;
-      if (f && stream.live) {
-        granted.body.granted.width = f.width;
-        granted.body.granted.height = f.height;
+      if (profile) {
+        if (width !== undefined) g.width = width;
+        if (height !== undefined) g.height = height;
+        g.quality = quality ?? DEFAULT_RENDITION_QUALITY;
+      } else if (f && stream.live) {
+        g.width = f.width;
+        g.height = f.height;
       }
     }
     this.safeEmit('session', {
@@ -239,8 +248,7 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
       stream.publisher = undefined;
       stream.announce();
     } else {
-      stream.viewers.get(session.id)?.detach();
-      stream.viewers.delete(session.id);
+      stream.removeViewer(session.id);
     }
     this.dropIfEmpty(stream);
   }

@@ -2,6 +2,8 @@ import type { EncodedFrame } from '../frame/frame.js';
 import { StatsMeter, type StatsSnapshot } from '../frame/meter.js';
 import { encodeControl, encodeFrameHeader } from '../protocol/messages.js';
 import type { MessageChannel } from '../transport/channel.js';
+import type { Profile } from '../codec/transcode.js';
+import { Renditions, type RenditionInfo } from './rendition.js';
 
 /** A frame as the relay holds it: the frame plus its wire header, built once and shared by every viewer. */
 export interface RelayFrame {
@@ -22,7 +24,9 @@ export function toRelayFrame(frame: EncodedFrame): RelayFrame {
  */
 export class ViewerSlot {
   pending: RelayFrame | undefined;
-  /** Frames skipped because the channel was backed up. */
+  /** The rendition profile key this viewer watches, or undefined for the source as published. */
+  rendition: string | undefined;
+  /** Frames skipped because the channel was backed up (or the transcoder was busy). */
   skipped = 0;
   /** Frames skipped for the fps cap. */
   decimated = 0;
@@ -108,6 +112,10 @@ export interface StreamInfo {
   /** Seconds since the current publisher started, 0 if none. */
   uptimeS: number;
   publisher: string | null;
+  /** Renditions alive (profiles other viewers asked for). */
+  renditions: RenditionInfo[];
+  /** Source frames decoded for renditions. */
+  renditionDecodes: number;
 }
 
 /** A named stream: at most one publisher, any number of viewers (up to the relay's limits). */
@@ -115,9 +123,25 @@ export class RelayStream {
   publisher: { session: string; remote: string; since: number } | undefined;
   readonly viewers = new Map<string, ViewerSlot>();
   readonly meter = new StatsMeter();
+  readonly renditions = new Renditions();
   latest: RelayFrame | undefined;
 
   constructor(readonly name: string) {}
+
+  /** Adds a viewer, of the source or (with a profile) of a rendition. */
+  addViewer(slot: ViewerSlot, profile: Profile | undefined): void {
+    this.viewers.set(slot.session, slot);
+    if (profile) slot.rendition = this.renditions.add(slot, profile);
+  }
+
+  /** Removes a viewer (and its rendition if it was the last one watching it). */
+  removeViewer(session: string): void {
+    const slot = this.viewers.get(session);
+    if (!slot) return;
+    slot.detach();
+    if (slot.rendition !== undefined) this.renditions.remove(slot, slot.rendition);
+    this.viewers.delete(session);
+  }
 
   get live(): boolean {
     return this.publisher !== undefined;
@@ -127,7 +151,8 @@ export class RelayStream {
   fanOut(rf: RelayFrame, arrivalUs: number): void {
     this.latest = rf;
     this.meter.record(rf.frame, arrivalUs, NaN);
-    for (const v of this.viewers.values()) v.offer(rf);
+    for (const v of this.viewers.values()) if (v.rendition === undefined) v.offer(rf);
+    this.renditions.onSource(rf);
   }
 
   /** Tells every viewer whether the stream is live. */
@@ -148,6 +173,8 @@ export class RelayStream {
       framesIn: s.framesReceived,
       uptimeS: this.publisher ? Math.round((nowUs - this.publisher.since) / 1e6) : 0,
       publisher: this.publisher?.remote ?? null,
+      renditions: this.renditions.info(),
+      renditionDecodes: this.renditions.decodes,
     };
   }
 }

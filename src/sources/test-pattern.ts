@@ -135,11 +135,6 @@ function drawFrame(r: Raster, seq: number, captureUs: number): void {
   // A bar sweeping left to right, once every 2 s at 30 fps.
   const barX = Math.round(((seq % 60) / 60) * w);
   fillRect(r, barX, 0, Math.max(4, Math.round(w / 80)), Math.round(h * 0.62), WHITE);
-  // A ball bouncing around the frame.
-  const radius = Math.max(4, Math.round(h / 14));
-  const bx = bounce(seq * 7, w - 2 * radius) + radius;
-  const by = bounce(seq * 5, h - 2 * radius) + radius;
-  fillDisc(r, bx, by, radius, [255, 64, 32]);
   // Frame counter, large, centred on a dark plate.
   const counter = String(seq).padStart(6, '0');
   const ch = Math.round(h / 5);
@@ -157,6 +152,11 @@ function drawFrame(r: Raster, seq: number, captureUs: number): void {
   const ty = Math.round(h * 0.8);
   fillRect(r, tx - th / 4, ty - th / 4, tw + th / 2, th + th / 2, BLACK);
   drawText(r, tx, ty, th, time, [96, 255, 96]);
+  // A ball bouncing around the frame, over everything else.
+  const radius = Math.max(4, Math.round(h / 14));
+  const bx = bounce(seq * 7, w - 2 * radius) + radius;
+  const by = bounce(seq * 5, h - 2 * radius) + radius;
+  fillDisc(r, bx, by, radius, [255, 64, 32]);
 }
 
 function bounce(t: number, span: number): number {

@@ -1,0 +1,113 @@
+import { decodeJpeg, encodeProfile, profileKey, satisfiedBySource, type Profile } from '../codec/transcode.js';
+import type { EncodedFrame } from '../frame/frame.js';
+import { toRelayFrame, type RelayFrame, type ViewerSlot } from './stream.js';
+
+/** Figures for one rendition profile. */
+export interface RenditionInfo {
+  profile: string;
+  viewers: number;
+  encodes: number;
+}
+
+/** Quality used when a viewer asks for a size but no quality. */
+export const DEFAULT_RENDITION_QUALITY = 75;
+
+interface Entry {
+  readonly key: string;
+  readonly profile: Profile;
+  readonly viewers: Set<ViewerSlot>;
+  encodes: number;
+}
+
+/**
+ * Renditions of one stream for viewers that asked for a size or quality the
+ * publisher does not send. Per source frame: decode once, then resize and
+ * encode once per distinct profile, shared by every viewer of that profile.
+ * A profile exists while it has viewers. The transcoder is latest-frame-wins
+ * too: while it works, only the newest source frame waits; frames it never
+ * gets to are counted as skipped for the viewers that miss them.
+ */
+export class Renditions {
+  private readonly entries = new Map<string, Entry>();
+  private busy = false;
+  private next: RelayFrame | undefined;
+  /** Source frames decoded. */
+  decodes = 0;
+  /** Frames that failed to decode or encode (corrupt input). */
+  errors = 0;
+
+  /** Adds a viewer to its profile's rendition, creating it on first use. */
+  add(slot: ViewerSlot, profile: Profile): string {
+    const key = profileKey(profile, DEFAULT_RENDITION_QUALITY);
+    let e = this.entries.get(key);
+    if (!e) {
+      e = { key, profile, viewers: new Set(), encodes: 0 };
+      this.entries.set(key, e);
+    }
+    e.viewers.add(slot);
+    return key;
+  }
+
+  /** Removes a viewer; a profile with no viewers left is dropped. */
+  remove(slot: ViewerSlot, key: string): void {
+    const e = this.entries.get(key);
+    if (!e) return;
+    e.viewers.delete(slot);
+    if (e.viewers.size === 0) this.entries.delete(key);
+  }
+
+  /** Total encodes over all profiles alive now. */
+  get encodes(): number {
+    let n = 0;
+    for (const e of this.entries.values()) n += e.encodes;
+    return n;
+  }
+
+  info(): RenditionInfo[] {
+    return [...this.entries.values()].map((e) => ({ profile: e.key, viewers: e.viewers.size, encodes: e.encodes }));
+  }
+
+  /** Offers a source frame to every rendition. */
+  onSource(rf: RelayFrame): void {
+    if (this.entries.size === 0) return;
+    if (this.busy) {
+      if (this.next) for (const e of this.entries.values()) for (const v of e.viewers) v.skipped++;
+      this.next = rf;
+      return;
+    }
+    void this.run(rf);
+  }
+
+  private async run(rf: RelayFrame): Promise<void> {
+    this.busy = true;
+    try {
+      const src = rf.frame;
+      const todo: Entry[] = [];
+      for (const e of this.entries.values()) {
+        if (satisfiedBySource(e.profile, src.width, src.height)) for (const v of e.viewers) v.offer(rf);
+        else todo.push(e);
+      }
+      if (todo.length > 0) {
+        const pic = await decodeJpeg(src.data);
+        this.decodes++;
+        await Promise.all(
+          todo.map(async (e) => {
+            const out = await encodeProfile(pic, e.profile, DEFAULT_RENDITION_QUALITY);
+            e.encodes++;
+            const frame: EncodedFrame = { ...src, data: out.data, width: out.width, height: out.height };
+            const rendered = toRelayFrame(frame);
+            // Viewers that joined or left meanwhile are handled: the set is read now.
+            for (const v of e.viewers) v.offer(rendered);
+          }),
+        );
+      }
+    } catch {
+      this.errors++;
+    } finally {
+      this.busy = false;
+      const next = this.next;
+      this.next = undefined;
+      if (next && this.entries.size > 0) void this.run(next);
+    }
+  }
+}
