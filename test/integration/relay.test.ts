@@ -76,6 +76,26 @@ describe('relay over TCP', () => {
     assert.equal(sub.stats().framesLost, 0);
   });
 
+  it('says bye with a reason on both sides', async () => {
+    const { url, relay: r } = await startRelay();
+    const reasons: string[] = [];
+    const sub = subscribe(url('bye'), { reconnect: false, onDisconnect: (reason) => reasons.push(reason) });
+    await sub.ready;
+    const pubReasons: string[] = [];
+    const pub = await publish(url('bye'), testPattern({ width: 64, height: 48, fps: 10 }), { onDisconnect: (reason) => pubReasons.push(reason) });
+    const gone: string[] = [];
+    r.on('disconnect', (e) => gone.push(e.reason));
+    pub.close();
+    await until(() => gone.length === 1, 'publisher disconnect at the relay');
+    assert.match(gone[0] as string, /peer said bye: publisher closing/);
+    await r.close('maintenance');
+    await until(() => reasons.length === 1, 'viewer told');
+    assert.match(reasons[0] as string, /relay said bye: maintenance/);
+    await assert.rejects(async () => {
+      for await (const f of sub) void f;
+    }, /maintenance/);
+  });
+
   it('refuses a second publisher on a live stream with FW_STREAM_BUSY', async () => {
     const { url, port } = await relay();
     const p1 = await rawPublisher(port, 'busy');
