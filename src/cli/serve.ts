@@ -34,7 +34,7 @@ export async function startRelay(a: ServeArgs, log: (line: string) => void): Pro
     if (a.json) log(JSON.stringify({ time: new Date().toISOString(), event, ...fields }));
     else log(`${new Date().toISOString()} ${event} ${Object.entries(fields).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`);
   };
-  relay.on('session', (e) => emit('session', e));
+  relay.on('session', (e) => emit('connect', e));
   relay.on('disconnect', (e) => emit('disconnect', e));
   relay.on('peerError', (e) => emit('error', e));
   const tcp = await relay.listenTcp(a.tcp, a.host);

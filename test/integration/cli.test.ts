@@ -18,7 +18,7 @@ describe('framewire CLI', () => {
     const [, host, port] = await waitForOutput(serve.stdout, /^framewire relay listening tcp=([\d.]+):(\d+)$/m);
     const url = `tcp://${host}:${port}/cam`;
     const pub = run(['publish', url, '--source', 'test', '--size', '320x240', '--fps', '30', '--quality', '70']);
-    await waitForOutput(serve.stderr, /role=publish stream=cam/);
+    await waitForOutput(serve.stderr, /connect remote=127.0.0.1:\d+ .*role=publish stream=cam/);
     const view = run(['view', url, '--json', '--duration', '3']);
     const { code } = await view.exited;
     assert.equal(code, 0, view.stderr());
