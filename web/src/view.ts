@@ -128,7 +128,7 @@ export function viewerStats(): Record<string, number | boolean | string | null> 
     height: canvas.height,
   };
 }
-(window as unknown as { framewire: unknown }).framewire = { stats: viewerStats, latencySamples: () => samples.map((s) => s.latencyUs / 1000) };
+(window as unknown as { framewire: unknown }).framewire = { stats: viewerStats, latencySamples: () => samples.map((s) => [s.at, s.latencyUs / 1000]) };
 
 function render(): void {
   const s = viewerStats();
