@@ -67,6 +67,9 @@ export function createHttpServer(relay: Relay, options: HttpServerOptions = {}):
       sendHttpError(res, e.code, e.message);
     });
   });
+  // An MJPEG upload lasts as long as its source: no whole-request deadline (Node's default is 5 min).
+  // Header timeouts still apply, so a client that never finishes its headers is dropped.
+  server.requestTimeout = 0;
   server.on('clientError', (_err, socket) => socket.destroy());
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => undefined);
