@@ -40,6 +40,10 @@ export const ErrorCodes = {
   ABORTED: 'FW_ABORTED',
   /** A source failed (encoder error, device error). */
   SOURCE_FAILED: 'FW_SOURCE_FAILED',
+  /** No such stream, page or route (HTTP 404). */
+  NOT_FOUND: 'FW_NOT_FOUND',
+  /** An uploaded picture is not a JPEG (MJPEG ingest). */
+  NOT_JPEG: 'FW_NOT_JPEG',
 } as const;
 
 /** A stable error code string. */

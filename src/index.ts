@@ -26,3 +26,8 @@ export {
   type VideoParams,
   type Role,
 } from './protocol/messages.js';
+export { createHttpServer, DEFAULT_WEB_ROOT, type HttpServerOptions } from './relay/http.js';
+export { WsChannel } from './transport/ws.js';
+export { MjpegViewerChannel, MJPEG_BOUNDARY, type MjpegViewerOptions } from './transport/mjpeg.js';
+export { MjpegIngestChannel, type MjpegIngestOptions } from './transport/mjpeg-ingest.js';
+export { jpegSize, type JpegSize } from './codec/jpeg.js';

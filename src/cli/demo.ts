@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { publish, subscribe, testPattern, DEFAULT_TCP_PORT } from '../index.js';
 import { durationTimer, formatStats, onSignals, parseNum, parseSize, statusLine } from './common.js';
-import { startRelay } from './serve.js';
+import { DEFAULT_HTTP_PORT, startRelay } from './serve.js';
 
 export const demoHelp = `Usage: framewire demo [options]
 
@@ -12,6 +12,7 @@ another terminal.
 Options:
   --host H        address for the relay (default 127.0.0.1)
   --tcp PORT      relay TCP port (default ${DEFAULT_TCP_PORT}; falls back to a free port if taken; 0 = any)
+  --http PORT     relay HTTP port for the browser (default ${DEFAULT_HTTP_PORT}; same fallback)
   --size WxH      test pattern size (default 1280x720)
   --fps N         frames per second (default 30)
   --quality Q     JPEG quality (default 75)
@@ -25,6 +26,7 @@ export async function demoCommand(argv: string[]): Promise<void> {
     options: {
       host: { type: 'string', default: '127.0.0.1' },
       tcp: { type: 'string' },
+      http: { type: 'string' },
       size: { type: 'string' },
       fps: { type: 'string' },
       quality: { type: 'string' },
@@ -42,22 +44,28 @@ export async function demoCommand(argv: string[]): Promise<void> {
   const fps = parseNum('fps', values.fps, 0.1, 240) ?? 30;
   const quality = parseNum('quality', values.quality, 1, 100) ?? 75;
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
-  const args = { host, tcp: wanted, token: undefined, maxClients: undefined, json: false };
+  const wantedHttp = parseNum('http', values.http, 0, 65535) ?? DEFAULT_HTTP_PORT;
+  const args = { host, tcp: wanted, http: wantedHttp, token: undefined, maxClients: undefined, json: false };
   let started;
   try {
     started = await startRelay(args, () => undefined);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || values.tcp !== undefined) throw err;
-    log(`framewire demo: port ${wanted} is taken, using a free port instead`);
-    started = await startRelay({ ...args, tcp: 0 }, () => undefined);
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || (values.tcp !== undefined && values.http !== undefined)) throw err;
+    log(`framewire demo: port ${wanted} or ${wantedHttp} is taken, using free ports instead`);
+    started = await startRelay(
+      { ...args, tcp: values.tcp !== undefined ? wanted : 0, http: values.http !== undefined ? wantedHttp : 0 },
+      () => undefined,
+    );
   }
-  const { relay, tcp } = started;
+  const { relay, tcp, http } = started;
+  const browserUrl = http ? `http://${http.host.includes(':') ? `[${http.host}]` : http.host}:${http.port}/` : undefined;
   const url = `tcp://${tcp.host}:${tcp.port}/demo`;
   const pub = await publish(url, testPattern({ ...size, fps, quality }));
   const sub = subscribe(url);
   process.stdout.write(
     [
       `framewire demo: relay on tcp=${tcp.host}:${tcp.port}, publishing a ${size.width}x${size.height} @ ${fps} fps test pattern as "demo".`,
+      ...(browserUrl ? [`Open in a browser: ${browserUrl}  (viewer: ${browserUrl}view?stream=demo)`] : []),
       `Try, in another terminal:`,
       `  npx framewire view ${url} --stats`,
       `  npx framewire view ${url} --json --duration 5`,

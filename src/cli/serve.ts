@@ -2,6 +2,9 @@ import { parseArgs } from 'node:util';
 import { createRelay, DEFAULT_TCP_PORT, type Relay } from '../index.js';
 import { onSignals, parseNum } from './common.js';
 
+/** Default HTTP port of `framewire serve`. */
+export const DEFAULT_HTTP_PORT = 8080;
+
 export const serveHelp = `Usage: framewire serve [options]
 
 Runs a relay: publishers send named streams to it, viewers watch them.
@@ -9,26 +12,31 @@ Runs a relay: publishers send named streams to it, viewers watch them.
 Options:
   --host H        address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
   --tcp PORT      native-protocol TCP port (default ${DEFAULT_TCP_PORT}; 0 picks a free one)
-  --token T       require this token from every publisher and viewer
+  --http PORT     HTTP port: web UI, WebSocket, MJPEG out and in, JSON API
+                  (default ${DEFAULT_HTTP_PORT}; 0 picks a free one)
+  --token T       require this token from every publisher and viewer (TCP, WebSocket,
+                  MJPEG, ingest, API: "Authorization: Bearer T" or ?token=T on HTTP)
   --max-clients N most connections at once (default 10000)
   --json          log one JSON object per line instead of text
   -h, --help      this help
 
 The first line printed (stdout) names the ports actually bound, e.g.
-  framewire relay listening tcp=127.0.0.1:7070
+  framewire relay listening tcp=127.0.0.1:7070 http=127.0.0.1:8080
 `;
 
 /** Options the serve command shares with demo. */
 export interface ServeArgs {
   host: string;
   tcp: number;
+  /** HTTP port (web UI, WebSocket, MJPEG); undefined = no HTTP listener. */
+  http?: number | undefined;
   token: string | undefined;
   maxClients: number | undefined;
   json: boolean;
 }
 
 /** Starts a relay with logging to stderr; returns it with its bound TCP address. */
-export async function startRelay(a: ServeArgs, log: (line: string) => void): Promise<{ relay: Relay; tcp: { host: string; port: number } }> {
+export async function startRelay(a: ServeArgs, log: (line: string) => void): Promise<{ relay: Relay; tcp: { host: string; port: number }; http: { host: string; port: number } | undefined }> {
   const relay = createRelay({ token: a.token, maxClients: a.maxClients });
   const emit = (event: string, fields: Record<string, unknown>): void => {
     if (a.json) log(JSON.stringify({ time: new Date().toISOString(), event, ...fields }));
@@ -37,8 +45,14 @@ export async function startRelay(a: ServeArgs, log: (line: string) => void): Pro
   relay.on('session', (e) => emit('connect', e));
   relay.on('disconnect', (e) => emit('disconnect', e));
   relay.on('peerError', (e) => emit('error', e));
-  const tcp = await relay.listenTcp(a.tcp, a.host);
-  return { relay, tcp };
+  try {
+    const tcp = await relay.listenTcp(a.tcp, a.host);
+    const http = a.http === undefined ? undefined : await relay.listenHttp(a.http, a.host);
+    return { relay, tcp, http };
+  } catch (err) {
+    await relay.close('listen failed');
+    throw err;
+  }
 }
 
 export async function serveCommand(argv: string[]): Promise<void> {
@@ -47,6 +61,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     options: {
       host: { type: 'string', default: '127.0.0.1' },
       tcp: { type: 'string' },
+      http: { type: 'string' },
       token: { type: 'string' },
       'max-clients': { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -60,15 +75,18 @@ export async function serveCommand(argv: string[]): Promise<void> {
   const args: ServeArgs = {
     host: values.host ?? '127.0.0.1',
     tcp: parseNum('tcp', values.tcp, 0, 65535) ?? DEFAULT_TCP_PORT,
+    http: parseNum('http', values.http, 0, 65535) ?? DEFAULT_HTTP_PORT,
     token: values.token,
     maxClients: parseNum('max-clients', values['max-clients'], 1, 1_000_000),
     json: values.json ?? false,
   };
-  const { relay, tcp } = await startRelay(args, (line) => process.stderr.write(`${line}\n`));
+  const { relay, tcp, http } = await startRelay(args, (line) => process.stderr.write(`${line}\n`));
   const shownHost = tcp.host.includes(':') ? `[${tcp.host}]` : tcp.host;
-  if (args.json) process.stdout.write(`${JSON.stringify({ event: 'listening', tcp: { host: tcp.host, port: tcp.port } })}\n`);
+  const httpPart = http ? ` http=${shownHost}:${http.port}` : '';
+  if (args.json) process.stdout.write(`${JSON.stringify({ event: 'listening', tcp: { host: tcp.host, port: tcp.port }, ...(http ? { http } : {}) })}\n`);
   else {
-    process.stdout.write(`framewire relay listening tcp=${shownHost}:${tcp.port}\n`);
+    process.stdout.write(`framewire relay listening tcp=${shownHost}:${tcp.port}${httpPart}\n`);
+    if (http) process.stdout.write(`  browser: http://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${http.port}/${args.token ? `?token=${encodeURIComponent(args.token)}` : ''}\n`);
     process.stdout.write(`  publish: npx framewire publish tcp://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${tcp.port}/cam${args.token ? ` --token ${args.token}` : ''}\n`);
     process.stdout.write(`  view:    npx framewire view tcp://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${tcp.port}/cam --stats${args.token ? ` --token ${args.token}` : ''}\n`);
   }

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { subscribe } from '../index.js';
 import { durationTimer, formatStats, onSignals, oneUrl, parseNum, parseSize, statusLine } from './common.js';
+import { openInBrowser, viewerPageUrl } from './open.js';
 import { jsonEverySecond } from './publish.js';
 
 export const viewHelp = `Usage: framewire view URL [options]
@@ -18,6 +19,9 @@ Options:
   --quality Q     ask for this JPEG quality (same)
   --token T       token the relay requires (or ?token=T in the URL)
   --no-reconnect  exit when the relay goes away instead of retrying
+  --open          open the browser viewer page for this stream instead
+                  (URL http://HOST:HTTP/STREAM, or tcp://… with the relay's --http port)
+  --http PORT     the relay's HTTP port for --open with a tcp:// URL (default 8080)
   -h, --help      this help
 `;
 
@@ -34,6 +38,8 @@ export async function viewCommand(argv: string[]): Promise<void> {
       quality: { type: 'string' },
       token: { type: 'string' },
       'no-reconnect': { type: 'boolean', default: false },
+      open: { type: 'boolean', default: false },
+      http: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -42,6 +48,12 @@ export async function viewCommand(argv: string[]): Promise<void> {
     return;
   }
   const url = oneUrl(positionals, 'view');
+  if (values.open) {
+    const page = viewerPageUrl(url, parseNum('http', values.http, 1, 65535), values.token);
+    process.stdout.write(`${page}\n`);
+    if (!openInBrowser(page)) process.stderr.write('framewire view: no browser opener found (xdg-open/open/start); open the URL above\n');
+    return;
+  }
   const size = parseSize(values.size);
   const sub = subscribe(url, {
     token: values.token,

@@ -3,11 +3,13 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { ErrorCodes, FramewireError } from '../errors.js';
 import { nowUs, type Clock } from '../frame/clock.js';
+import type { EncodedFrame } from '../frame/frame.js';
 import type { ControlMessage, HelloBody, Message } from '../protocol/messages.js';
 import { DEFAULT_LIMITS, type ParserLimits } from '../protocol/parser.js';
 import type { MessageChannel } from '../transport/channel.js';
 import { TcpChannel } from '../transport/tcp.js';
 import type { Profile } from '../codec/transcode.js';
+import { createHttpServer, type HttpServerOptions } from './http.js';
 import { DEFAULT_RENDITION_QUALITY } from './rendition.js';
 import { ServerSession, type SessionHost } from './session.js';
 import { RelayStream, ViewerSlot, toRelayFrame, type StreamInfo } from './stream.js';
@@ -95,6 +97,18 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
     return listen(server, port, host);
   }
 
+  /**
+   * Starts the HTTP port: web UI, JSON API, WebSocket (`/ws`), MJPEG out and
+   * in, snapshots (see {@link createHttpServer}). Port 0 picks a free port.
+   * Closed with the relay.
+   */
+  listenHttp(port = 0, host = '127.0.0.1', options: HttpServerOptions = {}): Promise<ListenAddress> {
+    const server = createHttpServer(this, options);
+    server.on('error', () => undefined);
+    this.servers.push(server);
+    return listen(server, port, host);
+  }
+
   /** Takes a new connection from any transport. */
   accept(channel: MessageChannel): void {
     if (this.closed) {
@@ -134,6 +148,23 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
       queuedBytes: v.channel.queuedBytes,
       transport: v.channel.transport,
     }));
+  }
+
+  /** The newest frame of a stream (live or the last one before its publisher left), or undefined. */
+  latestFrame(stream: string): EncodedFrame | undefined {
+    return this.streamsByName.get(stream)?.latest?.frame;
+  }
+
+  /**
+   * Checks a token against the relay's (for transports that serve requests
+   * outside a session, e.g. an HTTP snapshot). Throws FW_UNAUTHORIZED.
+   */
+  authorize(token: string | undefined): void {
+    if (!this.tokenDigest) return;
+    const given = token === undefined ? undefined : digest(token);
+    if (!given || !timingSafeEqual(given, this.tokenDigest)) {
+      throw new FramewireError(ErrorCodes.UNAUTHORIZED, token === undefined ? 'this relay needs a token' : 'wrong token');
+    }
   }
 
   /** Number of open connections. */

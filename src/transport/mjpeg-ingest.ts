@@ -1,0 +1,196 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ErrorCodes, FramewireError } from '../errors.js';
+import { nowUs, type Clock } from '../frame/clock.js';
+import { MultipartParser, boundaryFromContentType } from '../codec/multipart.js';
+import { jpegSize } from '../codec/jpeg.js';
+import type { HelloBody, Message } from '../protocol/messages.js';
+import { MessageChannel } from './channel.js';
+import { requestRemote, sendHttpError } from './http-util.js';
+import { decodeControl } from './mjpeg.js';
+
+/** Options for {@link MjpegIngestChannel}. */
+export interface MjpegIngestOptions {
+  stream: string;
+  token?: string | undefined;
+  /** Largest JPEG accepted, bytes. Default 16 MiB. */
+  maxFrameBytes?: number;
+  /** Capture clock (µs). Default {@link nowUs}. */
+  clock?: Clock;
+}
+
+/**
+ * A relay publisher over one HTTP upload (`POST` or `PUT`) whose body is
+ * multipart JPEG, as `ffmpeg -f mpjpeg http://…/streams/NAME` sends it. It
+ * says `hello {role:'publish'}` for the uploader, reads the body only once
+ * the relay welcomed it, and turns each part into a frame message: seq +1
+ * per part, capture time = arrival time, size from the JPEG's SOF marker. A
+ * part that is not a JPEG is a protocol error (FW_NOT_JPEG, HTTP 415); a
+ * refusal (token, busy stream, client limit) is an HTTP error with its code.
+ * When the body ends the relay hears `bye` and the uploader gets
+ * `200 {"frames":N}`.
+ *
+ * Without a boundary in Content-Type (ffmpeg's HTTP client sends none), the
+ * boundary is taken from the body's first line.
+ */
+export class MjpegIngestChannel extends MessageChannel {
+  readonly transport = 'http-ingest';
+  readonly remote: string;
+  readonly backedUp = false;
+  readonly queuedBytes = 0;
+  private parser: MultipartParser | undefined;
+  private sniff: Buffer = Buffer.alloc(0);
+  private seq = 0;
+  private frames = 0;
+  private isClosed = false;
+  private failed = false;
+  private readonly clock: Clock;
+  private readonly maxFrameBytes: number;
+
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    options: MjpegIngestOptions,
+  ) {
+    super();
+    this.remote = requestRemote(req);
+    this.clock = options.clock ?? nowUs;
+    this.maxFrameBytes = options.maxFrameBytes ?? 16 * 1024 * 1024;
+    req.pause();
+    const boundary = boundaryFromContentType(req.headers['content-type']);
+    if (boundary) this.parser = this.makeParser(boundary);
+    res.on('close', () => this.finish(undefined));
+    req.on('error', (err) => this.finish(err));
+    const hello: HelloBody = { role: 'publish', stream: options.stream, client: String(req.headers['user-agent'] ?? 'http').slice(0, 128) };
+    if (options.token !== undefined) hello.token = options.token;
+    setImmediate(() => this.deliver({ type: 'hello', body: hello }));
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** Frames taken from the body so far. */
+  get framesIn(): number {
+    return this.frames;
+  }
+
+  send(parts: readonly Buffer[]): void {
+    if (this.isClosed) return;
+    let msg;
+    try {
+      msg = decodeControl(parts);
+    } catch {
+      return;
+    }
+    if (!msg) return;
+    switch (msg.type) {
+      case 'welcome':
+        this.req.on('data', (chunk: Buffer) => this.onData(chunk));
+        this.req.on('end', () => this.onEnd());
+        this.req.resume();
+        return;
+      case 'ping':
+        this.deliver({ type: 'pong', body: { id: msg.body.id, t0: msg.body.t0, t1: this.clock(), t2: this.clock() } });
+        return;
+      case 'error':
+        this.failed = true;
+        this.req.pause();
+        sendHttpError(this.res, msg.body.code, msg.body.message);
+        return;
+      case 'bye':
+        this.end();
+        return;
+      default:
+        return;
+    }
+  }
+
+  end(): void {
+    if (this.isClosed || this.res.headersSent) return;
+    const body = JSON.stringify({ stream: 'ended', frames: this.frames });
+    this.res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
+    this.res.end(body);
+  }
+
+  destroy(): void {
+    this.req.destroy();
+    this.res.destroy();
+  }
+
+  private makeParser(boundary: string): MultipartParser {
+    return new MultipartParser(boundary, { maxPartBytes: this.maxFrameBytes });
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.failed || this.isClosed) return;
+    try {
+      const parser = this.parser ?? this.sniffBoundary(chunk);
+      if (!parser) return;
+      const input = this.parser === parser && this.sniff.length === 0 ? chunk : this.takeSniffed();
+      for (const part of parser.push(input)) {
+        this.onPart(part.body);
+        if (this.failed || this.isClosed) return;
+      }
+    } catch (err) {
+      this.protocolError(err instanceof FramewireError ? err : new FramewireError(ErrorCodes.BAD_MESSAGE, String(err)));
+    }
+  }
+
+  /** Finds the boundary in the body's first line ("--BOUNDARY"); holds the bytes until then. */
+  private sniffBoundary(chunk: Buffer): MultipartParser | undefined {
+    this.sniff = Buffer.concat([this.sniff, chunk]);
+    const nl = this.sniff.indexOf(0x0a);
+    if (nl < 0) {
+      if (this.sniff.length > 256) throw new FramewireError(ErrorCodes.BAD_MESSAGE, 'the body does not start with a multipart boundary line and Content-Type names none');
+      return undefined;
+    }
+    const line = this.sniff.subarray(0, nl).toString('latin1').trim();
+    if (!line.startsWith('--') || line.length < 3) {
+      throw new FramewireError(ErrorCodes.BAD_MESSAGE, 'the body is not multipart JPEG: expected a "--BOUNDARY" first line (send it as ffmpeg -f mpjpeg does)');
+    }
+    this.parser = this.makeParser(line);
+    return this.parser;
+  }
+
+  private takeSniffed(): Buffer {
+    const b = this.sniff;
+    this.sniff = Buffer.alloc(0);
+    return b;
+  }
+
+  private onPart(body: Buffer): void {
+    const size = jpegSize(body);
+    if (!size) {
+      this.protocolError(new FramewireError(ErrorCodes.NOT_JPEG, `part ${this.frames + 1} of the upload is not a JPEG (no SOI/SOF marker)`));
+      return;
+    }
+    this.frames++;
+    const frame = { seq: this.seq, captureUs: this.clock(), width: size.width, height: size.height, codec: 'jpeg' as const, key: true, data: body };
+    this.seq = (this.seq + 1) >>> 0;
+    this.safeEmit('message', { type: 'frame', frame });
+  }
+
+  private onEnd(): void {
+    if (this.failed || this.isClosed) return;
+    this.deliver({ type: 'bye', body: { reason: `upload ended after ${this.frames} frames` } });
+  }
+
+  private protocolError(err: FramewireError): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.req.pause();
+    this.safeEmit('protocolError', err);
+  }
+
+  private deliver(msg: Message): void {
+    queueMicrotask(() => {
+      if (!this.isClosed) this.safeEmit('message', msg);
+    });
+  }
+
+  private finish(err: Error | undefined): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.safeEmit('close', err);
+  }
+}

@@ -1,0 +1,106 @@
+import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
+import { ErrorCodes, FramewireError } from '../errors.js';
+import { decodeMessage, type ParserLimits } from '../protocol/parser.js';
+import { MessageChannel } from './channel.js';
+
+/**
+ * The native protocol over WebSocket: one protocol message per binary
+ * WebSocket message, the same bytes as on TCP. A text message is a protocol
+ * error (FW_BAD_MESSAGE).
+ *
+ * A message sent in several parts (frame header + JPEG payload) goes out as
+ * WebSocket fragments — the first part with `fin: false`, the rest as
+ * continuations — so the payload Buffer shared by every viewer is written as
+ * is, never copied per viewer. The receiver (browser or `ws`) reassembles
+ * one message. Permessage-deflate must be off (it is on our server): a
+ * compressed message would be queued inside `ws` and copied.
+ *
+ * Back-pressure comes from the underlying socket (`writableNeedDrain`), and
+ * 'drain' is the socket's: `ws` writes straight to it when deflate is off.
+ */
+export class WsChannel extends MessageChannel {
+  readonly transport = 'ws';
+  readonly remote: string;
+  private readonly limits: ParserLimits;
+  private isClosed = false;
+  private failed = false;
+  private endTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * @param ws an open WebSocket (server or client side)
+   * @param socket the socket under it (from `handleUpgrade` or the client's 'upgrade' response), for back-pressure
+   * @param remote the peer's "ip:port"
+   */
+  constructor(
+    readonly ws: WebSocket,
+    private readonly socket: Duplex,
+    remote: string,
+    limits: ParserLimits = {},
+  ) {
+    super();
+    this.remote = remote;
+    this.limits = limits;
+    ws.binaryType = 'nodebuffer';
+    ws.on('message', (data, isBinary) => this.onData(data as Buffer | Buffer[], isBinary));
+    socket.on('drain', () => this.safeEmit('drain'));
+    ws.on('error', (err) => this.finish(err));
+    ws.on('close', () => this.finish(undefined));
+  }
+
+  get backedUp(): boolean {
+    return (this.socket as Duplex & { writableNeedDrain: boolean }).writableNeedDrain;
+  }
+
+  get queuedBytes(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  send(parts: readonly Buffer[]): void {
+    if (this.isClosed || this.ws.readyState !== this.ws.OPEN) return;
+    const last = parts.length - 1;
+    if (last === 0) {
+      this.ws.send(parts[0] as Buffer, { binary: true, fin: true, compress: false });
+      return;
+    }
+    for (let i = 0; i <= last; i++) this.ws.send(parts[i] as Buffer, { binary: true, fin: i === last, compress: false });
+  }
+
+  end(): void {
+    if (this.isClosed) return;
+    // A normal closure after what is queued; do not wait forever for a peer that will not answer.
+    this.ws.close(this.failed ? 1008 : 1000);
+    this.endTimer ??= setTimeout(() => this.ws.terminate(), 2000);
+    this.endTimer.unref();
+  }
+
+  destroy(): void {
+    this.ws.terminate();
+  }
+
+  private onData(data: Buffer | Buffer[], isBinary: boolean): void {
+    if (this.failed || this.isClosed) return;
+    let msg;
+    try {
+      if (!isBinary) throw new FramewireError(ErrorCodes.BAD_MESSAGE, 'text WebSocket messages are not part of the protocol; send binary messages');
+      msg = decodeMessage(Array.isArray(data) ? Buffer.concat(data) : data, this.limits);
+    } catch (err) {
+      this.failed = true;
+      this.safeEmit('protocolError', err instanceof FramewireError ? err : new FramewireError(ErrorCodes.BAD_MESSAGE, String(err)));
+      return;
+    }
+    this.safeEmit('message', msg);
+  }
+
+  private finish(err: Error | undefined): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    clearTimeout(this.endTimer);
+    if (this.ws.readyState !== this.ws.CLOSED) this.ws.terminate();
+    this.safeEmit('close', err);
+  }
+}
