@@ -14,8 +14,8 @@ function run(args: string[]): CliProcess {
 
 describe('framewire CLI', () => {
   it('serve, publish and view --json --duration 3 work together; Ctrl-C exits 0', async () => {
-    const serve = run(['serve', '--tcp', '0']);
-    const [, host, port] = await waitForOutput(serve.stdout, /^framewire relay listening tcp=([\d.]+):(\d+)$/m);
+    const serve = run(['serve', '--tcp', '0', '--http', '0']);
+    const [, host, port] = await waitForOutput(serve.stdout, /^framewire relay listening tcp=([\d.]+):(\d+) /m);
     const url = `tcp://${host}:${port}/cam`;
     const pub = run(['publish', url, '--source', 'test', '--size', '320x240', '--fps', '30', '--quality', '70']);
     await waitForOutput(serve.stderr, /connect remote=127.0.0.1:\d+ .*role=publish stream=cam/);
@@ -46,7 +46,7 @@ describe('framewire CLI', () => {
   });
 
   it('--token is required by serve --token and accepted from publish and view', async () => {
-    const serve = run(['serve', '--tcp', '0', '--token', 'tok']);
+    const serve = run(['serve', '--tcp', '0', '--http', '0', '--token', 'tok']);
     const [, host, port] = await waitForOutput(serve.stdout, /tcp=([\d.]+):(\d+)/);
     const url = `tcp://${host}:${port}/s`;
     const denied = run(['view', url, '--json', '--duration', '1']);
@@ -79,7 +79,7 @@ describe('framewire CLI', () => {
   });
 
   it('demo runs relay, publisher and viewer in one process and prints what to run next', async () => {
-    const demo = run(['demo', '--tcp', '0', '--size', '320x240', '--duration', '3']);
+    const demo = run(['demo', '--tcp', '0', '--http', '0', '--size', '320x240', '--duration', '3']);
     const { code } = await demo.exited;
     assert.equal(code, 0, demo.stderr());
     assert.match(demo.stdout(), /npx framewire view tcp:\/\/127\.0\.0\.1:\d+\/demo --stats/);
