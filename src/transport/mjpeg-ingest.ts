@@ -43,6 +43,7 @@ export class MjpegIngestChannel extends MessageChannel {
   private frames = 0;
   private isClosed = false;
   private failed = false;
+  private bytesSincePing = true;
   private readonly clock: Clock;
   private readonly maxFrameBytes: number;
 
@@ -90,6 +91,10 @@ export class MjpegIngestChannel extends MessageChannel {
         this.req.resume();
         return;
       case 'ping':
+        // Answer only while the upload is alive: a body that stopped sending
+        // goes silent, and the relay's idle timeout closes it.
+        if (!this.bytesSincePing) return;
+        this.bytesSincePing = false;
         this.deliver({ type: 'pong', body: { id: msg.body.id, t0: msg.body.t0, t1: this.clock(), t2: this.clock() } });
         return;
       case 'error':
@@ -123,6 +128,7 @@ export class MjpegIngestChannel extends MessageChannel {
 
   private onData(chunk: Buffer): void {
     if (this.failed || this.isClosed) return;
+    this.bytesSincePing = true;
     try {
       const parser = this.parser ?? this.sniffBoundary(chunk);
       if (!parser) return;

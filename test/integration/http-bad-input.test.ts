@@ -130,3 +130,31 @@ describe('bad input over HTTP and WebSocket closes only the offender', { timeout
     for (const c of extra) c.close();
   });
 });
+
+describe('a stalled MJPEG upload', () => {
+  it('is closed by the idle timeout once its body stops sending', async () => {
+    const r = await startTestRelay({ idleTimeoutMs: 1500 });
+    try {
+      const jpeg = (await (await import('sharp')).default({ create: { width: 32, height: 24, channels: 3, background: '#08f' } }).jpeg().toBuffer());
+      const url = new URL(`${r.base}/streams/stalled`);
+      const net = await import('node:net');
+      const sock = net.connect(Number(url.port), url.hostname);
+      await new Promise((res) => sock.once('connect', res));
+      let reply = '';
+      sock.on('data', (d: Buffer) => (reply += d.toString('latin1')));
+      sock.on('error', () => undefined);
+      sock.write(`POST /streams/stalled HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/x-mixed-replace;boundary=b\r\nTransfer-Encoding: chunked\r\n\r\n`);
+      const part = Buffer.concat([Buffer.from(`--b\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\n\r\n`), jpeg, Buffer.from('\r\n')]);
+      sock.write(`${part.length.toString(16)}\r\n`);
+      sock.write(part);
+      sock.write('\r\n');
+      // Then nothing more: the uploader is stuck.
+      const closed = new Promise<void>((res) => sock.once('close', () => res()));
+      await closed;
+      assert.match(reply, /FW_TIMEOUT/);
+      assert.equal(r.relay.streams().find((s) => s.name === 'stalled')?.live ?? false, false);
+    } finally {
+      await r.close();
+    }
+  });
+});
