@@ -43,6 +43,17 @@ describe('control messages', () => {
     assert.deepEqual(msg.type === 'hello' && msg.body.params, { width: 320, height: 240, fps: 7.5, quality: 50 });
   });
 
+  it('accepts any size a frame can carry in params and granted (regression: an 8x8 stream made every welcome invalid)', () => {
+    for (const [w, h] of [[1, 1], [8, 8], [20000, 65535]] as const) {
+      const welcome = decodeMessage(
+        rawControl('welcome', `{"session":"s","role":"view","stream":"cam","granted":{"width":${w},"height":${h}},"serverTimeUs":1,"maxFrameBytes":2,"live":true}`),
+      );
+      assert.deepEqual(welcome.type === 'welcome' && welcome.body.granted, { width: w, height: h });
+      const hello = decodeMessage(rawControl('hello', `{"role":"publish","stream":"cam","params":{"width":${w},"height":${h}}}`));
+      assert.deepEqual(hello.type === 'hello' && hello.body.params, { width: w, height: h });
+    }
+  });
+
   it('maps an unknown error code to FW_BAD_MESSAGE instead of failing', () => {
     const msg = decodeMessage(rawControl('error', '{"code":"FW_FROM_THE_FUTURE","message":"?"}'));
     assert.deepEqual(msg, { type: 'error', body: { code: ErrorCodes.BAD_MESSAGE, message: '?' } });
@@ -86,8 +97,10 @@ describe('control messages', () => {
       ['token as a number', 'hello', '{"role":"view","stream":"cam","token":1234}'],
       ['client of 129 characters', 'hello', `{"role":"view","stream":"cam","client":"${long(129)}"}`],
       ['params as an array', 'hello', '{"role":"view","stream":"cam","params":[1]}'],
-      ['width below 16', 'hello', '{"role":"view","stream":"cam","params":{"width":8}}'],
-      ['height above 16384', 'hello', '{"role":"view","stream":"cam","params":{"height":16385}}'],
+      ['width 0', 'hello', '{"role":"view","stream":"cam","params":{"width":0}}'],
+      ['width 0.4 (rounds to 0)', 'hello', '{"role":"view","stream":"cam","params":{"width":0.4}}'],
+      ['height above 65535', 'hello', '{"role":"view","stream":"cam","params":{"height":65536}}'],
+      ['granted width 0', 'welcome', '{"session":"s","role":"view","stream":"cam","granted":{"width":0},"serverTimeUs":1,"maxFrameBytes":2}'],
       ['width as a string', 'hello', '{"role":"view","stream":"cam","params":{"width":"640"}}'],
       ['fps of 0', 'hello', '{"role":"view","stream":"cam","params":{"fps":0}}'],
       ['quality of 101', 'hello', '{"role":"view","stream":"cam","params":{"quality":101}}'],
