@@ -124,12 +124,19 @@ function num(o: Record<string, unknown>, key: string, min = 0, max = Number.MAX_
   return v;
 }
 
+/**
+ * Sizes in params take any size a frame header can carry (1–65535): a relay
+ * grants the live stream's real size, and a viewer must not refuse that
+ * welcome because the picture is tiny or huge.
+ */
+const MAX_SIZE = 0xffff;
+
 function params(v: unknown, key: string): VideoParams | undefined {
   if (v === undefined) return undefined;
   if (!isObject(v)) throw bad(`"${key}" must be an object`);
   const out: VideoParams = {};
-  if (v.width !== undefined) out.width = Math.round(num(v, 'width', 16, 16384));
-  if (v.height !== undefined) out.height = Math.round(num(v, 'height', 16, 16384));
+  if (v.width !== undefined) out.width = Math.round(num(v, 'width', 1, MAX_SIZE));
+  if (v.height !== undefined) out.height = Math.round(num(v, 'height', 1, MAX_SIZE));
   if (v.fps !== undefined) out.fps = num(v, 'fps', 0.1, 1000);
   if (v.quality !== undefined) out.quality = Math.round(num(v, 'quality', 1, 100));
   return out;

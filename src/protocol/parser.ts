@@ -22,6 +22,9 @@ export interface ParserLimits {
   maxHeaderBytes?: number;
 }
 
+/** Reads smaller than this are merged in the parser's queue (see StreamParser.append). */
+const SMALL_CHUNK = 16 * 1024;
+
 /** Default limits. */
 export const DEFAULT_LIMITS: Required<ParserLimits> = {
   maxFrameBytes: 16 * 1024 * 1024,
@@ -144,10 +147,7 @@ export class StreamParser {
   /** Feeds a chunk; returns every message it completes, in order. Throws a FramewireError on bad input. */
   push(chunk: Buffer): Message[] {
     if (this.failed) throw this.failed;
-    if (chunk.length > 0) {
-      this.chunks.push(chunk);
-      this.buffered += chunk.length;
-    }
+    if (chunk.length > 0) this.append(chunk);
     const out: Message[] = [];
     try {
       for (;;) {
@@ -172,6 +172,24 @@ export class StreamParser {
     return out;
   }
 
+  /**
+   * Queues a chunk. Small chunks at the tail are merged binary-counter style
+   * (equal-or-larger newcomer joins its smaller predecessor), so a peer that
+   * trickles a big message a few bytes at a time leaves a few Buffer objects
+   * per 16 KiB, not one per read, and each small byte is copied at most ~14
+   * times. Chunks of 16 KiB or more are never copied here.
+   */
+  private append(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    for (let n = this.chunks.length; n >= 2; n--) {
+      const a = this.chunks[n - 2] as Buffer;
+      const b = this.chunks[n - 1] as Buffer;
+      if (a.length >= SMALL_CHUNK || b.length >= SMALL_CHUNK || b.length < a.length) break;
+      this.chunks.splice(n - 2, 2, Buffer.concat([a, b], a.length + b.length));
+    }
+  }
+
   /** The first `n` buffered bytes without consuming them (a view when possible). */
   private peek(n: number): Buffer {
     const first = this.chunks[0] as Buffer;
@@ -183,7 +201,8 @@ export class StreamParser {
       parts.push(c);
       got += c.length;
     }
-    return Buffer.concat(parts, got).subarray(0, n);
+    // Copy only the n bytes asked for, not the whole of a big chunk behind a small one.
+    return Buffer.concat(parts, n);
   }
 
   /** Removes and returns the next `n` bytes: a view if they lie in one chunk, else one copy. */
@@ -199,16 +218,20 @@ export class StreamParser {
       this.chunks[0] = first.subarray(n);
       return first.subarray(0, n);
     }
+    // Spans chunks: one exact-size copy, then drop the used chunks in one splice
+    // (a shift() per chunk would be quadratic in the number of chunks).
     const dst = Buffer.allocUnsafe(n);
     let off = 0;
+    let i = 0;
     while (off < n) {
-      const c = this.chunks[0] as Buffer;
+      const c = this.chunks[i] as Buffer;
       const take = Math.min(c.length, n - off);
       c.copy(dst, off, 0, take);
       off += take;
-      if (take === c.length) this.chunks.shift();
-      else this.chunks[0] = c.subarray(take);
+      if (take === c.length) i++;
+      else this.chunks[i] = c.subarray(take);
     }
+    this.chunks.splice(0, i);
     return dst;
   }
 }
