@@ -74,6 +74,8 @@ export class ClientConnection {
           for (const m of early) conn.onMessage(m);
         } else if (msg.type === 'error') {
           fail(new FramewireError(msg.body.code, msg.body.message));
+        } else if (msg.type === 'bye') {
+          fail(new FramewireError(ErrorCodes.CONNECTION_CLOSED, `relay said bye during the handshake: ${msg.body.reason}`));
         } else if (msg.type === 'ping') {
           early.push(msg);
         } else {

@@ -1,6 +1,6 @@
 import { ErrorCodes, FramewireError, isFramewireError } from '../errors.js';
 import { nowUs } from '../frame/clock.js';
-import type { FrameSource } from '../frame/frame.js';
+import type { EncodedFrame, FrameSource } from '../frame/frame.js';
 import { StatsMeter, type StatsSnapshot } from '../frame/meter.js';
 import { encodeFrameHeader, type VideoParams, type WelcomeBody } from '../protocol/messages.js';
 import { ClientConnection, backoffMs, sleep, type ConnectOptions } from './connection.js';
@@ -37,6 +37,7 @@ export class Publication {
   private conn: ClientConnection | undefined;
   private stopped = false;
   private notSent = 0;
+  private wireSeq = 0;
   private fatal: FramewireError | undefined;
   private wake: (() => void) | undefined;
   private readonly abort = new AbortController();
@@ -109,7 +110,11 @@ export class Publication {
           this.notSent++;
           continue;
         }
-        c.channel.send([encodeFrameHeader(frame), frame.data]);
+        // The wire seq counts frames actually sent, so frames this publisher could
+        // not send (backed up, disconnected) never show up as loss downstream.
+        const sent: EncodedFrame = { ...frame, seq: this.wireSeq };
+        this.wireSeq = (this.wireSeq + 1) >>> 0;
+        c.channel.send([encodeFrameHeader(sent), sent.data]);
         const now = nowUs();
         this.meter.record(frame, now, now - frame.captureUs);
       }
@@ -157,7 +162,9 @@ function openPublisher(
   signal: AbortSignal | undefined,
   onClose: (reason: string, error: FramewireError | undefined) => void,
 ): Promise<ClientConnection> {
-  const params: VideoParams = { width: source.info.width, height: source.info.height, fps: source.info.fps };
+  const params: VideoParams = { width: source.info.width, height: source.info.height };
+  // fps 0 means "as fast as the source goes": no nominal rate to declare.
+  if (source.info.fps > 0) params.fps = source.info.fps;
   return ClientConnection.open(
     url,
     { role: 'publish', stream: url.stream, token: o.token ?? url.token, params, client: 'framewire-node' },

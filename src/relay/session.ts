@@ -88,8 +88,9 @@ export class ServerSession {
         if (msg.type !== 'hello') {
           throw new FramewireError(ErrorCodes.UNEXPECTED_MESSAGE, `expected hello, got ${msg.type}`);
         }
-        this.hello = msg.body;
         const welcome = this.host.attach(this, msg.body);
+        // Set only once attached, so a refused peer is never logged as a publisher or viewer.
+        this.hello = msg.body;
         clearTimeout(this.handshakeTimer);
         this.state = 'open';
         this.send(welcome);
