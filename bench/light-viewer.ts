@@ -15,17 +15,32 @@
  * receiver, to keep the viewer process from being the bottleneck.
  */
 import net from 'node:net';
-import { StreamParser, encodeControl, nowUs, type Message } from '../src/index.js';
+import { StreamParser, encodeControl, nowUs, subscribe, type Message, type Subscription } from '../src/index.js';
 import { ClockSync } from '../src/protocol/clock-sync.js';
 import { FIXED_HEADER_BYTES, MessageType, readFixedHeader, readU64 } from '../src/protocol/header.js';
 import { validateControl, type ControlMessage } from '../src/protocol/messages.js';
 
-export type ParserKind = 'stream' | 'skip';
+export type ParserKind = 'stream' | 'skip' | 'subscribe';
+
+/** What the viewer process needs from any kind of bench viewer. */
+export interface BenchViewer {
+  readonly ready: Promise<void>;
+  readonly closed: boolean;
+  frames: number;
+  framesTotal: number;
+  arrivals: number[];
+  latencies: number[];
+  relaySkipped: number;
+  readonly offsetUs: number;
+  readonly rttUs: number;
+  reset(): void;
+  close(): void;
+}
 
 export interface LightViewerOptions {
   port: number;
   stream: string;
-  parser: ParserKind;
+  parser: 'stream' | 'skip';
   /** Connect, say hello, then never read again (pause the socket). */
   stall?: boolean;
 }
@@ -33,7 +48,7 @@ export interface LightViewerOptions {
 /** What a light viewer hands the parser-independent part: a frame's capture time, or a control message. */
 type Sink = (m: { frame: true; captureUs: number } | { frame: false; msg: ControlMessage }, arrivalUs: number) => void;
 
-export class LightViewer {
+export class LightViewer implements BenchViewer {
   readonly socket: net.Socket;
   readonly clock = new ClockSync();
   welcomed = false;
@@ -78,6 +93,14 @@ export class LightViewer {
   }
 
   private welcomeCb: () => void;
+
+  get offsetUs(): number {
+    return this.clock.offsetUs;
+  }
+
+  get rttUs(): number {
+    return this.clock.rttUs;
+  }
 
   /** Forgets the samples so far (start of a measurement window). */
   reset(): void {
@@ -206,4 +229,63 @@ function skipFeed(sink: Sink): (chunk: Buffer, arrivalUs: number) => void {
       if (name && name !== 'frame') sink({ frame: false, msg: validateControl(name, JSON.parse(json)) }, arrivalUs);
     }
   };
+}
+
+/**
+ * The library's own viewer, `subscribe()`, for comparison: latency is
+ * nowUs() − frame.captureUs (already on this clock) when the iterator
+ * yields the frame.
+ */
+export class SubscribeViewer implements BenchViewer {
+  readonly ready: Promise<void>;
+  frames = 0;
+  framesTotal = 0;
+  arrivals: number[] = [];
+  latencies: number[] = [];
+  relaySkipped = 0;
+  private readonly sub: Subscription;
+  private ended = false;
+
+  constructor(port: number, stream: string) {
+    const sub = subscribe(`tcp://127.0.0.1:${port}/${stream}`, { reconnect: false });
+    this.sub = sub;
+    this.ready = sub.ready.then(() => undefined);
+    void (async () => {
+      try {
+        for await (const frame of sub) {
+          const now = nowUs();
+          this.frames++;
+          this.framesTotal++;
+          this.arrivals.push(now);
+          this.latencies.push(now - frame.captureUs);
+        }
+      } catch {
+        // closed
+      }
+      this.ended = true;
+    })();
+  }
+
+  get closed(): boolean {
+    return this.ended;
+  }
+
+  get offsetUs(): number {
+    return 0;
+  }
+
+  get rttUs(): number {
+    return (this.sub.stats().rttMs ?? 0) * 1000;
+  }
+
+  reset(): void {
+    this.frames = 0;
+    this.arrivals = [];
+    this.latencies = [];
+    this.relaySkipped = this.sub.stats().framesSkipped;
+  }
+
+  close(): void {
+    this.sub.close();
+  }
 }

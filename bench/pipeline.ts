@@ -14,6 +14,7 @@
  * frame that arrives while one is decoding is not decoded — a display shows
  * the newest picture), to compare with the seeds' capture→decoded figure.
  */
+import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { nowUs, subscribe } from '../src/index.js';
 import { cpuPercent, spawnChild, type Child, type ProcUsage } from './ipc.js';
@@ -67,7 +68,9 @@ interface PubStats {
 
 /** Starts a relay child; resolves with it and its port. */
 export async function startRelay(): Promise<{ relay: Child; port: number }> {
-  const relay = spawnChild('relay-child', 'relay');
+  // BENCH_PROFILE=1: the relay writes a V8 CPU profile to bench-results/prof/ when it exits.
+  const prof = process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${fileURLToPath(new URL('../../bench-results/prof/', import.meta.url))}`] : [];
+  const relay = spawnChild('relay-child', 'relay', [], prof);
   const { port } = await relay.once<{ port: number }>('ready');
   return { relay, port };
 }

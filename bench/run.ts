@@ -37,7 +37,7 @@ const procs = envNum('BENCH_PROCS', 2);
 const parser = (process.env.BENCH_PARSER ?? 'skip') as ParserKind;
 const stallN = envNum('BENCH_STALL_N', 50);
 const only = new Set((process.env.BENCH_ONLY ?? 'a,b,c,d,seed').split(','));
-if (parser !== 'skip' && parser !== 'stream') throw new Error('BENCH_PARSER must be skip or stream');
+if (!['skip', 'stream', 'subscribe'].includes(parser)) throw new Error('BENCH_PARSER must be skip, stream or subscribe');
 
 const log = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
 

@@ -6,7 +6,7 @@
  *   report              per-viewer frames and latencies since the reset, and this process's usage
  *   usage               this process's CPU and RSS
  */
-import { LightViewer, type ParserKind } from './light-viewer.js';
+import { LightViewer, SubscribeViewer, type BenchViewer, type ParserKind } from './light-viewer.js';
 import { procUsage, serveParent } from './ipc.js';
 import { nowUs } from '../src/index.js';
 
@@ -17,7 +17,7 @@ interface Args {
 }
 
 const a = JSON.parse(process.argv[2] ?? '{}') as Args;
-const viewers: LightViewer[] = [];
+const viewers: BenchViewer[] = [];
 let windowStartUs = nowUs();
 
 /** What the parent gets per viewer: counts plus raw latencies (µs, rounded) for pooled percentiles. */
@@ -33,16 +33,20 @@ export interface ViewerReport {
   arrivalsUs: number[];
 }
 
-const stalled = new Set<LightViewer>();
+const stalled = new Set<BenchViewer>();
 
 serveParent(
   {
     add: async (o: { n: number; stall?: boolean }) => {
-      const added: LightViewer[] = [];
+      const added: BenchViewer[] = [];
+      const make = (stall: boolean): BenchViewer =>
+        a.parser === 'subscribe' && !stall
+          ? new SubscribeViewer(a.port, a.stream)
+          : new LightViewer({ port: a.port, stream: a.stream, parser: a.parser === 'subscribe' ? 'stream' : a.parser, stall });
       // Connect in batches so the listen backlog is never the limit.
       for (let i = 0; i < o.n; i += 50) {
-        const batch: LightViewer[] = [];
-        for (let k = i; k < Math.min(o.n, i + 50); k++) batch.push(new LightViewer({ port: a.port, stream: a.stream, parser: a.parser, stall: o.stall ?? false }));
+        const batch: BenchViewer[] = [];
+        for (let k = i; k < Math.min(o.n, i + 50); k++) batch.push(make(o.stall ?? false));
         await Promise.all(batch.map((v) => v.ready));
         added.push(...batch);
       }
@@ -66,8 +70,8 @@ serveParent(
         closed: v.closed,
         stalled: stalled.has(v),
         relaySkipped: v.relaySkipped,
-        offsetUs: Math.round(v.clock.offsetUs),
-        rttUs: Math.round(v.clock.rttUs),
+        offsetUs: Math.round(v.offsetUs),
+        rttUs: Math.round(v.rttUs),
         latenciesUs: v.latencies.map((x) => Math.round(x)),
         arrivalsUs: v.arrivals.map((x) => Math.round(x - windowStartUs)),
       })),
