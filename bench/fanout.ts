@@ -8,7 +8,9 @@
  * its own. Viewer processes report their CPU too, to show they are not the
  * bottleneck.
  */
+import os from 'node:os';
 import { cpuPercent, spawnChild, type Child, type ProcUsage } from './ipc.js';
+import { busyCores, cpuTimes } from './machine.js';
 import type { ParserKind } from './light-viewer.js';
 import { startPublisher, startRelay } from './pipeline.js';
 import { max, median, min, ms, pct, sleep } from './stats.js';
@@ -30,6 +32,7 @@ interface Report {
 
 interface RelayViewer {
   session: string;
+  remote: string;
   sent: number;
   skipped: number;
 }
@@ -76,6 +79,14 @@ export interface WindowResult {
   latencyP95Ms: number;
   /** Worst single viewer's p95. */
   worstViewerP95Ms: number;
+  /** Median over the window's whole seconds of the pooled p95 (robust to one noisy second). */
+  p95PerSecondMedianMs: number;
+  /**
+   * Median of per-viewer p50 for the first and the last 10 % of viewers in
+   * the relay's fan-out order (its Map order, matched by TCP port): the cost
+   * of writing to every viewer one after the other in one loop.
+   */
+  fanoutOrderP50Ms: { first10: number; last10: number };
   relayCpuPct: number;
   relayRssMb: number;
   relayRssPeakMb: number;
@@ -87,6 +98,9 @@ export interface WindowResult {
   closedViewers: number;
   /** Largest |clock offset| a viewer measured to the relay (same machine: should be ~0). */
   maxAbsOffsetUs: number;
+  /** Busy cores machine-wide during the window, and the part not used by the bench's processes. */
+  machineBusyCores: number;
+  otherBusyCores: number;
   /** Arrival (µs from window start) and latency of every frame, for timelines. */
   samples: { at: number[]; lat: number[] };
 }
@@ -104,13 +118,18 @@ export async function measureWindow(s: FanoutSetup, seconds: number): Promise<Wi
   const r0 = await s.relay.call<ProcUsage>('usage');
   const p0 = await s.pub.call<PubStats>('stats');
   const v0 = await Promise.all(s.viewerProcs.map((c) => c.call<{ usage: ProcUsage }>('reset')));
+  const m0 = cpuTimes();
   await sleep(seconds * 1000);
+  const m1 = cpuTimes();
   const reports = await Promise.all(s.viewerProcs.map((c) => c.call<Report>('report')));
   const r1 = await s.relay.call<ProcUsage>('usage');
   const p1 = await s.pub.call<PubStats>('stats');
   const loop = await s.relay.call<{ p99Ms: number }>('loopDelay');
   const timeline = await s.relay.call<{ rss: number }[]>('rssTimeline', { sinceUs: r0.wallUs });
-  const sk1 = skippedOf(await s.relay.call<RelayViewer[]>('viewers', { stream: s.stream }));
+  const relayViewers = await s.relay.call<RelayViewer[]>('viewers', { stream: s.stream });
+  const sk1 = skippedOf(relayViewers);
+  const order = new Map(relayViewers.map((v, i) => [Number(v.remote.slice(v.remote.lastIndexOf(':') + 1)), i]));
+  const byOrder: { i: number; p50: number }[] = [];
 
   const fps: number[] = [];
   const p95s: number[] = [];
@@ -125,6 +144,8 @@ export async function measureWindow(s: FanoutSetup, seconds: number): Promise<Wi
       if (v.closed) closed++;
       fps.push(v.frames / sec);
       if (v.latenciesUs.length) p95s.push(pct(v.latenciesUs, 0.95));
+      const idx = order.get(v.localPort);
+      if (idx !== undefined && v.latenciesUs.length) byOrder.push({ i: idx, p50: pct(v.latenciesUs, 0.5) });
       for (let i = 0; i < v.latenciesUs.length; i++) {
         lat.push(v.latenciesUs[i] as number);
         at.push(v.arrivalsUs[i] as number);
@@ -132,19 +153,37 @@ export async function measureWindow(s: FanoutSetup, seconds: number): Promise<Wi
       maxOff = Math.max(maxOff, Math.abs(v.offsetUs));
     }
   });
+  byOrder.sort((x, y) => x.i - y.i);
+  const tenth = Math.max(1, Math.floor(byOrder.length / 10));
+  const windowS = Math.min(...reports.map((r) => r.windowUs)) / 1e6;
+  const secP95: number[] = [];
+  for (let sec = 0; sec + 1 <= windowS; sec++) {
+    const inSec = lat.filter((_, i) => (at[i] as number) >= sec * 1e6 && (at[i] as number) < (sec + 1) * 1e6);
+    if (inSec.length) secP95.push(pct(inSec, 0.95));
+  }
+  const viewerCpu = reports.map((rep, i) => cpuPercent((v0[i] as { usage: ProcUsage }).usage, rep.usage));
+  const ours = (cpuPercent(r0, r1) + cpuPercent(p0.usage, p1.usage) + viewerCpu.reduce((x, y) => x + y, 0)) / 100;
+  const machine = busyCores(m0, m1, os.cpus().length);
   return {
     seconds: (r1.wallUs - r0.wallUs) / 1e6,
+    machineBusyCores: machine,
+    otherBusyCores: machine - ours,
     viewers: fps.length,
     fpsMin: min(fps),
     fpsMedian: median(fps),
     latencyP50Ms: ms(pct(lat, 0.5)),
     latencyP95Ms: ms(pct(lat, 0.95)),
     worstViewerP95Ms: ms(max(p95s)),
+    p95PerSecondMedianMs: ms(median(secP95)),
+    fanoutOrderP50Ms: {
+      first10: ms(median(byOrder.slice(0, tenth).map((x) => x.p50))),
+      last10: ms(median(byOrder.slice(-tenth).map((x) => x.p50))),
+    },
     relayCpuPct: cpuPercent(r0, r1),
     relayRssMb: r1.rss / 1024 / 1024,
     relayRssPeakMb: Math.max(r1.rss, ...timeline.map((t) => t.rss)) / 1024 / 1024,
     relayLoopDelayP99Ms: loop.p99Ms,
-    viewerCpuPct: reports.map((rep, i) => cpuPercent((v0[i] as { usage: ProcUsage }).usage, rep.usage)),
+    viewerCpuPct: viewerCpu,
     publisherCpuPct: cpuPercent(p0.usage, p1.usage),
     publisherFps: (p1.framesReceived - p0.framesReceived) / ((p1.usage.wallUs - p0.usage.wallUs) / 1e6),
     relaySkipped: sk1 - sk0,
@@ -154,7 +193,41 @@ export async function measureWindow(s: FanoutSetup, seconds: number): Promise<Wi
   };
 }
 
+/** Element-wise median of several windows of the same setup (samples from the median-p95 window). */
+export function medianWindow(ws: WindowResult[]): WindowResult {
+  const first = ws[0] as WindowResult;
+  if (ws.length === 1) return first;
+  const med = (get: (w: WindowResult) => number): number => median(ws.map(get));
+  const byP95 = [...ws].sort((a, b) => a.latencyP95Ms - b.latencyP95Ms)[Math.floor(ws.length / 2)] as WindowResult;
+  return {
+    seconds: ws.reduce((a, w) => a + w.seconds, 0),
+    viewers: first.viewers,
+    fpsMin: med((w) => w.fpsMin),
+    fpsMedian: med((w) => w.fpsMedian),
+    latencyP50Ms: med((w) => w.latencyP50Ms),
+    latencyP95Ms: med((w) => w.latencyP95Ms),
+    worstViewerP95Ms: med((w) => w.worstViewerP95Ms),
+    p95PerSecondMedianMs: med((w) => w.p95PerSecondMedianMs),
+    fanoutOrderP50Ms: { first10: med((w) => w.fanoutOrderP50Ms.first10), last10: med((w) => w.fanoutOrderP50Ms.last10) },
+    relayCpuPct: med((w) => w.relayCpuPct),
+    relayRssMb: med((w) => w.relayRssMb),
+    relayRssPeakMb: Math.max(...ws.map((w) => w.relayRssPeakMb)),
+    relayLoopDelayP99Ms: med((w) => w.relayLoopDelayP99Ms),
+    viewerCpuPct: first.viewerCpuPct.map((_, i) => med((w) => w.viewerCpuPct[i] as number)),
+    publisherCpuPct: med((w) => w.publisherCpuPct),
+    publisherFps: med((w) => w.publisherFps),
+    relaySkipped: ws.reduce((a, w) => a + w.relaySkipped, 0),
+    closedViewers: Math.max(...ws.map((w) => w.closedViewers)),
+    maxAbsOffsetUs: Math.max(...ws.map((w) => w.maxAbsOffsetUs)),
+    machineBusyCores: med((w) => w.machineBusyCores),
+    otherBusyCores: med((w) => w.otherBusyCores),
+    samples: byP95.samples,
+  };
+}
+
 export interface FanoutOptions {
+  /** Windows per point; the figures are their element-wise medians. */
+  reps: number;
   seconds: number;
   warmupSeconds: number;
   parser: ParserKind;
@@ -163,13 +236,14 @@ export interface FanoutOptions {
 }
 
 /** (c) One point: n viewers of one 720p30 publisher. */
-export async function runFanout(n: number, o: FanoutOptions): Promise<WindowResult & { n: number; procs: number }> {
+export async function runFanout(n: number, o: FanoutOptions): Promise<WindowResult & { n: number; procs: number; windows: WindowResult[] }> {
   const procs = o.procsFor(n);
   const s = await setupFanout(n, procs, o.parser);
   try {
     await sleep(o.warmupSeconds * 1000);
-    const w = await measureWindow(s, o.seconds);
-    return { ...w, n, procs };
+    const windows: WindowResult[] = [];
+    for (let i = 0; i < o.reps; i++) windows.push(await measureWindow(s, o.seconds));
+    return { ...medianWindow(windows), n, procs, windows };
   } finally {
     await s.close();
   }

@@ -33,6 +33,8 @@ export interface BenchViewer {
   relaySkipped: number;
   readonly offsetUs: number;
   readonly rttUs: number;
+  /** This end's TCP port (matches the relay's `remote` for the viewer), or 0 if unknown. */
+  readonly localPort: number;
   reset(): void;
   close(): void;
 }
@@ -100,6 +102,10 @@ export class LightViewer implements BenchViewer {
 
   get rttUs(): number {
     return this.clock.rttUs;
+  }
+
+  get localPort(): number {
+    return this.socket.localPort ?? 0;
   }
 
   /** Forgets the samples so far (start of a measurement window). */
@@ -277,6 +283,8 @@ export class SubscribeViewer implements BenchViewer {
   get rttUs(): number {
     return (this.sub.stats().rttMs ?? 0) * 1000;
   }
+
+  readonly localPort = 0;
 
   reset(): void {
     this.frames = 0;

@@ -17,7 +17,9 @@
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { nowUs, subscribe } from '../src/index.js';
+import os from 'node:os';
 import { cpuPercent, spawnChild, type Child, type ProcUsage } from './ipc.js';
+import { busyCores, cpuTimes } from './machine.js';
 import { mean, median, ms, pct, sleep } from './stats.js';
 
 export interface PipelineOptions {
@@ -46,6 +48,8 @@ export interface PipelineResult {
   /** Median over the window of the library's own 1-second stats (cross-check). */
   libStatsP50Ms: number;
   libStatsP95Ms: number;
+  /** Publisher side, median of its 1-s stats: capture → frame handed to the socket (draw + JPEG encode + send). */
+  pubCaptureToSentP50Ms: number;
   decodedFrames: number;
   decodedMeanMs: number;
   decodedP50Ms: number;
@@ -57,10 +61,14 @@ export interface PipelineResult {
   publisherCpuPct: number;
   viewerCpuPct: number;
   bytesPerFrame: number;
+  /** Busy cores machine-wide during the window, and the part not used by the three processes. */
+  machineBusyCores: number;
+  otherBusyCores: number;
 }
 
 interface PubStats {
   framesReceived: number;
+  latencyP50Ms: number | null;
   framesNotSent: number;
   kbps: number;
   usage: ProcUsage;
@@ -144,18 +152,25 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     const r0 = await relay.call<ProcUsage>('usage');
     const p0 = await pub.call<PubStats>('stats');
     const v0 = selfUsage();
+    const m0 = cpuTimes();
     t0 = nowUs();
     recording = true;
+    const pubP50: number[] = [];
     const libTimer = setInterval(() => {
       const s = sub.stats();
       if (s.latencyP50Ms !== null) libP50.push(s.latencyP50Ms);
       if (s.latencyP95Ms !== null) libP95.push(s.latencyP95Ms);
+      void pub.call<PubStats>('stats').then(
+        (p) => p.latencyP50Ms !== null && pubP50.push(p.latencyP50Ms),
+        () => undefined,
+      );
     }, 1000);
     await sleep(o.seconds * 1000);
     recording = false;
     clearInterval(libTimer);
     const windowUs = nowUs() - t0;
     const v1 = selfUsage();
+    const m1 = cpuTimes();
     const r1 = await relay.call<ProcUsage>('usage');
     const p1 = await pub.call<PubStats>('stats');
     const skipped1 = ((await relay.call<{ skipped: number }[]>('viewers', { stream }))[0]?.skipped) ?? 0;
@@ -165,6 +180,8 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     // Let a decode in flight finish before the next run starts.
     while (decoding) await sleep(5);
 
+    const machine = busyCores(m0, m1, os.cpus().length);
+    const ours = (cpuPercent(r0, r1) + cpuPercent(p0.usage, p1.usage) + cpuPercent(v0, v1)) / 100;
     const inSecond = (from: number, to: number): number[] => lat.filter((_, i) => (at[i] as number) >= from && (at[i] as number) < to);
     return {
       width: o.width,
@@ -181,6 +198,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
       lastSecondP50Ms: ms(median(inSecond(windowUs - 1e6, windowUs))),
       libStatsP50Ms: median(libP50),
       libStatsP95Ms: median(libP95),
+      pubCaptureToSentP50Ms: median(pubP50),
       decodedFrames: dec.length,
       decodedMeanMs: ms(mean(dec)),
       decodedP50Ms: ms(pct(dec, 0.5)),
@@ -192,6 +210,8 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
       publisherCpuPct: cpuPercent(p0.usage, p1.usage),
       viewerCpuPct: cpuPercent(v0, v1),
       bytesPerFrame: lat.length ? bytes / lat.length : NaN,
+      machineBusyCores: machine,
+      otherBusyCores: machine - ours,
     };
   } finally {
     await Promise.all(children.map((c) => c.close()));

@@ -19,7 +19,9 @@ const sampler = setInterval(() => {
   rss.push({ tUs: performance.now() * 1000, rss: process.memoryUsage.rss() });
   if (rss.length > 10_000) rss.shift();
 }, 250);
-const loop = monitorEventLoopDelay({ resolution: 10 });
+/** The histogram records timer intervals, which include the resolution; subtract it. */
+const LOOP_RESOLUTION_MS = 5;
+const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
 loop.enable();
 
 serveParent(
@@ -34,9 +36,9 @@ serveParent(
       return true;
     },
     loopDelay: () => ({
-      p50Ms: loop.percentile(50) / 1e6,
-      p99Ms: loop.percentile(99) / 1e6,
-      maxMs: loop.max / 1e6,
+      p50Ms: Math.max(0, loop.percentile(50) / 1e6 - LOOP_RESOLUTION_MS),
+      p99Ms: Math.max(0, loop.percentile(99) / 1e6 - LOOP_RESOLUTION_MS),
+      maxMs: Math.max(0, loop.max / 1e6 - LOOP_RESOLUTION_MS),
     }),
   },
   async () => {

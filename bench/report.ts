@@ -15,6 +15,7 @@ export interface Machine {
   startedAt: string;
   seconds: number;
   warmup: number;
+  reps: number;
   parser: string;
 }
 
@@ -26,7 +27,7 @@ export function renderMachine(m: Machine, loadEnd: number[], wallS: number): str
     '',
     `- machine: ${m.cpu}, ${m.cores} cores, ${f(m.memGb, 0)} GB, ${m.os}, Node ${m.node}`,
     `- load average (1/5/15 min): ${la(m.loadAvgStart)} at start, ${la(loadEnd)} at end`,
-    `- started ${m.startedAt}; ${f(m.seconds, 0)} s per measurement window after ${f(m.warmup, 0)} s warm-up; whole run ${f(wallS, 0)} s`,
+    `- started ${m.startedAt}; ${f(m.seconds, 0)} s per measurement window after ${f(m.warmup, 0)} s warm-up (fan-out: median of ${m.reps} windows per point); whole run ${f(wallS, 0)} s`,
     '- all traffic on 127.0.0.1; every process on the same 2 cores; latency = capture (publisher, before JPEG encode) → arrival at the viewer, clock-offset corrected as the library does',
   ].join('\n');
 }
@@ -38,21 +39,24 @@ export function renderLatency(rs: PipelineResult[], seed: SeedResult | null): st
     f(r.latencyP50Ms, 2),
     f(r.latencyP95Ms, 2),
     `${f(r.libStatsP50Ms, 2)} / ${f(r.libStatsP95Ms, 2)}`,
+    f(r.pubCaptureToSentP50Ms, 2),
     f(r.decodedMeanMs, 2),
     f(r.decodedP50Ms, 2),
     f(r.decodedP95Ms, 2),
     f(r.decodeOnlyP50Ms, 2),
     f(r.bytesPerFrame / 1000, 1),
     `${f(r.publisherCpuPct, 0)} / ${f(r.relayCpuPct, 0)} / ${f(r.viewerCpuPct, 0)}`,
+    `${f(r.machineBusyCores, 2)} / ${f(r.otherBusyCores, 2)}`,
   ]);
   const notes = [
     '### (a) End-to-end latency, 30 fps, publisher → relay → viewer',
     '',
     'Three processes: publisher (test pattern + sharp JPEG q75 encode + `publish()`), relay (`createRelay().listenTcp`), viewer (`subscribe()`, plus a sharp JPEG decode to raw RGB of each frame). ' +
-      '"lib stats" = median over the window of the Subscription\'s own 1-s `stats()` p50 / p95 (cross-check).',
+      '"lib stats" = median over the window of the Subscription\'s own 1-s `stats()` p50 / p95 (cross-check). ' +
+      '"capture→sent" = the Publication\'s own stats: drawing the pattern, JPEG encode, write to the socket; the rest of the arrival figure is the two TCP hops and the relay.',
     '',
     table(
-      ['size', 'viewer fps', 'arrival p50 ms', 'arrival p95 ms', 'lib stats p50 / p95 ms', 'decoded mean ms', 'decoded p50 ms', 'decoded p95 ms', 'decode alone p50 ms', 'kB/frame', 'CPU % pub / relay / viewer'],
+      ['size', 'viewer fps', 'arrival p50 ms', 'arrival p95 ms', 'lib stats p50 / p95 ms', 'of which capture→sent at publisher p50 ms', 'decoded mean ms', 'decoded p50 ms', 'decoded p95 ms', 'decode alone p50 ms', 'kB/frame', 'CPU % pub / relay / viewer', 'machine busy / not bench, cores'],
       rows,
     ),
   ];
@@ -67,7 +71,7 @@ export function renderThroughput(rs: PipelineResult[]): string {
     'Same three processes. Latest-frame-wins: the publisher drops frames its socket cannot take, the relay skips per viewer; nothing queues, so latency must stay flat (compare the first and last second).',
     '',
     table(
-      ['size', 'source fps (sent)', 'viewer fps', 'latency p50 ms', 'latency p95 ms', 'max ms', '1st-second p50 ms', 'last-second p50 ms', 'relay skips', 'viewer drops', 'CPU % pub / relay / viewer'],
+      ['size', 'source fps (sent)', 'viewer fps', 'latency p50 ms', 'latency p95 ms', 'max ms', '1st-second p50 ms', 'last-second p50 ms', 'relay skips', 'viewer drops', 'CPU % pub / relay / viewer', 'machine busy / not bench, cores'],
       rs.map((r) => [
         `${r.width}×${r.height}`,
         f(r.publisherFps, 1),
@@ -80,6 +84,7 @@ export function renderThroughput(rs: PipelineResult[]): string {
         r.relaySkipped,
         r.viewerDropped,
         `${f(r.publisherCpuPct, 0)} / ${f(r.relayCpuPct, 0)} / ${f(r.viewerCpuPct, 0)}`,
+        `${f(r.machineBusyCores, 2)} / ${f(r.otherBusyCores, 2)}`,
       ]),
     ),
   ].join('\n');
@@ -91,11 +96,11 @@ export function renderFanout(rs: Fan[]): string {
   return [
     '### (c) Fan-out: one 1280×720 @ 30 fps publisher to N viewers',
     '',
-    'Relay alone in its process. Viewers are light raw-socket clients (hello, pongs, clock-offset pings, header-only parse) in P processes. ' +
+    'Relay alone in its process. Viewers are light raw-socket clients (hello, pongs, clock-offset pings, the library\'s StreamParser) split over P processes. ' +
       'Latency pooled over every frame of every viewer; "worst viewer p95" is the largest single-viewer p95. Targets: ≥ 29 fps per viewer at 500, relay < 100 % of one core, relay RSS < 200 MB.',
     '',
     table(
-      ['viewers', 'viewer procs', 'fps min', 'fps median', 'latency p50 ms', 'latency p95 ms', 'worst viewer p95 ms', 'relay CPU %', 'relay RSS MB (peak)', 'relay loop delay p99 ms', 'viewer procs CPU %', 'publisher CPU % / fps', 'relay skips'],
+      ['viewers', 'viewer procs', 'fps min', 'fps median', 'latency p50 ms', 'latency p95 ms', 'worst viewer p95 ms', 'p50 first / last 10 % in fan-out order ms', 'relay CPU %', 'relay RSS MB (peak)', 'relay loop delay p99 ms', 'viewer procs CPU %', 'publisher CPU % / fps', 'relay skips', 'machine busy / not bench, cores'],
       rs.map((r) => [
         r.n,
         r.procs,
@@ -104,12 +109,14 @@ export function renderFanout(rs: Fan[]): string {
         f(r.latencyP50Ms, 2),
         f(r.latencyP95Ms, 2),
         f(r.worstViewerP95Ms, 2),
+        `${f(r.fanoutOrderP50Ms.first10, 2)} / ${f(r.fanoutOrderP50Ms.last10, 2)}`,
         f(r.relayCpuPct, 0),
         `${f(r.relayRssMb, 0)} (${f(r.relayRssPeakMb, 0)})`,
         f(r.relayLoopDelayP99Ms, 1),
         r.viewerCpuPct.map((c) => f(c, 0)).join(' + '),
         `${f(r.publisherCpuPct, 0)} / ${f(r.publisherFps, 1)}`,
         r.relaySkipped,
+        `${f(r.machineBusyCores, 2)} / ${f(r.otherBusyCores, 2)}`,
       ]),
     ),
   ].join('\n');
@@ -122,25 +129,27 @@ export function renderStall(s: StallResult): string {
     f(r.fpsMedian, 1),
     f(r.latencyP50Ms, 2),
     f(r.latencyP95Ms, 2),
+    f(r.p95PerSecondMedianMs, 2),
     f(r.worstViewerP95Ms, 2),
     f(r.relayCpuPct, 0),
     f(r.relayRssPeakMb, 0),
+    `${f(r.machineBusyCores, 2)} / ${f(r.otherBusyCores, 2)}`,
   ];
-  const d1 = s.after1.latencyP95Ms - s.before.latencyP95Ms;
-  const d2 = s.after2.latencyP95Ms - s.before.latencyP95Ms;
+  const d = (a: WindowResult, k: 'latencyP95Ms' | 'p95PerSecondMedianMs'): string => f(a[k] - s.before[k], 2);
   const perSecond = s.timeline.filter((_, i) => i % 2 === 1 || i === s.timeline.length - 1);
   return [
     `### (d) Stalled viewer: ${s.normals} normal viewers of 720p30, then one that connects and never reads`,
     '',
-    table(['window', 'others fps min', 'others fps median', 'others p50 ms', 'others p95 ms', 'worst viewer p95 ms', 'relay CPU %', 'relay RSS peak MB'], [
+    table(['window', 'others fps min', 'others fps median', 'others p50 ms', 'others p95 ms', 'others p95, median of 1-s windows ms', 'worst viewer p95 ms', 'relay CPU %', 'relay RSS peak MB', 'machine busy / not bench, cores'], [
       w('before the stall', s.before),
-      w('stall, window 1', s.after1),
-      w('stall, window 2', s.after2),
+      w('stall: buffers filling', s.after1),
+      w('stall: relay skipping', s.after2),
     ]),
     '',
-    `Others' p95 moved by ${f(d1, 2)} ms (window 1) and ${f(d2, 2)} ms (window 2) (target: < 2 ms). ` +
+    `Others' p95 moved by ${d(s.after1, 'latencyP95Ms')} ms while the stalled socket's buffers filled and by ${d(s.after2, 'latencyP95Ms')} ms once the relay was skipping for it ` +
+      `(median of 1-s p95s: ${d(s.after1, 'p95PerSecondMedianMs')} / ${d(s.after2, 'p95PerSecondMedianMs')} ms; target < 2 ms). ` +
       `Stalled viewer at the relay: ${s.stalledSent} frames written, ${s.stalledSkipped} skipped; first skip ${s.firstSkipAfterS === null ? 'never' : `${f(s.firstSkipAfterS, 1)} s`} after it connected; ` +
-      `writes ${s.stalledSentPlateau ? 'stopped (sent count flat over the last 2 s: only the kernel socket buffers and one pending frame are held)' : 'still growing at the end'}.`,
+      `writes ${s.stalledSentPlateau ? 'stopped (sent count flat over the last 3 s: the kernel socket buffers are full and the relay holds one pending frame for it)' : 'still growing at the end'}.`,
     '',
     table(
       ['t after stall s', 'relay RSS MB', 'stalled: frames written', 'stalled: skipped'],

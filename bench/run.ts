@@ -6,9 +6,11 @@
  * Environment:
  *   BENCH_SECONDS   measurement window per point, s (default 5)
  *   BENCH_WARMUP    warm-up before each window, s (default 1)
+ *   BENCH_REPS      windows per fan-out point, reported as their medians (default 3)
  *   BENCH_VIEWERS   fan-out points (default 1,50,200,500)
  *   BENCH_PROCS     viewer processes for fan-out points of ≥ 50 viewers (default 2)
- *   BENCH_PARSER    light-viewer parser: skip | stream (default skip)
+ *   BENCH_PARSER    fan-out viewers: stream (light raw socket + the library's StreamParser, default)
+ *                   | skip (header-only parse) | subscribe (the library's subscribe(), heavier)
  *   BENCH_STALL_N   normal viewers in the stall test (default 50)
  *   BENCH_ONLY      comma list of sections to run: a,b,c,d,seed (default all)
  */
@@ -32,9 +34,10 @@ function envNum(name: string, dflt: number): number {
 
 const seconds = envNum('BENCH_SECONDS', 5);
 const warmup = envNum('BENCH_WARMUP', 1);
+const reps = envNum('BENCH_REPS', 3);
 const viewerCounts = (process.env.BENCH_VIEWERS ?? '1,50,200,500').split(',').map(Number).filter((n) => n > 0);
 const procs = envNum('BENCH_PROCS', 2);
-const parser = (process.env.BENCH_PARSER ?? 'skip') as ParserKind;
+const parser = (process.env.BENCH_PARSER ?? 'stream') as ParserKind;
 const stallN = envNum('BENCH_STALL_N', 50);
 const only = new Set((process.env.BENCH_ONLY ?? 'a,b,c,d,seed').split(','));
 if (!['skip', 'stream', 'subscribe'].includes(parser)) throw new Error('BENCH_PARSER must be skip, stream or subscribe');
@@ -58,6 +61,7 @@ const machine: Machine = {
   startedAt: new Date().toISOString(),
   seconds,
   warmup,
+  reps,
   parser,
 };
 
@@ -93,7 +97,7 @@ try {
   if (only.has('c')) {
     for (const n of viewerCounts) {
       log(`(c) fan-out 720p30 to ${n} viewers`);
-      results.fanout.push(await runFanout(n, { seconds, warmupSeconds: warmup + 1, parser, procsFor: (k) => (k >= 50 ? procs : 1) }));
+      results.fanout.push(await runFanout(n, { reps, seconds, warmupSeconds: warmup + 1, parser, procsFor: (k) => (k >= 50 ? procs : 1) }));
     }
   }
   if (only.has('d')) {

@@ -3,7 +3,7 @@
  * then one more viewer connects, says hello and never reads again (its
  * socket is paused). Three windows: before the stall, the first window after
  * it (kernel socket buffers filling), and the next one (relay skipping for
- * the stalled viewer). Meanwhile the relay's RSS and the stalled viewer's
+ * the stalled viewer, measured once the first skip is seen). Meanwhile the relay's RSS and the stalled viewer's
  * sent/skipped counts (relay.viewers()) are sampled every 500 ms.
  */
 import type { ProcUsage } from './ipc.js';
@@ -75,13 +75,17 @@ export async function runStall(o: StallOptions): Promise<StallResult> {
       }
     })();
     const after1 = await measureWindow(s, o.seconds);
+    // Window 2 starts once the relay is skipping for the stalled viewer (its
+    // kernel socket buffers are full), so it measures the steady stalled state.
+    const waitUntil = performance.now() + 20_000;
+    while (!timeline.some((t) => t.stalledSkipped > 0) && performance.now() < waitUntil) await sleep(250);
     const after2 = await measureWindow(s, o.seconds);
     sampling = false;
     await sampler;
     const last = timeline[timeline.length - 1];
     const firstSkip = timeline.find((t) => t.stalledSkipped > 0);
-    // Plateau: the sent count did not move over the last 2 s of samples.
-    const tail = timeline.filter((t) => last && t.tS >= last.tS - 2);
+    // Plateau: the sent count did not move over the last 3 s of samples.
+    const tail = timeline.filter((t) => last && t.tS >= last.tS - 3);
     const plateau = tail.length >= 2 && tail[0]?.stalledSent === last?.stalledSent;
     return {
       normals: o.normals,

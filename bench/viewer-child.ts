@@ -29,6 +29,7 @@ export interface ViewerReport {
   relaySkipped: number;
   offsetUs: number;
   rttUs: number;
+  localPort: number;
   latenciesUs: number[];
   arrivalsUs: number[];
 }
@@ -72,6 +73,7 @@ serveParent(
         relaySkipped: v.relaySkipped,
         offsetUs: Math.round(v.offsetUs),
         rttUs: Math.round(v.rttUs),
+        localPort: v.localPort,
         latenciesUs: v.latencies.map((x) => Math.round(x)),
         arrivalsUs: v.arrivals.map((x) => Math.round(x - windowStartUs)),
       })),
