@@ -91,6 +91,9 @@ export interface WindowResult {
   relayRssMb: number;
   relayRssPeakMb: number;
   relayLoopDelayP99Ms: number;
+  /** Time the relay spends in one fanOut() call (one frame to every viewer), p50 / p95, ms. */
+  fanOutP50Ms: number;
+  fanOutP95Ms: number;
   viewerCpuPct: number[];
   publisherCpuPct: number;
   publisherFps: number;
@@ -125,6 +128,7 @@ export async function measureWindow(s: FanoutSetup, seconds: number): Promise<Wi
   const r1 = await s.relay.call<ProcUsage>('usage');
   const p1 = await s.pub.call<PubStats>('stats');
   const loop = await s.relay.call<{ p99Ms: number }>('loopDelay');
+  const fo = await s.relay.call<{ p50Ms: number; p95Ms: number }>('fanOutTimes');
   const timeline = await s.relay.call<{ rss: number }[]>('rssTimeline', { sinceUs: r0.wallUs });
   const relayViewers = await s.relay.call<RelayViewer[]>('viewers', { stream: s.stream });
   const sk1 = skippedOf(relayViewers);
@@ -183,6 +187,8 @@ export async function measureWindow(s: FanoutSetup, seconds: number): Promise<Wi
     relayRssMb: r1.rss / 1024 / 1024,
     relayRssPeakMb: Math.max(r1.rss, ...timeline.map((t) => t.rss)) / 1024 / 1024,
     relayLoopDelayP99Ms: loop.p99Ms,
+    fanOutP50Ms: fo.p50Ms,
+    fanOutP95Ms: fo.p95Ms,
     viewerCpuPct: viewerCpu,
     publisherCpuPct: cpuPercent(p0.usage, p1.usage),
     publisherFps: (p1.framesReceived - p0.framesReceived) / ((p1.usage.wallUs - p0.usage.wallUs) / 1e6),
@@ -213,6 +219,8 @@ export function medianWindow(ws: WindowResult[]): WindowResult {
     relayRssMb: med((w) => w.relayRssMb),
     relayRssPeakMb: Math.max(...ws.map((w) => w.relayRssPeakMb)),
     relayLoopDelayP99Ms: med((w) => w.relayLoopDelayP99Ms),
+    fanOutP50Ms: med((w) => w.fanOutP50Ms),
+    fanOutP95Ms: med((w) => w.fanOutP95Ms),
     viewerCpuPct: first.viewerCpuPct.map((_, i) => med((w) => w.viewerCpuPct[i] as number)),
     publisherCpuPct: med((w) => w.publisherCpuPct),
     publisherFps: med((w) => w.publisherFps),

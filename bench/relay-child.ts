@@ -5,12 +5,26 @@
  *
  * Calls: usage (cpu, rss), rssTimeline (samples every 250 ms since `sinceUs`),
  * viewers (relay.viewers(stream): per-viewer sent/skipped), streams,
- * loopDelay (event-loop delay percentiles since the last reset).
+ * loopDelay (event-loop delay percentiles since the last reset), fanOutTimes
+ * (duration of each RelayStream.fanOut call since the last loopDelayReset).
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createRelay } from '../src/index.js';
+import { RelayStream } from '../src/relay/stream.js';
 import { emitToParent, procUsage, serveParent } from './ipc.js';
 
+// Instrumentation (bench only, src untouched): time each RelayStream.fanOut
+// call — one frame written (or parked/skipped) for every viewer, in one loop.
+const fanOutMs: number[] = [];
+const original = RelayStream.prototype.fanOut;
+RelayStream.prototype.fanOut = function timedFanOut(this: RelayStream, ...args: Parameters<typeof original>): void {
+  const t = performance.now();
+  original.apply(this, args);
+  fanOutMs.push(performance.now() - t);
+  if (fanOutMs.length > 100_000) fanOutMs.splice(0, 50_000);
+};
+
+// The stalled viewer of the stall test never answers pings; keep it for the whole test (default idle timeout is 20 s).
 const relay = createRelay({ maxClients: 20_000, idleTimeoutMs: 60_000 });
 const { port } = await relay.listenTcp(0, '127.0.0.1');
 
@@ -33,7 +47,13 @@ serveParent(
     clients: () => relay.clientCount,
     loopDelayReset: () => {
       loop.reset();
+      fanOutMs.length = 0;
       return true;
+    },
+    fanOutTimes: () => {
+      const v = Float64Array.from(fanOutMs).sort();
+      const at = (p: number): number => (v.length ? (v[Math.min(v.length - 1, Math.ceil(p * v.length) - 1)] as number) : NaN);
+      return { n: v.length, p50Ms: at(0.5), p95Ms: at(0.95), maxMs: at(1) };
     },
     loopDelay: () => ({
       p50Ms: Math.max(0, loop.percentile(50) / 1e6 - LOOP_RESOLUTION_MS),

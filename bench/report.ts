@@ -1,4 +1,5 @@
 /** Markdown tables for the bench results. */
+import type { CostResult } from './costs.js';
 import type { WindowResult } from './fanout.js';
 import type { PipelineResult } from './pipeline.js';
 import type { SeedResult } from './seed.js';
@@ -32,7 +33,7 @@ export function renderMachine(m: Machine, loadEnd: number[], wallS: number): str
   ].join('\n');
 }
 
-export function renderLatency(rs: PipelineResult[], seed: SeedResult | null): string {
+export function renderLatency(rs: PipelineResult[], seed: SeedResult | null, costs: CostResult[]): string {
   const rows = rs.map((r) => [
     `${r.width}×${r.height}`,
     f(r.viewerFps, 1),
@@ -60,6 +61,17 @@ export function renderLatency(rs: PipelineResult[], seed: SeedResult | null): st
       rows,
     ),
   ];
+  if (costs.length) {
+    notes.push(
+      '',
+      'Per-frame costs, one process, nothing else of the bench running (medians of 30): where the capture→sent time goes.',
+      '',
+      table(
+        ['size', 'test pattern draw + encode q75 ms', 'sharp encode q75 ms (kB)', 'sharp encode q15 ms (kB)', 'sharp decode ms'],
+        costs.map((c) => [`${c.width}×${c.height}`, f(c.produceMs, 2), `${f(c.encodeQ75Ms, 2)} (${f(c.jpegQ75Kb, 1)})`, `${f(c.encodeQ15Ms, 2)} (${f(c.jpegQ15Kb, 1)})`, f(c.decodeMs, 2)]),
+      ),
+    );
+  }
   if (seed?.ran) notes.push('', `Seeds' seed003 at 720p30 in this run: capture→decoded mean ${f(seed.latencyMeanMs, 2)} ms (see last table).`);
   return notes.join('\n');
 }
@@ -100,7 +112,7 @@ export function renderFanout(rs: Fan[]): string {
       'Latency pooled over every frame of every viewer; "worst viewer p95" is the largest single-viewer p95. Targets: ≥ 29 fps per viewer at 500, relay < 100 % of one core, relay RSS < 200 MB.',
     '',
     table(
-      ['viewers', 'viewer procs', 'fps min', 'fps median', 'latency p50 ms', 'latency p95 ms', 'worst viewer p95 ms', 'p50 first / last 10 % in fan-out order ms', 'relay CPU %', 'relay RSS MB (peak)', 'relay loop delay p99 ms', 'viewer procs CPU %', 'publisher CPU % / fps', 'relay skips', 'machine busy / not bench, cores'],
+      ['viewers', 'viewer procs', 'fps min', 'fps median', 'latency p50 ms', 'latency p95 ms', 'worst viewer p95 ms', 'p50 first / last 10 % in fan-out order ms', 'relay CPU %', 'relay RSS MB (peak)', 'relay fanOut() per frame p50 / p95 ms (µs per viewer)', 'relay loop delay p99 ms', 'viewer procs CPU %', 'publisher CPU % / fps', 'relay skips', 'machine busy / not bench, cores'],
       rs.map((r) => [
         r.n,
         r.procs,
@@ -112,6 +124,7 @@ export function renderFanout(rs: Fan[]): string {
         `${f(r.fanoutOrderP50Ms.first10, 2)} / ${f(r.fanoutOrderP50Ms.last10, 2)}`,
         f(r.relayCpuPct, 0),
         `${f(r.relayRssMb, 0)} (${f(r.relayRssPeakMb, 0)})`,
+        `${f(r.fanOutP50Ms, 2)} / ${f(r.fanOutP95Ms, 2)} (${f((r.fanOutP50Ms * 1000) / r.n, 1)})`,
         f(r.relayLoopDelayP99Ms, 1),
         r.viewerCpuPct.map((c) => f(c, 0)).join(' + '),
         `${f(r.publisherCpuPct, 0)} / ${f(r.publisherFps, 1)}`,
@@ -141,13 +154,14 @@ export function renderStall(s: StallResult): string {
     `### (d) Stalled viewer: ${s.normals} normal viewers of 720p30, then one that connects and never reads`,
     '',
     table(['window', 'others fps min', 'others fps median', 'others p50 ms', 'others p95 ms', 'others p95, median of 1-s windows ms', 'worst viewer p95 ms', 'relay CPU %', 'relay RSS peak MB', 'machine busy / not bench, cores'], [
-      w('before the stall', s.before),
-      w('stall: buffers filling', s.after1),
-      w('stall: relay skipping', s.after2),
+      w(`before the stall (median of ${s.beforeP95s.length} windows)`, s.before),
+      w('stall: buffers filling (1 window)', s.after1),
+      w(`stall: relay skipping (median of ${s.after2P95s.length} windows)`, s.after2),
     ]),
     '',
     `Others' p95 moved by ${d(s.after1, 'latencyP95Ms')} ms while the stalled socket's buffers filled and by ${d(s.after2, 'latencyP95Ms')} ms once the relay was skipping for it ` +
       `(median of 1-s p95s: ${d(s.after1, 'p95PerSecondMedianMs')} / ${d(s.after2, 'p95PerSecondMedianMs')} ms; target < 2 ms). ` +
+      `Noise floor: others' p95 per window was ${s.beforeP95s.map((x) => f(x, 2)).join(', ')} ms before the stall and ${s.after2P95s.map((x) => f(x, 2)).join(', ')} ms while skipping. ` +
       `Stalled viewer at the relay: ${s.stalledSent} frames written, ${s.stalledSkipped} skipped; first skip ${s.firstSkipAfterS === null ? 'never' : `${f(s.firstSkipAfterS, 1)} s`} after it connected; ` +
       `writes ${s.stalledSentPlateau ? 'stopped (sent count flat over the last 3 s: the kernel socket buffers are full and the relay holds one pending frame for it)' : 'still growing at the end'}.`,
     '',

@@ -17,6 +17,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { measureCosts, type CostResult } from './costs.js';
 import { runFanout } from './fanout.js';
 import { killAllChildren } from './ipc.js';
 import type { ParserKind } from './light-viewer.js';
@@ -67,6 +68,7 @@ const machine: Machine = {
 
 const results: {
   machine: Machine;
+  costs: CostResult[];
   latency: PipelineResult[];
   throughput: PipelineResult[];
   fanout: Awaited<ReturnType<typeof runFanout>>[];
@@ -74,7 +76,7 @@ const results: {
   seed003: SeedResult | null;
   loadAvgEnd?: number[];
   wallSeconds?: number;
-} = { machine, latency: [], throughput: [], fanout: [], stall: null, seed003: null };
+} = { machine, costs: [], latency: [], throughput: [], fanout: [], stall: null, seed003: null };
 
 const sizes: [number, number][] = [
   [640, 480],
@@ -83,6 +85,7 @@ const sizes: [number, number][] = [
 const t0 = performance.now();
 try {
   if (only.has('a')) {
+    for (const [width, height] of sizes) results.costs.push(await measureCosts(width, height));
     for (const [width, height] of sizes) {
       log(`(a) latency ${width}x${height} @ 30 fps`);
       results.latency.push(await runPipeline({ width, height, fps: 30, seconds, warmupSeconds: warmup, decode: true }));
@@ -102,7 +105,7 @@ try {
   }
   if (only.has('d')) {
     log(`(d) stalled viewer among ${stallN}`);
-    results.stall = await runStall({ normals: stallN, seconds, warmupSeconds: warmup + 1, parser, procs: stallN >= 50 ? procs : 1 });
+    results.stall = await runStall({ reps, normals: stallN, seconds, warmupSeconds: warmup + 1, parser, procs: stallN >= 50 ? procs : 1 });
   }
   if (only.has('seed')) {
     log('seed003 720p30 (Python + OpenCV) side by side');
@@ -116,7 +119,7 @@ results.loadAvgEnd = os.loadavg();
 results.wallSeconds = (performance.now() - t0) / 1000;
 
 const out: string[] = [renderMachine(machine, results.loadAvgEnd, results.wallSeconds)];
-if (results.latency.length) out.push(renderLatency(results.latency, results.seed003));
+if (results.latency.length) out.push(renderLatency(results.latency, results.seed003, results.costs));
 if (results.throughput.length) out.push(renderThroughput(results.throughput));
 if (results.fanout.length) out.push(renderFanout(results.fanout));
 if (results.stall) out.push(renderStall(results.stall));

@@ -8,10 +8,12 @@
  */
 import type { ProcUsage } from './ipc.js';
 import type { ParserKind } from './light-viewer.js';
-import { measureWindow, setupFanout, type WindowResult } from './fanout.js';
+import { measureWindow, medianWindow, setupFanout, type WindowResult } from './fanout.js';
 import { sleep } from './stats.js';
 
 export interface StallOptions {
+  /** Windows before the stall and once the relay skips for it (medians reported). */
+  reps: number;
   normals: number;
   seconds: number;
   warmupSeconds: number;
@@ -31,6 +33,9 @@ export interface StallResult {
   before: WindowResult;
   after1: WindowResult;
   after2: WindowResult;
+  /** Others' pooled p95 of each window before the stall (their spread is the noise floor). */
+  beforeP95s: number[];
+  after2P95s: number[];
   timeline: StallSample[];
   /** Seconds from the stall until the relay first skipped a frame for the stalled viewer. */
   firstSkipAfterS: number | null;
@@ -50,7 +55,9 @@ export async function runStall(o: StallOptions): Promise<StallResult> {
   const s = await setupFanout(o.normals, o.procs, o.parser);
   try {
     await sleep(o.warmupSeconds * 1000);
-    const before = await measureWindow(s, o.seconds);
+    const beforeWs: WindowResult[] = [];
+    for (let i = 0; i < o.reps; i++) beforeWs.push(await measureWindow(s, o.seconds));
+    const before = medianWindow(beforeWs);
     const known = new Set((await s.relay.call<RelayViewer[]>('viewers', { stream: s.stream })).map((v) => v.session));
     const t0 = performance.now();
     await (s.viewerProcs[0] as (typeof s.viewerProcs)[number]).call('add', { n: 1, stall: true });
@@ -79,7 +86,9 @@ export async function runStall(o: StallOptions): Promise<StallResult> {
     // kernel socket buffers are full), so it measures the steady stalled state.
     const waitUntil = performance.now() + 20_000;
     while (!timeline.some((t) => t.stalledSkipped > 0) && performance.now() < waitUntil) await sleep(250);
-    const after2 = await measureWindow(s, o.seconds);
+    const after2Ws: WindowResult[] = [];
+    for (let i = 0; i < o.reps; i++) after2Ws.push(await measureWindow(s, o.seconds));
+    const after2 = medianWindow(after2Ws);
     sampling = false;
     await sampler;
     const last = timeline[timeline.length - 1];
@@ -92,6 +101,8 @@ export async function runStall(o: StallOptions): Promise<StallResult> {
       before,
       after1,
       after2,
+      beforeP95s: beforeWs.map((w) => w.latencyP95Ms),
+      after2P95s: after2Ws.map((w) => w.latencyP95Ms),
       timeline,
       firstSkipAfterS: firstSkip ? firstSkip.tS : null,
       stalledSent: last?.stalledSent ?? 0,
