@@ -77,6 +77,8 @@ export class LightViewer implements BenchViewer {
       onFail = rej;
     });
     this.welcomeCb = onWelcome;
+    // A viewer that fails after the caller stopped waiting must not crash the process.
+    this.ready.catch(() => undefined);
     this.socket.once('connect', () => {
       this.socket.write(encodeControl({ type: 'hello', body: { role: 'view', stream: o.stream, client: 'framewire-bench' } }));
       if (o.stall) {

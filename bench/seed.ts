@@ -84,6 +84,8 @@ export async function runSeed003(seconds: number): Promise<SeedResult> {
   const killAll = (): void => {
     for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
   };
+  // If the bench is interrupted (process.exit in its signal handler), take the Python pair down too.
+  process.once('exit', killAll);
   const exited = (p: (typeof procs)[number]): Promise<void> =>
     new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.once('exit', () => r())));
   try {
@@ -117,6 +119,7 @@ export async function runSeed003(seconds: number): Promise<SeedResult> {
       command: [`${PY} ${server.join(' ')}`, `${PY} ${client.join(' ')}`],
     };
   } finally {
+    process.off('exit', killAll);
     killAll();
     rmSync(tmp, { recursive: true, force: true });
   }
