@@ -145,6 +145,7 @@ export function renderStall(s: StallResult): string {
     f(r.p95PerSecondMedianMs, 2),
     f(r.worstViewerP95Ms, 2),
     f(r.relayCpuPct, 0),
+    `${f(r.fanOutP50Ms, 2)} / ${f(r.fanOutP95Ms, 2)}`,
     f(r.relayRssPeakMb, 0),
     `${f(r.machineBusyCores, 2)} / ${f(r.otherBusyCores, 2)}`,
   ];
@@ -153,7 +154,7 @@ export function renderStall(s: StallResult): string {
   return [
     `### (d) Stalled viewer: ${s.normals} normal viewers of 720p30, then one that connects and never reads`,
     '',
-    table(['window', 'others fps min', 'others fps median', 'others p50 ms', 'others p95 ms', 'others p95, median of 1-s windows ms', 'worst viewer p95 ms', 'relay CPU %', 'relay RSS peak MB', 'machine busy / not bench, cores'], [
+    table(['window', 'others fps min', 'others fps median', 'others p50 ms', 'others p95 ms', 'others p95, median of 1-s windows ms', 'worst viewer p95 ms', 'relay CPU %', 'relay fanOut() p50 / p95 ms', 'relay RSS peak MB', 'machine busy / not bench, cores'], [
       w(`before the stall (median of ${s.beforeP95s.length} windows)`, s.before),
       w('stall: buffers filling (1 window)', s.after1),
       w(`stall: relay skipping (median of ${s.after2P95s.length} windows)`, s.after2),
