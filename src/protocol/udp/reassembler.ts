@@ -169,7 +169,7 @@ export class Reassembler {
     }
     if (!h.parity) {
       this.stats.fragmentsReceived++;
-      if ((st.nackCount[h.index] ?? 0) > 0) {
+      if ((st.nackCount[h.index] ?? 0) > 0 || st.wholeNacks > 0) {
         this.stats.repairedByNack++;
         st.repairedFragments++;
       } else if (st.dataPos(h.index) < wasHighest) this.stats.reordered++;
