@@ -7,6 +7,7 @@ import type { ControlMessage, HelloBody, Message } from '../protocol/messages.js
 import { DEFAULT_LIMITS, type ParserLimits } from '../protocol/parser.js';
 import type { MessageChannel } from '../transport/channel.js';
 import { TcpChannel } from '../transport/tcp.js';
+import { UdpServer, type UdpServerOptions, type UdpServerStats } from '../transport/udp-server.js';
 import { ServerSession, type SessionHost } from './session.js';
 import { RelayStream, ViewerSlot, toRelayFrame, type StreamInfo } from './stream.js';
 
@@ -56,6 +57,7 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
   private readonly streamsByName = new Map<string, RelayStream>();
   private readonly sessions = new Set<ServerSession>();
   private readonly servers: net.Server[] = [];
+  private readonly udpServers: UdpServer[] = [];
   private closed = false;
 
   constructor(options: RelayOptions = {}) {
@@ -81,6 +83,23 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
     return listen(server, port, host);
   }
 
+  /**
+   * Starts a UDP listener for the native protocol (fragmented frames, NACK
+   * and optional FEC repair). Port 0 picks a free port. `options` tune the
+   * relay's sending side (fragment size, pacing) and the repair of what it
+   * receives; each client may ask for its own fragment size and FEC.
+   */
+  async listenUdp(port = 0, host = '127.0.0.1', options: UdpServerOptions = {}): Promise<ListenAddress> {
+    const server = new UdpServer((channel) => this.accept(channel), { ...this.limits, ...options }, host.includes(':') ? 'udp6' : 'udp4');
+    this.udpServers.push(server);
+    return server.listen(port, host);
+  }
+
+  /** Loss and repair counters of the UDP listeners (summed over their sessions), one entry per listener. */
+  udpStats(): UdpServerStats[] {
+    return this.udpServers.map((u) => u.stats());
+  }
+
   /** Takes a new connection from any transport. */
   accept(channel: MessageChannel): void {
     if (this.closed) {
@@ -103,7 +122,9 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
   }
 
   /** Per-viewer figures of one stream (skips, sends), or undefined if no such stream. */
-  viewers(stream: string): { session: string; remote: string; sent: number; skipped: number; decimated: number }[] | undefined {
+  viewers(
+    stream: string,
+  ): { session: string; remote: string; sent: number; skipped: number; decimated: number; transport?: Record<string, number> }[] | undefined {
     const s = this.streamsByName.get(stream);
     if (!s) return undefined;
     return [...s.viewers.entries()].map(([id, v]) => ({
@@ -112,6 +133,7 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
       sent: v.sent,
       skipped: v.skipped,
       decimated: v.decimated,
+      ...(v.channel.transportStats() ? { transport: v.channel.transportStats() } : {}),
     }));
   }
 
@@ -125,9 +147,14 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
     if (this.closed) return;
     this.closed = true;
     for (const s of [...this.sessions]) s.bye(reason);
-    await Promise.all(
-      this.servers.map((srv) => new Promise<void>((resolve) => srv.close(() => resolve()))),
-    );
+    await Promise.all([
+      ...this.servers.map((srv) => new Promise<void>((resolve) => srv.close(() => resolve()))),
+      ...this.udpServers.map(async (u) => {
+        // Let the byes go out before the socket closes.
+        await new Promise((r) => setTimeout(r, 50));
+        await u.close();
+      }),
+    ]);
   }
 
   /** @internal SessionHost */

@@ -34,7 +34,9 @@
  * ```
  *  init     0x01  client nonce (8) + zero padding to at least 64 bytes
  *  cookie   0x02  client nonce (8) + cookie (20: time s u32 + MAC 16)
- *  open     0x03  client nonce (8) + cookie (20)
+ *  open     0x03  client nonce (8) + cookie (20) + fragment size u16 and
+ *                 FEC group u8 the client wants the server to send with
+ *                 (0 = server default) + reserved u8
  *  opened   0x04  client nonce (8)                  (session id in header)
  *  control  0x10  control seq u32 + flags u8 (1 = reliable) + 3 reserved
  *                 + one framewire control message (TCP encoding)
