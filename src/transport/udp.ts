@@ -317,7 +317,8 @@ export class UdpChannel extends MessageChannel {
     this.reassembler.clear();
     this.control.clear();
     this.link.closed(this);
-    this.safeEmit('close', err);
+    // Asynchronous, as a socket's 'close' is: a listener that destroys the channel sees its own work finish first.
+    process.nextTick(() => this.safeEmit('close', err));
   }
 }
 
