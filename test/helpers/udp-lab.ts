@@ -82,6 +82,8 @@ export interface LossLab {
   readonly method: 'netns+nftables' | 'in-process wrapper';
   /** Address of side A as seen from side B. */
   readonly hostA: string;
+  /** Address of side B as seen from side A. */
+  readonly hostB: string;
   setLoss(pct: number): Promise<void>;
   spawnA(mode: string, args: Record<string, string | number | boolean>): Peer;
   spawnB(mode: string, args: Record<string, string | number | boolean>): Peer;
@@ -149,6 +151,7 @@ export function createNetnsLab(): LossLab {
   return {
     method: 'netns+nftables',
     hostA: `10.77.${octet}.1`,
+    hostB: `10.77.${octet}.2`,
     async setLoss(pct: number) {
       const rules =
         `flush ruleset\n` +
@@ -178,6 +181,7 @@ export function createInProcessLab(): LossLab {
   return {
     method: 'in-process wrapper',
     hostA: '127.0.0.1',
+    hostB: '127.0.0.1',
     async setLoss(pct: number) {
       loss = pct;
     },
