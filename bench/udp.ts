@@ -25,6 +25,7 @@ interface Row {
   p50: number;
   p95: number;
   fragLost: string;
+  framesLost: string;
   nack: string;
   fec: string;
   cpu: string;
@@ -54,6 +55,7 @@ async function framewire(lab: LossLab, path: string, loss: number, mode: 'off' |
       p50: Number(r.p50Ms),
       p95: Number(r.p95Ms),
       fragLost: String(u.fragmentsLost ?? '?'),
+      framesLost: `${u.framesLost ?? '?'} / ${String(r.skipped ?? '?')}`,
       nack: String(u.repairedByNack ?? '?'),
       fec: String(u.repairedByFec ?? '?'),
       cpu: `${Number(r.cpuPct).toFixed(1)} % / ${Number(r.reassemblyPct).toFixed(2)} %`,
@@ -86,6 +88,7 @@ async function naive(lab: LossLab, path: string, loss: number, w: number, h: num
       p50: Number(r.p50Ms),
       p95: Number(r.p95Ms),
       fragLost: '–',
+      framesLost: '–',
       nack: '–',
       fec: '–',
       cpu: '–',
@@ -122,10 +125,10 @@ async function main(): Promise<void> {
   out.push(`UDP, ${W}x${H} @ ${FPS} fps noisy JPEG, ${FRAMES} frames per row; loss method: ${why ? `in-process lossy socket wrapper (${why})` : 'two network namespaces + veth, nftables numgen random drop both ways on the viewer side'}.`);
   out.push(`"within budget": capture-to-delivery latency ≤ two frame intervals (${ms(2000 / FPS)} ms). CPU: viewer process / reassembly alone, % of one core.`);
   out.push('');
-  out.push('| approach | path | loss | frame KB | delivered | within budget | p50 ms | p95 ms | fragments lost | repaired NACK | repaired FEC | viewer CPU / reassembly | note |');
-  out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  out.push('| approach | path | loss | frame KB | delivered | within budget | p50 ms | p95 ms | frames lost / relay-skipped | fragments lost | repaired NACK | repaired FEC | viewer CPU / reassembly | note |');
+  out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
-    out.push(`| ${r.approach} | ${r.path} | ${r.loss} % | ${r.frameKB.toFixed(0)} | ${pct(r.delivered)} | ${pct(r.within)} | ${ms(r.p50)} | ${ms(r.p95)} | ${r.fragLost} | ${r.nack} | ${r.fec} | ${r.cpu} | ${r.note} |`);
+    out.push(`| ${r.approach} | ${r.path} | ${r.loss} % | ${r.frameKB.toFixed(0)} | ${pct(r.delivered)} | ${pct(r.within)} | ${ms(r.p50)} | ${ms(r.p95)} | ${r.framesLost} | ${r.fragLost} | ${r.nack} | ${r.fec} | ${r.cpu} | ${r.note} |`);
   }
   process.stdout.write(`${out.join('\n')}\n`);
 }

@@ -96,6 +96,7 @@ async function viewMode(): Promise<void> {
   clearInterval(sample);
   const cpu = process.cpuUsage(cpu0);
   const wallUs = Math.max(1, nowUs() - t0);
+  const skipped = sub.stats().framesSkipped;
   latencies.sort((a, b) => a - b);
   const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
   const budget = budgetMs > 0 ? budgetMs : (2 * 1000) / num('fps', 60);
@@ -103,6 +104,7 @@ async function viewMode(): Promise<void> {
     event: 'result',
     expected,
     received: latencies.length,
+    skipped,
     withinBudget: latencies.filter((l) => l <= budget).length,
     budgetMs: budget,
     p50Ms: pct(0.5),

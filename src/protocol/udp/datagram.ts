@@ -18,12 +18,14 @@
  * +-------------------------------+-------------------------------+
  * |  fragment index (parity: group)|        fragment count        | 16
  * +-------------------------------+---------------+---------------+
- * |    fragment size P (bytes)    | FEC group K   |  reserved (0) | 20
+ * |    fragment size P (bytes)    | FEC group K   |     flags     | 20
  * +-------------------------------+---------------+---------------+
  * |  payload: bytes [index*P, index*P+P) of the message; parity:   | 24
  * |  XOR of the group's K data payloads, each zero-padded to P     |
  * +---------------------------------------------------------------+
  * ```
+ *
+ * Flags: bit 0 = retransmission (sent again after a NACK); other bits 0.
  *
  * The message is a complete framewire frame message exactly as on TCP
  * (32-byte frame header with seq, capture time, width, height, codec, then
@@ -98,7 +100,12 @@ export interface FragmentHeader {
   count: number;
   size: number;
   fecGroup: number;
+  /** Sent again after a NACK. */
+  retransmit?: boolean;
 }
+
+/** Flag bit of a retransmitted fragment. */
+export const FLAG_RETRANSMIT = 0x01;
 
 /** A decoded datagram: its kind, session and the bytes after the common header. */
 export interface Datagram {
@@ -140,7 +147,7 @@ export function writeFragmentHeader(buf: Buffer, h: FragmentHeader): void {
   buf.writeUInt16BE(h.count, 18);
   buf.writeUInt16BE(h.size, 20);
   buf.writeUInt8(h.fecGroup, 22);
-  buf.writeUInt8(0, 23);
+  buf.writeUInt8(h.retransmit ? FLAG_RETRANSMIT : 0, 23);
 }
 
 /**
@@ -160,6 +167,7 @@ export function readFragmentHeader(buf: Buffer): FragmentHeader | undefined {
     count: buf.readUInt16BE(18),
     size: buf.readUInt16BE(20),
     fecGroup: buf.readUInt8(22),
+    retransmit: (buf.readUInt8(23) & FLAG_RETRANSMIT) !== 0,
   };
   if (h.size === 0 || h.count === 0 || h.length === 0) return undefined;
   if (Math.ceil(h.length / h.size) !== h.count) return undefined;

@@ -47,7 +47,7 @@ export interface ReassemblerStats {
   repairedByNack: number;
   /** Fragments recovered from XOR parity. */
   repairedByFec: number;
-  /** Fragments that arrived after a later one of the same message (not counting repairs). */
+  /** Fragments that arrived after a later one of the same message (originals only; a delayed original that was NACKed counts here, not as lost). */
   reordered: number;
   /** Fragments received twice. */
   duplicates: number;
@@ -169,7 +169,7 @@ export class Reassembler {
     }
     if (!h.parity) {
       this.stats.fragmentsReceived++;
-      if ((st.nackCount[h.index] ?? 0) > 0 || st.wholeNacks > 0) {
+      if (h.retransmit && ((st.nackCount[h.index] ?? 0) > 0 || st.wholeNacks > 0)) {
         this.stats.repairedByNack++;
         st.repairedFragments++;
       } else if (st.dataPos(h.index) < wasHighest) this.stats.reordered++;

@@ -1,4 +1,4 @@
-import type { NackEntry } from './datagram.js';
+import { FLAG_RETRANSMIT, type NackEntry } from './datagram.js';
 import type { DatagramParts, Fragments } from './fragmenter.js';
 
 /** Limits of a {@link SendHistory}. Every one has a safe default. */
@@ -78,7 +78,10 @@ export class SendHistory {
           continue;
         }
         s.resent[i] = n + 1;
-        out.push(dg);
+        // Same datagram with the retransmission flag: a copy of the 24-byte header, the payload views shared.
+        const head = Buffer.from(dg[0] as Buffer);
+        head.writeUInt8(head.readUInt8(23) | FLAG_RETRANSMIT, 23);
+        out.push([head, ...dg.slice(1)]);
       }
     }
     this.retransmitted += out.length;
