@@ -13,6 +13,8 @@ Options:
   --fps N         frames per second (default 30)
   --quality Q     JPEG quality 1-100 (default 75)
   --token T       token the relay requires (or ?token=T in the URL)
+  --fec           udp:// only: XOR parity, one datagram per 10 fragments
+  --mtu BYTES     udp:// only: fragment payload size (default 1200)
   --duration S    stop after S seconds
   --stats         print a status line (fps, kbps, connection) every second
   --json          print one JSON stats object per second on stdout
@@ -36,6 +38,8 @@ export async function publishCommand(argv: string[]): Promise<void> {
       fps: { type: 'string' },
       quality: { type: 'string' },
       token: { type: 'string' },
+      fec: { type: 'boolean', default: false },
+      mtu: { type: 'string' },
       duration: { type: 'string' },
       stats: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
@@ -55,6 +59,7 @@ export async function publishCommand(argv: string[]): Promise<void> {
   const source = makeSource(values.source ?? 'test', size, fps, quality);
   const pub = await publish(url, source, {
     token: values.token,
+    udp: udpOptions(values.fec ?? false, values.mtu),
     reconnect: !values['no-reconnect'],
     onDisconnect: (reason, retry) => process.stderr.write(`framewire publish: ${reason}${retry ? '; reconnecting' : ''}\n`),
   });
@@ -77,6 +82,12 @@ export async function publishCommand(argv: string[]): Promise<void> {
     throw new Error(`publish stopped: ${errorLine(err)}`);
   }
   stopStatus();
+}
+
+/** The udp:// options of --fec and --mtu. */
+export function udpOptions(fec: boolean, mtu: string | undefined): { fecGroup: number; fragmentSize?: number } {
+  const fragmentSize = parseNum('mtu', mtu, 64, 65_000);
+  return { fecGroup: fec ? 10 : 0, ...(fragmentSize !== undefined ? { fragmentSize } : {}) };
 }
 
 /** Writes `get()` as one JSON line per second to stdout. Returns a stop function. */

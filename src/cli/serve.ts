@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { createRelay, DEFAULT_TCP_PORT, type Relay } from '../index.js';
+import { createRelay, DEFAULT_TCP_PORT, type ListenAddress, type Relay } from '../index.js';
 import { onSignals, parseNum } from './common.js';
 
 /** Default HTTP port of `framewire serve`. */
@@ -14,6 +14,7 @@ Options:
   --tcp PORT      native-protocol TCP port (default ${DEFAULT_TCP_PORT}; 0 picks a free one)
   --http PORT     HTTP port: web UI, WebSocket, MJPEG out and in, JSON API
                   (default ${DEFAULT_HTTP_PORT}; 0 picks a free one)
+  --udp PORT      also listen for the native protocol over UDP (0 picks a free one)
   --token T       require this token from every publisher and viewer (TCP, WebSocket,
                   MJPEG, ingest, API: "Authorization: Bearer T" or ?token=T on HTTP)
   --max-clients N most connections at once (default 10000)
@@ -21,7 +22,7 @@ Options:
   -h, --help      this help
 
 The first line printed (stdout) names the ports actually bound, e.g.
-  framewire relay listening tcp=127.0.0.1:7070 http=127.0.0.1:8080
+  framewire relay listening tcp=127.0.0.1:7070 http=127.0.0.1:8080 [udp=127.0.0.1:7071]
 `;
 
 /** Options the serve command shares with demo. */
@@ -30,13 +31,18 @@ export interface ServeArgs {
   tcp: number;
   /** HTTP port (web UI, WebSocket, MJPEG); undefined = no HTTP listener. */
   http?: number | undefined;
+  /** UDP port, or undefined for no UDP listener. */
+  udp?: number | undefined;
   token: string | undefined;
   maxClients: number | undefined;
   json: boolean;
 }
 
 /** Starts a relay with logging to stderr; returns it with its bound TCP address. */
-export async function startRelay(a: ServeArgs, log: (line: string) => void): Promise<{ relay: Relay; tcp: { host: string; port: number }; http: { host: string; port: number } | undefined }> {
+export async function startRelay(
+  a: ServeArgs,
+  log: (line: string) => void,
+): Promise<{ relay: Relay; tcp: ListenAddress; http: ListenAddress | undefined; udp: ListenAddress | undefined }> {
   const relay = createRelay({ token: a.token, maxClients: a.maxClients });
   const emit = (event: string, fields: Record<string, unknown>): void => {
     if (a.json) log(JSON.stringify({ time: new Date().toISOString(), event, ...fields }));
@@ -48,7 +54,8 @@ export async function startRelay(a: ServeArgs, log: (line: string) => void): Pro
   try {
     const tcp = await relay.listenTcp(a.tcp, a.host);
     const http = a.http === undefined ? undefined : await relay.listenHttp(a.http, a.host);
-    return { relay, tcp, http };
+    const udp = a.udp === undefined ? undefined : await relay.listenUdp(a.udp, a.host);
+    return { relay, tcp, http, udp };
   } catch (err) {
     await relay.close('listen failed');
     throw err;
@@ -62,6 +69,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
       host: { type: 'string', default: '127.0.0.1' },
       tcp: { type: 'string' },
       http: { type: 'string' },
+      udp: { type: 'string' },
       token: { type: 'string' },
       'max-clients': { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -76,16 +84,18 @@ export async function serveCommand(argv: string[]): Promise<void> {
     host: values.host ?? '127.0.0.1',
     tcp: parseNum('tcp', values.tcp, 0, 65535) ?? DEFAULT_TCP_PORT,
     http: parseNum('http', values.http, 0, 65535) ?? DEFAULT_HTTP_PORT,
+    udp: parseNum('udp', values.udp, 0, 65535),
     token: values.token,
     maxClients: parseNum('max-clients', values['max-clients'], 1, 1_000_000),
     json: values.json ?? false,
   };
-  const { relay, tcp, http } = await startRelay(args, (line) => process.stderr.write(`${line}\n`));
+  const { relay, tcp, http, udp } = await startRelay(args, (line) => process.stderr.write(`${line}\n`));
   const shownHost = tcp.host.includes(':') ? `[${tcp.host}]` : tcp.host;
   const httpPart = http ? ` http=${shownHost}:${http.port}` : '';
-  if (args.json) process.stdout.write(`${JSON.stringify({ event: 'listening', tcp: { host: tcp.host, port: tcp.port }, ...(http ? { http } : {}) })}\n`);
+  const udpPart = udp ? ` udp=${udp.host.includes(':') ? `[${udp.host}]` : udp.host}:${udp.port}` : '';
+  if (args.json) process.stdout.write(`${JSON.stringify({ event: 'listening', tcp: { host: tcp.host, port: tcp.port }, ...(http ? { http } : {}), ...(udp ? { udp } : {}) })}\n`);
   else {
-    process.stdout.write(`framewire relay listening tcp=${shownHost}:${tcp.port}${httpPart}\n`);
+    process.stdout.write(`framewire relay listening tcp=${shownHost}:${tcp.port}${httpPart}${udpPart}\n`);
     if (http) process.stdout.write(`  browser: http://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${http.port}/${args.token ? `?token=${encodeURIComponent(args.token)}` : ''}\n`);
     process.stdout.write(`  publish: npx framewire publish tcp://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${tcp.port}/cam${args.token ? ` --token ${args.token}` : ''}\n`);
     process.stdout.write(`  view:    npx framewire view tcp://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${tcp.port}/cam --stats${args.token ? ` --token ${args.token}` : ''}\n`);

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { subscribe } from '../index.js';
 import { durationTimer, formatStats, onSignals, oneUrl, parseNum, parseSize, statusLine } from './common.js';
 import { openInBrowser, viewerPageUrl } from './open.js';
-import { jsonEverySecond } from './publish.js';
+import { jsonEverySecond, udpOptions } from './publish.js';
 
 export const viewHelp = `Usage: framewire view URL [options]
 
@@ -12,12 +12,17 @@ Watches a stream and reports what arrives, e.g.
 Options:
   --stats         a live status line (fps, kbps, latency, losses) on stderr
   --json          one JSON object per second on stdout: fps, kbps, latencyP50Ms,
-                  latencyP95Ms, framesReceived, framesLost, framesSkipped, width, height, ...
+                  latencyP95Ms, framesReceived, framesLost, framesSkipped, width, height,
+                  fragmentsLost, framesRepaired (udp://), ...
   --duration S    stop after S seconds (exit 0)
   --fps N         ask the relay for at most N frames per second
   --size WxH      ask for this size (granted when the relay can make it)
   --quality Q     ask for this JPEG quality (same)
   --token T       token the relay requires (or ?token=T in the URL)
+  --fec           udp:// only: XOR parity, one datagram per 10 fragments
+  --mtu BYTES     udp:// only: fragment payload size (default 1200)
+  --no-nack       udp:// only: do not ask the relay to resend lost fragments
+  --budget MS     udp:// only: latency budget for repair (default two frame intervals)
   --no-reconnect  exit when the relay goes away instead of retrying
   --open          open the browser viewer page for this stream instead
                   (URL http://HOST:HTTP/STREAM, or tcp://… with the relay's --http port)
@@ -37,6 +42,10 @@ export async function viewCommand(argv: string[]): Promise<void> {
       size: { type: 'string' },
       quality: { type: 'string' },
       token: { type: 'string' },
+      fec: { type: 'boolean', default: false },
+      mtu: { type: 'string' },
+      'no-nack': { type: 'boolean', default: false },
+      budget: { type: 'string' },
       'no-reconnect': { type: 'boolean', default: false },
       open: { type: 'boolean', default: false },
       http: { type: 'string' },
@@ -55,8 +64,10 @@ export async function viewCommand(argv: string[]): Promise<void> {
     return;
   }
   const size = parseSize(values.size);
+  const budget = parseNum('budget', values.budget, 1, 10_000);
   const sub = subscribe(url, {
     token: values.token,
+    udp: { ...udpOptions(values.fec ?? false, values.mtu), nack: !values['no-nack'], ...(budget !== undefined ? { latencyBudgetMs: budget } : {}) },
     fps: parseNum('fps', values.fps, 0.1, 1000),
     quality: parseNum('quality', values.quality, 1, 100),
     ...size,

@@ -5,6 +5,8 @@ import { encodeControl, type ControlMessage, type HelloBody, type Message, type 
 import type { ParserLimits } from '../protocol/parser.js';
 import type { MessageChannel } from '../transport/channel.js';
 import { connectTcp } from '../transport/tcp.js';
+import type { UdpChannelOptions } from '../transport/udp.js';
+import { connectUdp } from '../transport/udp-server.js';
 import type { StreamUrl } from './url.js';
 
 /** Options shared by publish and subscribe connections. */
@@ -13,6 +15,8 @@ export interface ConnectOptions extends ParserLimits {
   /** Handshake (connect + hello + welcome) must finish within this. Default 10 s. */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** udp:// only: fragment size, FEC, NACK, latency budget, pacing (see {@link UdpChannelOptions}). */
+  udp?: UdpChannelOptions;
 }
 
 /** Callbacks a client connection reports to. */
@@ -42,7 +46,10 @@ export class ClientConnection {
   /** Connects, says hello and waits for the welcome (or a coded error). */
   static async open(url: StreamUrl, hello: HelloBody, options: ConnectOptions, handlers: ClientHandlers): Promise<ClientConnection> {
     const timeoutMs = options.timeoutMs ?? 10_000;
-    const channel = await connectTcp({ host: url.host, port: url.port, timeoutMs, signal: options.signal, ...limitsOf(options) });
+    const channel =
+      url.transport === 'udp'
+        ? await connectUdp({ ...options.udp, host: url.host, port: url.port, timeoutMs, signal: options.signal, ...limitsOf(options) })
+        : await connectTcp({ host: url.host, port: url.port, timeoutMs, signal: options.signal, ...limitsOf(options) });
     return new Promise<ClientConnection>((resolve, reject) => {
       let conn: ClientConnection | undefined;
       const early: Message[] = [];

@@ -25,6 +25,12 @@ export interface SubscribeOptions extends ConnectOptions, VideoParams {
 export interface SubscriptionStats extends StatsSnapshot {
   connected: boolean;
   live: boolean;
+  /** UDP: fragments the network lost (repaired or not), since the start. 0 on TCP. */
+  fragmentsLost: number;
+  /** UDP: frames delivered whole thanks to NACK or FEC repair, since the start. 0 on TCP. */
+  framesRepaired: number;
+  /** UDP: the current session's loss and repair counters (see UdpStats). */
+  udp?: Record<string, number>;
 }
 
 /** Codes after which reconnecting cannot help. */
@@ -43,6 +49,7 @@ export class Subscription implements AsyncIterable<EncodedFrame> {
   private live = false;
   private skippedBase = 0;
   private skippedConn = 0;
+  private transportBase = { fragmentsLost: 0, framesRepaired: 0 };
   private readonly abort = new AbortController();
   /** Resolves with the first welcome; rejects if the first attempt fails for good. */
   readonly ready: Promise<WelcomeBody>;
@@ -102,6 +109,9 @@ export class Subscription implements AsyncIterable<EncodedFrame> {
       } catch (err) {
         ended = { reason: err instanceof Error ? err.message : String(err), error: isFramewireError(err) ? err : undefined };
       }
+      const t = this.conn?.channel.transportStats();
+      this.transportBase.fragmentsLost += t?.fragmentsLost ?? 0;
+      this.transportBase.framesRepaired += t?.framesRepaired ?? 0;
       this.conn = undefined;
       this.skippedBase += this.skippedConn;
       this.skippedConn = 0;
@@ -155,7 +165,15 @@ export class Subscription implements AsyncIterable<EncodedFrame> {
   /** Figures over the last second. */
   stats(): SubscriptionStats {
     this.meter.rttMs = this.conn ? Math.round(this.conn.clockSync.rttUs / 10) / 100 : null;
-    return { ...this.meter.snapshot(nowUs()), connected: this.conn !== undefined, live: this.live };
+    const t = this.conn?.channel.transportStats();
+    return {
+      ...this.meter.snapshot(nowUs()),
+      connected: this.conn !== undefined,
+      live: this.live,
+      fragmentsLost: this.transportBase.fragmentsLost + (t?.fragmentsLost ?? 0),
+      framesRepaired: this.transportBase.framesRepaired + (t?.framesRepaired ?? 0),
+      ...(t ? { udp: t } : {}),
+    };
   }
 
   /** Stops: says bye, ends iteration. Idempotent. */

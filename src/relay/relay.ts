@@ -11,6 +11,7 @@ import { TcpChannel } from '../transport/tcp.js';
 import type { Profile } from '../codec/transcode.js';
 import { createHttpServer, type HttpServerOptions } from './http.js';
 import { DEFAULT_RENDITION_QUALITY } from './rendition.js';
+import { UdpServer, type UdpServerOptions, type UdpServerStats } from '../transport/udp-server.js';
 import { ServerSession, type SessionHost } from './session.js';
 import { RelayStream, ViewerSlot, toRelayFrame, type StreamInfo } from './stream.js';
 
@@ -48,6 +49,8 @@ export interface ViewerInfo {
   decimated: number;
   pending: boolean;
   queuedBytes: number;
+  /** Transport-specific counters (UDP loss and repair), when the transport has any. */
+  transportStats?: Record<string, number>;
 }
 
 /** Where a listener ended up. */
@@ -72,6 +75,7 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
   private readonly streamsByName = new Map<string, RelayStream>();
   private readonly sessions = new Set<ServerSession>();
   private readonly servers: net.Server[] = [];
+  private readonly udpServers: UdpServer[] = [];
   private closed = false;
 
   constructor(options: RelayOptions = {}) {
@@ -107,6 +111,23 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
     server.on('error', () => undefined);
     this.servers.push(server);
     return listen(server, port, host);
+  }
+
+  /**
+   * Starts a UDP listener for the native protocol (fragmented frames, NACK
+   * and optional FEC repair). Port 0 picks a free port. `options` tune the
+   * relay's sending side (fragment size, pacing) and the repair of what it
+   * receives; each client may ask for its own fragment size and FEC.
+   */
+  async listenUdp(port = 0, host = '127.0.0.1', options: UdpServerOptions = {}): Promise<ListenAddress> {
+    const server = new UdpServer((channel) => this.accept(channel), { ...this.limits, ...options }, host.includes(':') ? 'udp6' : 'udp4');
+    this.udpServers.push(server);
+    return server.listen(port, host);
+  }
+
+  /** Loss and repair counters of the UDP listeners (summed over their sessions), one entry per listener. */
+  udpStats(): UdpServerStats[] {
+    return this.udpServers.map((u) => u.stats());
   }
 
   /** Takes a new connection from any transport. */
@@ -147,6 +168,7 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
       pending: v.pending !== undefined,
       queuedBytes: v.channel.queuedBytes,
       transport: v.channel.transport,
+      ...(v.channel.transportStats() ? { transportStats: v.channel.transportStats() } : {}),
     }));
   }
 
@@ -177,9 +199,14 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
     if (this.closed) return;
     this.closed = true;
     for (const s of [...this.sessions]) s.bye(reason);
-    await Promise.all(
-      this.servers.map((srv) => new Promise<void>((resolve) => srv.close(() => resolve()))),
-    );
+    await Promise.all([
+      ...this.servers.map((srv) => new Promise<void>((resolve) => srv.close(() => resolve()))),
+      ...this.udpServers.map(async (u) => {
+        // Let the byes go out before the socket closes.
+        await new Promise((r) => setTimeout(r, 50));
+        await u.close();
+      }),
+    ]);
   }
 
   /** @internal SessionHost */

@@ -38,6 +38,11 @@ export abstract class MessageChannel extends EventEmitter<ChannelEvents> {
   /** True once closed. */
   abstract readonly closed: boolean;
 
+  /** Transport-specific counters (UDP: loss and repair), or undefined when the transport keeps none. */
+  transportStats(): Record<string, number> | undefined {
+    return undefined;
+  }
+
   /** Emits without letting a throwing listener escape into the transport. */
   protected safeEmit<K extends keyof ChannelEvents>(event: K, ...args: ChannelEvents[K]): void {
     try {

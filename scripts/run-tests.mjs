@@ -1,0 +1,16 @@
+// Runs node's test runner over every dist/test/**/*.test.js (helpers and
+// fixtures are not tests). Node 20's --test takes no globs, so list them here.
+// Extra arguments are passed to node (e.g. --test-name-pattern=...).
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+function find(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? find(join(dir, e.name)) : e.name.endsWith('.test.js') ? [join(dir, e.name)] : [],
+  );
+}
+
+const files = find('dist/test').sort();
+const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...process.argv.slice(2), ...files], { stdio: 'inherit' });
+process.exit(r.status ?? 1);

@@ -1,0 +1,116 @@
+import { ErrorCodes, FramewireError } from '../../errors.js';
+import { FRAGMENT_HEADER_BYTES, writeFragmentHeader } from './datagram.js';
+
+/** Default fragment payload size: 1200 bytes fits the smallest common path MTU (1280, IPv6) with room for headers. */
+export const DEFAULT_FRAGMENT_SIZE = 1200;
+/** Smallest and largest fragment payload sizes accepted. */
+export const MIN_FRAGMENT_SIZE = 64;
+export const MAX_FRAGMENT_SIZE = 65_000;
+/** Most fragments in one message (the index is a u16). */
+export const MAX_FRAGMENTS = 0xffff;
+
+/** One datagram as scatter-gather parts: a 24-byte header, then views into the message (no copy). */
+export type DatagramParts = Buffer[];
+
+/** A fragmented message: data datagrams in index order and parity datagrams in group order. */
+export interface Fragments {
+  seq: number;
+  count: number;
+  data: DatagramParts[];
+  parity: DatagramParts[];
+  /** Datagrams in send order: each group's data followed by its parity. */
+  order: DatagramParts[];
+  bytes: number;
+}
+
+/** Options for {@link fragmentMessage}. */
+export interface FragmentOptions {
+  session: number;
+  /** Fragment payload size in bytes. Default {@link DEFAULT_FRAGMENT_SIZE}. */
+  fragmentSize?: number;
+  /** XOR parity: one parity datagram per this many data fragments (1–255). 0 = off (default). */
+  fecGroup?: number;
+}
+
+/** Checks a fragment size option; throws FW_BAD_OPTION. */
+export function checkFragmentSize(size: number | undefined): number {
+  const s = size ?? DEFAULT_FRAGMENT_SIZE;
+  if (!Number.isInteger(s) || s < MIN_FRAGMENT_SIZE || s > MAX_FRAGMENT_SIZE) {
+    throw new FramewireError(ErrorCodes.BAD_OPTION, `fragment size must be an integer in [${MIN_FRAGMENT_SIZE}, ${MAX_FRAGMENT_SIZE}], got ${size}`);
+  }
+  return s;
+}
+
+/** Checks an FEC group option; throws FW_BAD_OPTION. */
+export function checkFecGroup(k: number | undefined): number {
+  const g = k ?? 0;
+  if (!Number.isInteger(g) || g < 0 || g > 255) throw new FramewireError(ErrorCodes.BAD_OPTION, `FEC group must be an integer in [0, 255], got ${k}`);
+  return g;
+}
+
+/** Views of bytes [start, end) of a message made of `parts` (no copy). */
+export function sliceParts(parts: readonly Buffer[], start: number, end: number): Buffer[] {
+  const out: Buffer[] = [];
+  let base = 0;
+  for (const p of parts) {
+    const pEnd = base + p.length;
+    if (pEnd > start && base < end) out.push(p.subarray(Math.max(0, start - base), Math.min(p.length, end - base)));
+    base = pEnd;
+    if (base >= end) break;
+  }
+  return out;
+}
+
+/** XORs `src` parts into `dst` from offset 0. */
+export function xorInto(dst: Buffer, src: readonly Buffer[]): void {
+  let off = 0;
+  for (const s of src) {
+    for (let i = 0; i < s.length; i++) dst[off + i] = (dst[off + i] as number) ^ (s[i] as number);
+    off += s.length;
+  }
+}
+
+/**
+ * Cuts one message (e.g. a frame header and its JPEG) into datagrams of at
+ * most `fragmentSize` payload bytes, plus optional XOR parity. Pure: no I/O.
+ */
+export function fragmentMessage(parts: readonly Buffer[], seq: number, options: FragmentOptions): Fragments {
+  const size = checkFragmentSize(options.fragmentSize);
+  const k = checkFecGroup(options.fecGroup);
+  let length = 0;
+  for (const p of parts) length += p.length;
+  if (length === 0) throw new FramewireError(ErrorCodes.BAD_OPTION, 'cannot fragment an empty message');
+  const count = Math.ceil(length / size);
+  if (count > MAX_FRAGMENTS) {
+    throw new FramewireError(ErrorCodes.FRAME_TOO_LARGE, `message of ${length} bytes needs ${count} fragments of ${size}; the most is ${MAX_FRAGMENTS}`);
+  }
+  const data: DatagramParts[] = [];
+  const parity: DatagramParts[] = [];
+  const order: DatagramParts[] = [];
+  let bytes = 0;
+  const header = (index: number, isParity: boolean): Buffer => {
+    const h = Buffer.allocUnsafe(FRAGMENT_HEADER_BYTES);
+    writeFragmentHeader(h, { session: options.session, parity: isParity, seq, length, index, count, size, fecGroup: k });
+    return h;
+  };
+  let groupBuf: Buffer | undefined;
+  for (let i = 0; i < count; i++) {
+    const payload = sliceParts(parts, i * size, Math.min(length, (i + 1) * size));
+    const dg = [header(i, false), ...payload];
+    data.push(dg);
+    order.push(dg);
+    bytes += FRAGMENT_HEADER_BYTES + Math.min(size, length - i * size);
+    if (k > 0) {
+      groupBuf ??= Buffer.alloc(size);
+      xorInto(groupBuf, payload);
+      if ((i + 1) % k === 0 || i === count - 1) {
+        const p = [header(Math.floor(i / k), true), groupBuf];
+        parity.push(p);
+        order.push(p);
+        bytes += FRAGMENT_HEADER_BYTES + size;
+        groupBuf = undefined;
+      }
+    }
+  }
+  return { seq, count, data, parity, order, bytes };
+}

@@ -1,0 +1,138 @@
+/** One datagram as scatter-gather parts (sent with one sendmsg, no copy). */
+export type Parts = readonly Buffer[];
+
+/** Options of a {@link Pacer}. */
+export interface PacerOptions {
+  /** Sending rate, megabits per second. Default 200. */
+  rateMbps?: number;
+  /** Most bytes sent back to back in one tick. Default: 2 ms at the rate, at least 16 KiB. */
+  burstBytes?: number;
+  /** Bulk bytes queued at most; a message beyond it is refused. Default 4 MiB. */
+  maxQueueBytes?: number;
+}
+
+const size = (p: Parts): number => {
+  let n = 0;
+  for (const b of p) n += b.length;
+  return n;
+};
+
+/**
+ * A token-bucket pacer: datagrams leave at `rateMbps` in bursts of at most
+ * `burstBytes`, so a 300-fragment frame is spread over a few milliseconds
+ * instead of hitting the socket buffers in one go. Urgent datagrams (control,
+ * acks, NACKs, retransmissions) go before bulk fragments. Bounded: bulk bytes
+ * never exceed `maxQueueBytes`.
+ */
+export class Pacer {
+  private readonly urgent: Parts[] = [];
+  private bulk: Parts[] = [];
+  private bulkHead = 0;
+  private bulkBytesQueued = 0;
+  private tokens: number;
+  private lastUs: number;
+  private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+  private closed = false;
+  private readonly bytesPerUs: number;
+  private readonly burst: number;
+  readonly maxQueueBytes: number;
+  /** Called after the queue shrinks (the owner emits 'drain'). */
+  onDrained: (() => void) | undefined;
+
+  constructor(
+    private readonly write: (p: Parts) => void,
+    private readonly clock: () => number,
+    options: PacerOptions = {},
+  ) {
+    const rate = options.rateMbps ?? 200;
+    this.bytesPerUs = (rate * 1e6) / 8 / 1e6;
+    this.burst = options.burstBytes ?? Math.max(16 * 1024, this.bytesPerUs * 2000);
+    this.maxQueueBytes = options.maxQueueBytes ?? 4 * 1024 * 1024;
+    this.tokens = this.burst;
+    this.lastUs = clock();
+  }
+
+  /** Bulk bytes waiting. */
+  get queuedBytes(): number {
+    return this.bulkBytesQueued;
+  }
+
+  /** Datagrams waiting (both queues). */
+  get queuedDatagrams(): number {
+    return this.urgent.length + this.bulk.length - this.bulkHead;
+  }
+
+  /** Queues bulk datagrams; false (nothing queued) if they would pass `maxQueueBytes`. */
+  pushBulk(datagrams: readonly Parts[], bytes: number): boolean {
+    if (this.closed || this.bulkBytesQueued + bytes > this.maxQueueBytes) return false;
+    for (const d of datagrams) this.bulk.push(d);
+    this.bulkBytesQueued += bytes;
+    this.kick();
+    return true;
+  }
+
+  /** Queues urgent datagrams (bounded by the caller: acks, NACKs, retransmissions from a bounded history). */
+  pushUrgent(datagrams: readonly Parts[]): void {
+    if (this.closed) return;
+    for (const d of datagrams) this.urgent.push(d);
+    if (this.urgent.length > 4096) this.urgent.splice(0, this.urgent.length - 4096);
+    this.kick();
+  }
+
+  /** Stops and forgets everything queued. */
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
+    this.timer = undefined;
+    this.immediate = undefined;
+    this.urgent.length = 0;
+    this.bulk = [];
+    this.bulkHead = 0;
+    this.bulkBytesQueued = 0;
+  }
+
+  private kick(): void {
+    if (this.timer || this.immediate) return;
+    this.immediate = setImmediate(() => {
+      this.immediate = undefined;
+      this.run();
+    });
+  }
+
+  private run(): void {
+    if (this.closed) return;
+    const now = this.clock();
+    this.tokens = Math.min(this.burst, this.tokens + (now - this.lastUs) * this.bytesPerUs);
+    this.lastUs = now;
+    const before = this.bulkBytesQueued;
+    while (this.tokens > 0) {
+      const u = this.urgent.shift();
+      if (u) {
+        this.tokens -= size(u);
+        this.write(u);
+        continue;
+      }
+      const b = this.bulk[this.bulkHead];
+      if (!b) break;
+      this.bulk[this.bulkHead++] = [];
+      const n = size(b);
+      this.bulkBytesQueued -= n;
+      this.tokens -= n;
+      this.write(b);
+    }
+    if (this.bulkHead > 1024 || this.bulkHead === this.bulk.length) {
+      this.bulk = this.bulk.slice(this.bulkHead);
+      this.bulkHead = 0;
+    }
+    if (this.queuedDatagrams > 0) {
+      const waitMs = Math.max(1, Math.ceil(-this.tokens / this.bytesPerUs / 1000));
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.run();
+      }, waitMs);
+    }
+    if (this.bulkBytesQueued < before) this.onDrained?.();
+  }
+}

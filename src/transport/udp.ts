@@ -1,0 +1,331 @@
+import { ErrorCodes, FramewireError } from '../errors.js';
+import { nowUs, type Clock } from '../frame/clock.js';
+import { MessageType } from '../protocol/header.js';
+import { DEFAULT_LIMITS, decodeMessage, type ParserLimits } from '../protocol/parser.js';
+import { ReliableControl } from '../protocol/udp/control.js';
+import { Kind, decodeNack, encodeNacks, makeDatagram, type Datagram } from '../protocol/udp/datagram.js';
+import { checkFecGroup, checkFragmentSize, fragmentMessage } from '../protocol/udp/fragmenter.js';
+import { Reassembler, type ReassemblerOptions, type ReassemblerStats } from '../protocol/udp/reassembler.js';
+import { SendHistory } from '../protocol/udp/send-history.js';
+import { MessageChannel } from './channel.js';
+import { Pacer, type Parts } from './udp-pacer.js';
+
+/** Options of a UDP channel (both ends). Every one has a safe default. */
+export interface UdpChannelOptions extends ParserLimits {
+  /** Fragment payload size, bytes (`--mtu`). Default 1200. */
+  fragmentSize?: number;
+  /** XOR parity, one datagram per this many fragments (`--fec`); 0 = off. Default 0. */
+  fecGroup?: number;
+  /** Ask the peer to retransmit lost fragments. Default true. */
+  nack?: boolean;
+  /** Latency budget for repair, ms. Default: two frame intervals, measured. */
+  latencyBudgetMs?: number;
+  /** Pacing rate, Mbit/s. Default 200. */
+  pacingMbps?: number;
+  /** `backedUp` is true while more than this many frame bytes wait in the pacer. Default 128 KiB. */
+  highWaterMark?: number;
+  /** Most frame bytes queued in the pacer; a frame beyond it is not sent (counted). Default 4 MiB. */
+  maxQueueBytes?: number;
+  /** Send a keepalive after this long without sending anything, ms. Default 2000. */
+  keepaliveMs?: number;
+  /** Close after hearing nothing for this long, ms. Default 15000. */
+  sessionTimeoutMs?: number;
+  /** Reassembly limits (frames in flight, bytes, NACK timing). */
+  reassembly?: Omit<ReassemblerOptions, 'latencyBudgetMs' | 'nack' | 'maxMessageBytes'>;
+  /** Clock (µs); injectable for tests. */
+  clock?: Clock;
+}
+
+/** Counters of one UDP channel: its receive side (reassembly, repair) and its send side. */
+export interface UdpStats extends ReassemblerStats {
+  framesSent: number;
+  framesNotQueued: number;
+  datagramsSent: number;
+  datagramsReceived: number;
+  retransmitted: number;
+  nacksReceived: number;
+  controlRetransmitted: number;
+  /** CPU time spent reassembling (push + poll), µs. */
+  reassemblyUs: number;
+}
+
+/** How a channel sends on its socket and what it tells its owner. */
+export interface UdpLink {
+  send(parts: Parts): void;
+  /** Called once when the channel closes. */
+  closed(channel: UdpChannel): void;
+}
+
+/**
+ * The native protocol over UDP for one session: frames are fragmented,
+ * paced, remembered for NACK repair and optionally protected by XOR parity;
+ * control messages ride in single datagrams, reliable ones retransmitted
+ * until acked. `backedUp` reflects the pacer's queue, so the relay's
+ * latest-frame-wins works as on TCP.
+ */
+export class UdpChannel extends MessageChannel {
+  readonly transport = 'udp';
+  private readonly clock: Clock;
+  private readonly fragmentSize: number;
+  private readonly fecGroup: number;
+  private readonly highWater: number;
+  private readonly keepaliveUs: number;
+  private readonly timeoutUs: number;
+  private readonly limits: Required<ParserLimits>;
+  private readonly pacer: Pacer;
+  private readonly history: SendHistory;
+  private readonly reassembler: Reassembler;
+  private readonly control: ReliableControl;
+  private txSeq = 0;
+  private lastSentUs: number;
+  private lastHeardUs: number;
+  private wasBackedUp = false;
+  private isClosed = false;
+  private ending = false;
+  private housekeeping: NodeJS.Timeout;
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private wakeAtUs = Infinity;
+  private pollPending: NodeJS.Immediate | undefined;
+  private readonly counters = {
+    framesSent: 0, framesNotQueued: 0, datagramsSent: 0, datagramsReceived: 0, nacksReceived: 0, reassemblyUs: 0,
+  };
+
+  constructor(
+    readonly remote: string,
+    readonly session: number,
+    private readonly link: UdpLink,
+    options: UdpChannelOptions = {},
+  ) {
+    super();
+    this.clock = options.clock ?? nowUs;
+    this.fragmentSize = checkFragmentSize(options.fragmentSize);
+    this.fecGroup = checkFecGroup(options.fecGroup);
+    this.highWater = options.highWaterMark ?? 128 * 1024;
+    this.keepaliveUs = (options.keepaliveMs ?? 2000) * 1000;
+    this.timeoutUs = (options.sessionTimeoutMs ?? 15_000) * 1000;
+    this.limits = { ...DEFAULT_LIMITS, ...definedLimits(options) };
+    const send = (p: Parts): void => {
+      this.counters.datagramsSent++;
+      this.lastSentUs = this.clock();
+      this.link.send(p);
+    };
+    this.pacer = new Pacer(send, this.clock, { rateMbps: options.pacingMbps, maxQueueBytes: options.maxQueueBytes });
+    this.pacer.onDrained = () => {
+      if (this.wasBackedUp && !this.backedUp) {
+        this.wasBackedUp = false;
+        this.safeEmit('drain');
+      }
+    };
+    this.history = new SendHistory({ maxBytes: Math.max(8 * 1024 * 1024, 2 * this.limits.maxFrameBytes) });
+    this.reassembler = new Reassembler({
+      ...options.reassembly,
+      latencyBudgetMs: options.latencyBudgetMs,
+      nack: options.nack ?? true,
+      maxMessageBytes: this.limits.maxFrameBytes + this.limits.maxHeaderBytes,
+    });
+    this.control = new ReliableControl(() => this.session);
+    this.lastSentUs = this.lastHeardUs = this.clock();
+    this.housekeeping = setInterval(() => this.tick(), 50);
+    this.housekeeping.unref();
+  }
+
+  get backedUp(): boolean {
+    const b = this.pacer.queuedBytes > this.highWater;
+    if (b) this.wasBackedUp = true;
+    return b;
+  }
+
+  get queuedBytes(): number {
+    return this.pacer.queuedBytes;
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** Loss, repair and send counters. */
+  stats(): UdpStats {
+    return {
+      ...this.reassembler.stats,
+      ...this.counters,
+      retransmitted: this.history.retransmitted,
+      controlRetransmitted: this.control.retransmitted,
+    };
+  }
+
+  override transportStats(): Record<string, number> {
+    return { ...this.stats() };
+  }
+
+  send(parts: readonly Buffer[]): void {
+    if (this.isClosed || this.ending || parts.length === 0) return;
+    const first = parts[0] as Buffer;
+    const now = this.clock();
+    if (first.length >= 4 && first.readUInt8(3) === MessageType.frame) {
+      let bytes = 0;
+      for (const p of parts) bytes += p.length;
+      if (this.pacer.queuedBytes + bytes > this.pacer.maxQueueBytes) {
+        this.counters.framesNotQueued++;
+        return;
+      }
+      const f = fragmentMessage(parts, this.txSeq, { session: this.session, fragmentSize: this.fragmentSize, fecGroup: this.fecGroup });
+      this.txSeq = (this.txSeq + 1) >>> 0;
+      this.history.add(f, now);
+      this.pacer.pushBulk(f.order, f.bytes);
+      this.counters.framesSent++;
+      if (this.backedUp) this.wasBackedUp = true;
+      return;
+    }
+    const message = parts.length === 1 ? first : Buffer.concat(parts);
+    const type = first.length >= 4 ? first.readUInt8(3) : 0;
+    const reliable = type !== MessageType.ping && type !== MessageType.pong;
+    this.pacer.pushUrgent([[this.control.wrap(message, reliable, now)]]);
+  }
+
+  /** Handles one datagram of this session (the owner has checked session id and address). */
+  receive(dg: Datagram, raw: Buffer): void {
+    if (this.isClosed) return;
+    const now = this.clock();
+    this.lastHeardUs = now;
+    this.counters.datagramsReceived++;
+    switch (dg.kind) {
+      case Kind.fragment:
+      case Kind.parity: {
+        const t0 = performance.now();
+        this.reassembler.push(raw, now);
+        this.counters.reassemblyUs += (performance.now() - t0) * 1000;
+        this.schedulePoll();
+        return;
+      }
+      case Kind.nack: {
+        const entries = decodeNack(dg.body);
+        if (!entries) return;
+        this.counters.nacksReceived++;
+        const resend = this.history.lookup(entries, now);
+        if (resend.length > 0) this.pacer.pushUrgent(resend);
+        return;
+      }
+      case Kind.control: {
+        const { message, ack } = this.control.onControl(dg.body);
+        if (ack) this.pacer.pushUrgent([[ack]]);
+        if (message) this.deliver(message);
+        return;
+      }
+      case Kind.ack:
+        this.control.onAck(dg.body, now);
+        if (this.control.srttUs !== undefined) this.reassembler.rttUs = this.control.srttUs;
+        return;
+      case Kind.close:
+        this.finish(undefined);
+        return;
+      default:
+        return;
+    }
+  }
+
+  end(): void {
+    if (this.isClosed || this.ending) return;
+    this.ending = true;
+    const started = this.clock();
+    const check = (): void => {
+      if (this.isClosed) return;
+      const done = (this.control.drained && this.pacer.queuedDatagrams === 0) || this.clock() - started > 1_000_000;
+      if (!done) {
+        setTimeout(check, 10).unref();
+        return;
+      }
+      this.sendClose();
+      this.finish(undefined);
+    };
+    check();
+  }
+
+  destroy(): void {
+    if (this.isClosed) return;
+    this.sendClose();
+    this.finish(undefined);
+  }
+
+  private sendClose(): void {
+    const c = makeDatagram(Kind.close, this.session);
+    this.link.send([c]);
+    this.link.send([c]);
+  }
+
+  private deliver(message: Buffer): void {
+    let msg;
+    try {
+      msg = decodeMessage(message, this.limits);
+    } catch (err) {
+      this.safeEmit('protocolError', err instanceof FramewireError ? err : new FramewireError(ErrorCodes.BAD_MESSAGE, String(err)));
+      return;
+    }
+    this.safeEmit('message', msg);
+  }
+
+  private schedulePoll(): void {
+    if (this.pollPending) return;
+    this.pollPending = setImmediate(() => {
+      this.pollPending = undefined;
+      this.poll();
+    });
+  }
+
+  private poll(): void {
+    if (this.isClosed) return;
+    const now = this.clock();
+    const t0 = performance.now();
+    const { messages, nacks } = this.reassembler.poll(now);
+    this.counters.reassemblyUs += (performance.now() - t0) * 1000;
+    if (nacks.length > 0) this.pacer.pushUrgent(encodeNacks(this.session, nacks, this.fragmentSize).map((d) => [d]));
+    for (const m of messages) {
+      if (this.isClosed) return;
+      this.deliver(m);
+    }
+    const wake = this.reassembler.nextWakeUs(now);
+    if (wake === undefined) return;
+    if (this.wakeTimer && wake >= this.wakeAtUs) return;
+    clearTimeout(this.wakeTimer);
+    this.wakeAtUs = wake;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = undefined;
+      this.wakeAtUs = Infinity;
+      this.poll();
+    }, Math.max(1, Math.ceil((wake - now) / 1000)));
+  }
+
+  private tick(): void {
+    if (this.isClosed) return;
+    const now = this.clock();
+    if (now - this.lastHeardUs > this.timeoutUs) {
+      this.finish(new FramewireError(ErrorCodes.TIMEOUT, `nothing heard from ${this.remote} for ${Math.round(this.timeoutUs / 1000)} ms`));
+      return;
+    }
+    const resend = this.control.due(now);
+    if (resend.length > 0) this.pacer.pushUrgent(resend.map((d) => [d]));
+    if (now - this.lastSentUs > this.keepaliveUs) this.pacer.pushUrgent([[makeDatagram(Kind.keepalive, this.session)]]);
+  }
+
+  private finish(err: Error | undefined): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    clearInterval(this.housekeeping);
+    clearTimeout(this.wakeTimer);
+    if (this.pollPending) clearImmediate(this.pollPending);
+    this.pacer.close();
+    this.history.clear();
+    this.reassembler.clear();
+    this.control.clear();
+    this.link.closed(this);
+    // Asynchronous, as a socket's 'close' is: a listener that destroys the channel sees its own work finish first.
+    process.nextTick(() => this.safeEmit('close', err));
+  }
+}
+
+function definedLimits(o: ParserLimits): ParserLimits {
+  const out: ParserLimits = {};
+  if (o.maxFrameBytes !== undefined) out.maxFrameBytes = o.maxFrameBytes;
+  if (o.maxControlBytes !== undefined) out.maxControlBytes = o.maxControlBytes;
+  if (o.maxHeaderBytes !== undefined) out.maxHeaderBytes = o.maxHeaderBytes;
+  return out;
+}
