@@ -45,10 +45,12 @@ export interface LightViewerOptions {
   parser: 'stream' | 'skip';
   /** Connect, say hello, then never read again (pause the socket). */
   stall?: boolean;
+  /** Ack every frame, as the library's subscribe() does (hello.acks). Default true. */
+  acks?: boolean;
 }
 
 /** What a light viewer hands the parser-independent part: a frame's capture time, or a control message. */
-type Sink = (m: { frame: true; captureUs: number } | { frame: false; msg: ControlMessage }, arrivalUs: number) => void;
+type Sink = (m: { frame: true; captureUs: number; seq: number } | { frame: false; msg: ControlMessage }, arrivalUs: number) => void;
 
 export class LightViewer implements BenchViewer {
   readonly socket: net.Socket;
@@ -80,7 +82,8 @@ export class LightViewer implements BenchViewer {
     // A viewer that fails after the caller stopped waiting must not crash the process.
     this.ready.catch(() => undefined);
     this.socket.once('connect', () => {
-      this.socket.write(encodeControl({ type: 'hello', body: { role: 'view', stream: o.stream, client: 'framewire-bench' } }));
+      this.acks = o.acks ?? true;
+      this.socket.write(encodeControl({ type: 'hello', body: { role: 'view', stream: o.stream, client: 'framewire-bench', acks: this.acks } }));
       if (o.stall) {
         this.socket.pause();
         this.welcomed = true;
@@ -97,6 +100,7 @@ export class LightViewer implements BenchViewer {
   }
 
   private welcomeCb: () => void;
+  private acks = true;
 
   get offsetUs(): number {
     return this.clock.offsetUs;
@@ -129,6 +133,7 @@ export class LightViewer implements BenchViewer {
 
   private onMessage(m: Parameters<Sink>[0], arrivalUs: number): void {
     if (m.frame) {
+      if (this.acks) this.socket.write(encodeControl({ type: 'ack', body: { seq: m.seq } }));
       const local = m.captureUs - this.clock.offsetUs;
       this.frames++;
       this.framesTotal++;
@@ -165,7 +170,7 @@ function streamFeed(sink: Sink): (chunk: Buffer, arrivalUs: number) => void {
   const parser = new StreamParser();
   return (chunk, arrivalUs) => {
     for (const m of parser.push(chunk) as Message[]) {
-      if (m.type === 'frame') sink({ frame: true, captureUs: m.frame.captureUs }, arrivalUs);
+      if (m.type === 'frame') sink({ frame: true, captureUs: m.frame.captureUs, seq: m.frame.seq }, arrivalUs);
       else sink({ frame: false, msg: m }, arrivalUs);
     }
   };
@@ -184,6 +189,7 @@ function skipFeed(sink: Sink): (chunk: Buffer, arrivalUs: number) => void {
   let bodyLeft = 0;
   let type = 0;
   let captureUs = 0;
+  let seq = 0;
   return (chunk, arrivalUs) => {
     let off = 0;
     while (off < chunk.length) {
@@ -191,7 +197,7 @@ function skipFeed(sink: Sink): (chunk: Buffer, arrivalUs: number) => void {
         const n = Math.min(skip, chunk.length - off);
         skip -= n;
         off += n;
-        if (skip === 0) sink({ frame: true, captureUs }, arrivalUs);
+        if (skip === 0) sink({ frame: true, captureUs, seq }, arrivalUs);
         continue;
       }
       if (body) {
@@ -219,8 +225,9 @@ function skipFeed(sink: Sink): (chunk: Buffer, arrivalUs: number) => void {
       type = h.type;
       if (type === MessageType.frame) {
         captureUs = readU64(head, 16);
+        seq = head.readUInt32BE(12);
         skip = h.payloadLength;
-        if (skip === 0) sink({ frame: true, captureUs }, arrivalUs);
+        if (skip === 0) sink({ frame: true, captureUs, seq }, arrivalUs);
       } else {
         body = [];
         bodyLeft = h.payloadLength;

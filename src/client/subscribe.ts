@@ -86,7 +86,7 @@ export class Subscription implements AsyncIterable<EncodedFrame> {
       try {
         const conn = await ClientConnection.open(
           url,
-          { role: 'view', stream: url.stream, token: o.token ?? url.token, params, client: 'framewire-node' },
+          { role: 'view', stream: url.stream, token: o.token ?? url.token, params, client: 'framewire-node', acks: true },
           { ...o, signal: this.abort.signal },
           {
             onFrame: (msg, arrivalUs) => this.onFrame(msg.frame, arrivalUs),
@@ -138,6 +138,9 @@ export class Subscription implements AsyncIterable<EncodedFrame> {
   }
 
   private onFrame(frame: EncodedFrame, arrivalUs: number): void {
+    // Ack on arrival (not on consumption): a slow consumer is handled by the
+    // local drop-oldest queue, and the relay keeps only a window in flight.
+    this.conn?.send({ type: 'ack', body: { seq: frame.seq } });
     const offset = this.conn?.offsetUs ?? 0;
     const local: EncodedFrame = { ...frame, captureUs: Math.round(frame.captureUs - offset) };
     this.meter.record(local, arrivalUs, arrivalUs - local.captureUs);

@@ -54,6 +54,11 @@ export class ClockSync {
     return this.best()?.offsetUs ?? 0;
   }
 
+  /** Smallest RTT among the recent samples, µs (0 before the first): the path without queueing. */
+  get minRttUs(): number {
+    return this.best()?.rttUs ?? 0;
+  }
+
   /** Latest RTT, µs (0 before the first sample). */
   get rttUs(): number {
     return this.samples[this.samples.length - 1]?.rttUs ?? 0;

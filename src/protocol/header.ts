@@ -46,6 +46,7 @@ export const MessageType = {
   pong: 0x05,
   stats: 0x06,
   bye: 0x07,
+  ack: 0x08,
   frame: 0x10,
 } as const;
 

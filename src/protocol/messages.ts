@@ -30,6 +30,13 @@ export interface HelloBody {
   params?: VideoParams;
   /** Free-form client name and version, for logs. */
   client?: string;
+  /**
+   * Viewer: it will send an `ack` for every frame it receives. The relay then
+   * keeps at most a small window of frames in flight to it (about one round
+   * trip's worth plus two), so a slow viewer's latency cannot build up in
+   * socket buffers along the way.
+   */
+  acks?: boolean;
 }
 
 /** The server's answer to a good hello. */
@@ -74,6 +81,11 @@ export interface PongBody {
  */
 export type StatsBody = Record<string, number | boolean | string>;
 
+/** Viewer → relay: the frame with this (wire) sequence number arrived. */
+export interface AckBody {
+  seq: number;
+}
+
 /** Goodbye with a reason; the sender closes after it. */
 export interface ByeBody {
   reason: string;
@@ -87,7 +99,8 @@ export type ControlMessage =
   | { type: 'ping'; body: PingBody }
   | { type: 'pong'; body: PongBody }
   | { type: 'stats'; body: StatsBody }
-  | { type: 'bye'; body: ByeBody };
+  | { type: 'bye'; body: ByeBody }
+  | { type: 'ack'; body: AckBody };
 
 /** Any decoded message. */
 export type Message = ControlMessage | { type: 'frame'; frame: EncodedFrame };
@@ -166,6 +179,10 @@ export function validateControl(type: ControlMessage['type'], body: unknown): Co
       if (p) out.params = p;
       const client = optStr(body, 'client', 128);
       if (client !== undefined) out.client = client;
+      if (body.acks !== undefined) {
+        if (typeof body.acks !== 'boolean') throw bad('"acks" must be a boolean');
+        out.acks = body.acks;
+      }
       return { type, body: out };
     }
     case 'welcome':
@@ -207,6 +224,8 @@ export function validateControl(type: ControlMessage['type'], body: unknown): Co
     }
     case 'bye':
       return { type, body: { reason: str(body, 'reason') } };
+    case 'ack':
+      return { type, body: { seq: num(body, 'seq', 0, 0xffff_ffff) } };
   }
 }
 

@@ -48,6 +48,8 @@ export interface ViewerInfo {
   skipped: number;
   decimated: number;
   pending: boolean;
+  /** Frames sent and not yet acked (viewers that ack). */
+  unacked: number;
   queuedBytes: number;
   /** Transport-specific counters (UDP loss and repair), when the transport has any. */
   transportStats?: Record<string, number>;
@@ -166,6 +168,7 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
       skipped: v.skipped,
       decimated: v.decimated,
       pending: v.pending !== undefined,
+      unacked: v.unacked,
       queuedBytes: v.channel.queuedBytes,
       transport: v.channel.transport,
       ...(v.channel.transportStats() ? { transportStats: v.channel.transportStats() } : {}),
@@ -251,7 +254,10 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
       const { fps, width, height, quality } = hello.params ?? {};
       const profile: Profile | undefined =
         width !== undefined || height !== undefined || quality !== undefined ? { width, height, quality } : undefined;
-      stream.addViewer(new ViewerSlot(session.channel, session.id, fps), profile);
+      stream.addViewer(
+        new ViewerSlot(session.channel, session.id, { fpsCap: fps, acks: hello.acks, rttUs: () => session.clockSync.minRttUs }),
+        profile,
+      );
       const g = granted.body.granted;
       if (fps !== undefined) g.fps = fps;
       const f = stream.latest?.frame;
@@ -282,6 +288,13 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
     const f = msg.frame;
     const captureUs = Math.max(0, Math.round(f.captureUs - session.clockSync.offsetUs));
     stream.fanOut(toRelayFrame({ ...f, captureUs }), arrivalUs);
+  }
+
+  /** @internal SessionHost */
+  onAck(session: ServerSession, seq: number): void {
+    const hello = session.hello;
+    if (hello?.role !== 'view') return;
+    this.streamsByName.get(hello.stream)?.viewers.get(session.id)?.onAck(seq);
   }
 
   /** @internal SessionHost */

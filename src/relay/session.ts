@@ -14,6 +14,8 @@ export interface SessionHost {
   attach(session: ServerSession, hello: HelloBody): ControlMessage;
   /** A frame arrived from an attached publisher (capture time already on the relay clock). */
   onFrame(session: ServerSession, msg: Extract<Message, { type: 'frame' }>, arrivalUs: number): void;
+  /** A viewer acked a frame. */
+  onAck(session: ServerSession, seq: number): void;
   /** The session ended (once). */
   detach(session: ServerSession, reason: string, error?: FramewireError): void;
 }
@@ -109,6 +111,9 @@ export class ServerSession {
           this.clockSync.onPong(msg.body, now);
           return;
         case 'stats':
+          return;
+        case 'ack':
+          this.host.onAck(this, msg.body.seq);
           return;
         case 'bye':
           this.channel.end();

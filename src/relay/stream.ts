@@ -16,17 +16,34 @@ export function toRelayFrame(frame: EncodedFrame): RelayFrame {
   return { frame, header: encodeFrameHeader(frame) };
 }
 
+/** How a viewer slot behaves. */
+export interface ViewerSlotOptions {
+  /** Most frames per second to send; frames between are skipped by capture time. */
+  fpsCap?: number | undefined;
+  /** The viewer acks every frame: keep at most a window of frames in flight. */
+  acks?: boolean | undefined;
+  /** The path's round-trip time to this viewer, µs (for the ack window). */
+  rttUs?: (() => number) | undefined;
+}
+
+/** Upper bound of the ack window, frames. */
+export const MAX_ACK_WINDOW = 16;
+
 /**
- * One viewer's place in a stream. Latest-frame-wins: while the viewer's
- * channel is backed up, at most one frame waits in `pending`; a newer frame
- * replaces it and the older one counts as skipped. An fps cap skips frames
- * by capture time.
+ * One viewer's place in a stream. Latest-frame-wins: while the viewer is
+ * blocked, at most one frame waits in `pending`; a newer frame replaces it
+ * and the older one counts as skipped. The viewer is blocked when its
+ * channel is backed up, or — for a viewer that acks — when a window of
+ * frames (2 + one round trip's worth, at most {@link MAX_ACK_WINDOW}) is
+ * unacknowledged: socket buffers along the path then never fill with old
+ * frames, so a slow viewer's latency stays near one round trip. An fps cap
+ * skips frames by capture time.
  */
 export class ViewerSlot {
   pending: RelayFrame | undefined;
   /** The rendition profile key this viewer watches, or undefined for the source as published. */
   rendition: string | undefined;
-  /** Frames skipped because the channel was backed up (or the transcoder was busy). */
+  /** Frames skipped because the viewer was blocked (or the transcoder was busy). */
   skipped = 0;
   /** Frames skipped for the fps cap. */
   decimated = 0;
@@ -35,15 +52,47 @@ export class ViewerSlot {
   private reportedSkips = 0;
   private nextDueUs: number | undefined;
   private readonly intervalUs: number;
+  private readonly acks: boolean;
+  private readonly rttUs: () => number;
+  /** Sequence numbers sent and not yet acked, oldest first (bounded by the window). */
+  private readonly inFlight: number[] = [];
+  private frameIntervalUs = 33_333;
+  private lastCaptureUs: number | undefined;
   private readonly onDrain = (): void => this.flush();
 
   constructor(
     readonly channel: MessageChannel,
     readonly session: string,
-    fpsCap: number | undefined,
+    options: ViewerSlotOptions = {},
   ) {
-    this.intervalUs = fpsCap && fpsCap > 0 ? 1e6 / fpsCap : 0;
+    const cap = options.fpsCap;
+    this.intervalUs = cap && cap > 0 ? 1e6 / cap : 0;
+    this.acks = options.acks === true;
+    this.rttUs = options.rttUs ?? (() => 0);
     channel.on('drain', this.onDrain);
+  }
+
+  /** Frames allowed in flight for an acking viewer. */
+  get window(): number {
+    const interval = Math.max(this.frameIntervalUs, this.intervalUs);
+    return Math.min(MAX_ACK_WINDOW, 2 + Math.ceil(this.rttUs() / interval));
+  }
+
+  /** Frames sent and not yet acked. */
+  get unacked(): number {
+    return this.inFlight.length;
+  }
+
+  private get blocked(): boolean {
+    return this.channel.backedUp || (this.acks && this.inFlight.length >= this.window);
+  }
+
+  /** The viewer acked `seq` (and, acks being in order, everything sent before it). */
+  onAck(seq: number): void {
+    const i = this.inFlight.indexOf(seq);
+    if (i < 0) return;
+    this.inFlight.splice(0, i + 1);
+    this.flush();
   }
 
   /** Offers a frame: sent now, parked as pending, or skipped. */
@@ -58,7 +107,12 @@ export class ViewerSlot {
       }
       this.nextDueUs = this.nextDueUs === undefined ? t + this.intervalUs : Math.max(this.nextDueUs + this.intervalUs, t);
     }
-    if (this.channel.backedUp) {
+    const t = rf.frame.captureUs;
+    if (this.lastCaptureUs !== undefined && t > this.lastCaptureUs && t - this.lastCaptureUs < 1e6) {
+      this.frameIntervalUs = 0.9 * this.frameIntervalUs + 0.1 * (t - this.lastCaptureUs);
+    }
+    this.lastCaptureUs = t;
+    if (this.blocked) {
       if (this.pending) this.skipped++;
       this.pending = rf;
       return;
@@ -69,7 +123,7 @@ export class ViewerSlot {
   /** Writes the pending frame, if any, once the channel drains. */
   flush(): void {
     const rf = this.pending;
-    if (!rf || this.channel.backedUp) return;
+    if (!rf || this.blocked) return;
     this.pending = undefined;
     this.write(rf);
   }
@@ -96,6 +150,7 @@ export class ViewerSlot {
     if (this.skipped + this.decimated !== this.reportedSkips) this.control({});
     this.channel.send([rf.header, rf.frame.data]);
     this.sent++;
+    if (this.acks) this.inFlight.push(rf.frame.seq);
   }
 }
 

@@ -55,6 +55,9 @@ export const sampleControls: readonly ControlMessage[] = [
   { type: 'stats', body: { framesSkipped: 3, framesDecimated: 1, live: true, viewers: 2, note: 'hi' } },
   { type: 'stats', body: {} },
   { type: 'bye', body: { reason: 'publisher closing' } },
+  { type: 'ack', body: { seq: 0 } },
+  { type: 'ack', body: { seq: 0xffff_ffff } },
+  { type: 'hello', body: { role: 'view', stream: 'cam', acks: true } },
 ];
 
 /** Sample frames: key JPEG, non-key H.264 with a >32-bit capture time, extremes, empty payload. */

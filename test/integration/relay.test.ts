@@ -140,6 +140,30 @@ describe('relay over TCP', () => {
     for (const c of [capped, full, pub]) c.close();
   });
 
+  it('keeps only a window of frames in flight to a viewer that acks, so its latency cannot build up in buffers', async () => {
+    const { port, relay: r } = await relay();
+    const v = await RawClient.connect(port);
+    v.send({ type: 'hello', body: { role: 'view', stream: 'acks', acks: true } });
+    await v.waitFor('welcome');
+    const pub = await rawPublisher(port, 'acks');
+    const t0 = Date.now() * 1000;
+    const frameAt = (i: number) => ({ ...fakeFrame(i, 50_000), captureUs: t0 + i * 33_333 });
+    // The viewer reads everything but acks nothing: the relay must stop after its window.
+    for (let i = 0; i < 30; i++) pub.sendFrame(frameAt(i));
+    await until(() => (r.viewers('acks')?.[0]?.skipped ?? 0) + (r.viewers('acks')?.[0]?.sent ?? 0) >= 29, 'all 30 frames offered');
+    const info = r.viewers('acks')?.[0];
+    assert.ok(info);
+    assert.ok(info.sent >= 2 && info.sent <= 4, `sent ${info.sent} frames without acks (window is 2 + a round trip)`);
+    assert.equal(info.unacked, info.sent);
+    assert.ok(info.pending, 'the newest frame waits');
+    await until(() => v.frames().length === info.sent, 'the window arrived');
+    // Acking releases the newest frame (29), never the old ones in between.
+    v.send({ type: 'ack', body: { seq: (v.frames().at(-1) as EncodedFrame).seq } });
+    await until(() => v.frames().length === info.sent + 1, 'the pending frame after the ack');
+    assert.equal(v.frames().at(-1)?.seq, 29);
+    for (const c of [v, pub]) c.close();
+  });
+
   it('isolates a stalled viewer: others get every frame in order, the stalled one costs at most a frame or two', async () => {
     const { port, relay: r } = await relay();
     const good = [await rawViewer(port, 'stall'), await rawViewer(port, 'stall')];

@@ -14,7 +14,7 @@ export const MAGIC = 0x4657;
 export const VERSION = 1;
 export const FIXED = 12;
 export const FRAME_HEADER = 32;
-export const T = { hello: 1, welcome: 2, error: 3, ping: 4, pong: 5, stats: 6, bye: 7, frame: 0x10 } as const;
+export const T = { hello: 1, welcome: 2, error: 3, ping: 4, pong: 5, stats: 6, bye: 7, ack: 8, frame: 0x10 } as const;
 const NAMES = new Map<number, ControlType>(Object.entries(T).filter(([n]) => n !== 'frame').map(([n, v]) => [v, n as ControlType]));
 
 /** Control message names. */

@@ -98,6 +98,8 @@ export class RelaySession {
       }
       switch (msg.type) {
         case 'frame':
+          // Ack on arrival: the relay then keeps only a round trip's worth of frames in flight.
+          if (this.options.hello.acks === true) ws.send(encodeControl('ack', { seq: msg.frame.seq }));
           this.handlers.onFrame?.(msg.frame, arrival);
           return;
         case 'welcome':

@@ -41,7 +41,7 @@ let errors = 0;
 const samples: Sample[] = [];
 const MAX_SAMPLES = 1024;
 
-const hello: Record<string, unknown> = { role: 'view', stream, client: `framewire-web ${navigator.userAgent.slice(0, 80)}` };
+const hello: Record<string, unknown> = { role: 'view', stream, acks: true, client: `framewire-web ${navigator.userAgent.slice(0, 80)}` };
 const token = pageToken();
 if (token) hello.token = token;
 if (fpsCap > 0) hello.params = { fps: fpsCap };

@@ -118,6 +118,10 @@ describe('control messages', () => {
       ['stats with a 257-character string', 'stats', `{"a":"${long(257)}"}`],
       ['stats with 65 keys', 'stats', JSON.stringify(Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, i])))],
       ['bye without reason', 'bye', '{}'],
+      ['ack without seq', 'ack', '{}'],
+      ['ack with a negative seq', 'ack', '{"seq":-1}'],
+      ['ack with a seq beyond 32 bits', 'ack', '{"seq":4294967296}'],
+      ['hello with acks not a boolean', 'hello', '{"role":"view","stream":"cam","acks":"yes"}'],
     ];
     for (const [label, type, json] of cases) {
       it(label, () => throwsCode(() => decodeMessage(rawControl(type, json)), ErrorCodes.BAD_MESSAGE, label));

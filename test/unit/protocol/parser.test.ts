@@ -218,7 +218,7 @@ describe('StreamParser: bad headers', () => {
     ['version 0', patched(2, [0]), ErrorCodes.BAD_VERSION],
     ['version 255 on a control', (() => { const b = rawControl('bye', '{"reason":"x"}'); b[2] = 255; return b; })(), ErrorCodes.BAD_VERSION],
     ['type 0x00', patched(3, [0x00]), ErrorCodes.BAD_HEADER],
-    ['type 0x08', patched(3, [0x08]), ErrorCodes.BAD_HEADER],
+    ['type 0x09', patched(3, [0x09]), ErrorCodes.BAD_HEADER],
     ['type 0x11', patched(3, [0x11]), ErrorCodes.BAD_HEADER],
     ['type 0xff', patched(3, [0xff]), ErrorCodes.BAD_HEADER],
     ['frame header length 12', patched(6, [0, 12]), ErrorCodes.BAD_HEADER],

@@ -40,7 +40,7 @@ describe('RelayStream fan-out', () => {
   it('hands every viewer the very same header and payload Buffers (no copies)', () => {
     const s = new RelayStream('x');
     const chans = [new FakeChannel(), new FakeChannel(), new FakeChannel()];
-    chans.forEach((c, i) => s.viewers.set(String(i), new ViewerSlot(c, String(i), undefined)));
+    chans.forEach((c, i) => s.viewers.set(String(i), new ViewerSlot(c, String(i))));
     const rf = toRelayFrame(fakeFrame(7));
     s.fanOut(rf, 0);
     for (const c of chans) {
@@ -57,8 +57,8 @@ describe('RelayStream fan-out', () => {
     const s = new RelayStream('x');
     const slow = new FakeChannel();
     const fast = new FakeChannel();
-    s.viewers.set('slow', new ViewerSlot(slow, 'slow', undefined));
-    s.viewers.set('fast', new ViewerSlot(fast, 'fast', undefined));
+    s.viewers.set('slow', new ViewerSlot(slow, 'slow'));
+    s.viewers.set('fast', new ViewerSlot(fast, 'fast'));
     s.fanOut(toRelayFrame(fakeFrame(0)), 0);
     slow.full = true;
     for (let i = 1; i <= 10; i++) s.fanOut(toRelayFrame(fakeFrame(i)), 0);
@@ -80,7 +80,7 @@ describe('RelayStream fan-out', () => {
   it('an fps cap keeps frames by capture time and counts the rest as decimated', () => {
     const s = new RelayStream('x');
     const c = new FakeChannel();
-    const slot = new ViewerSlot(c, 'v', 10);
+    const slot = new ViewerSlot(c, 'v', { fpsCap: 10 });
     s.viewers.set('v', slot);
     for (let i = 0; i < 300; i++) s.fanOut(toRelayFrame({ ...fakeFrame(i), captureUs: Math.round((i * 1e6) / 30) }), 0);
     // 300 frames at 30 fps = 10 s; a 10 fps cap keeps 100.
@@ -88,5 +88,32 @@ describe('RelayStream fan-out', () => {
     assert.equal(slot.decimated, 200);
     const seqs = c.frameSeqs();
     assert.ok(seqs.every((q, i) => i === 0 || q - (seqs[i - 1] as number) === 3));
+  });
+
+  it('an acking viewer gets at most its window in flight; acks release the newest frame', () => {
+    const s = new RelayStream('x');
+    const c = new FakeChannel();
+    let rtt = 0;
+    const slot = new ViewerSlot(c, 'v', { acks: true, rttUs: () => rtt });
+    s.viewers.set('v', slot);
+    const frame = (i: number) => toRelayFrame({ ...fakeFrame(i), captureUs: i * 33_333 });
+    for (let i = 0; i < 10; i++) s.fanOut(frame(i), 0);
+    // Round trip ~0: window is 2 frames; the rest wait as one pending (newest) frame.
+    assert.equal(slot.window, 2);
+    assert.deepEqual(c.frameSeqs(), [0, 1]);
+    assert.equal(slot.pending?.frame.seq, 9);
+    assert.equal(slot.skipped, 7);
+    slot.onAck(0);
+    assert.deepEqual(c.frameSeqs(), [0, 1, 9]);
+    // An unknown seq changes nothing; acking the newest releases all older ones.
+    slot.onAck(1234);
+    assert.equal(slot.unacked, 2);
+    slot.onAck(9);
+    assert.equal(slot.unacked, 0);
+    // A longer round trip widens the window: 99 ms at 30 fps = 3 frames + 2.
+    rtt = 99_000;
+    assert.equal(slot.window, 5);
+    for (let i = 10; i < 20; i++) s.fanOut(frame(i), 0);
+    assert.deepEqual(c.frameSeqs().slice(3), [10, 11, 12, 13, 14]);
   });
 });
