@@ -164,7 +164,7 @@ export function renderStall(s: StallResult): string {
       `(median of 1-s p95s: ${d(s.after1, 'p95PerSecondMedianMs')} / ${d(s.after2, 'p95PerSecondMedianMs')} ms; target < 2 ms). ` +
       `Noise floor: others' p95 per window was ${s.beforeP95s.map((x) => f(x, 2)).join(', ')} ms before the stall and ${s.after2P95s.map((x) => f(x, 2)).join(', ')} ms while skipping. ` +
       `Stalled viewer at the relay: ${s.stalledSent} frames written, ${s.stalledSkipped} skipped; first skip ${s.firstSkipAfterS === null ? 'never' : `${f(s.firstSkipAfterS, 1)} s`} after it connected; ` +
-      `writes ${s.stalledSentPlateau ? 'stopped (sent count flat over the last 3 s: the kernel socket buffers are full and the relay holds one pending frame for it)' : 'still growing at the end'}.`,
+      `writes ${s.stalledSentPlateau ? 'stopped (sent count flat over the last 3 s: its ack window or the socket buffers are full, and the relay holds one pending frame for it)' : 'still growing at the end'}.`,
     '',
     table(
       ['t after stall s', 'relay RSS MB', 'stalled: frames written', 'stalled: skipped'],

@@ -25,7 +25,8 @@ export interface StatsSnapshot {
   rttMs: number | null;
 }
 
-const CAPACITY = 8192;
+/** Arrivals kept: enough for a 1 s window up to 2048 fps, 48 KiB a meter. */
+const CAPACITY = 2048;
 
 /**
  * One meter used everywhere (viewer, publisher, relay): counts frames, bytes
