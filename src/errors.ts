@@ -40,6 +40,10 @@ export const ErrorCodes = {
   ABORTED: 'FW_ABORTED',
   /** A source failed (encoder error, device error). */
   SOURCE_FAILED: 'FW_SOURCE_FAILED',
+  /** ffmpeg is needed for this source and was found neither at FFMPEG_PATH nor on PATH. */
+  FFMPEG_NOT_FOUND: 'FW_FFMPEG_NOT_FOUND',
+  /** ffmpeg exited with an error (no such device, permission denied, busy…); the message is ffmpeg's own line. */
+  FFMPEG_FAILED: 'FW_FFMPEG_FAILED',
 } as const;
 
 /** A stable error code string. */
