@@ -184,7 +184,9 @@ export function ffmpegSource(options: FfmpegSourceOptions): FfmpegSource {
         info.height = size.height;
         resolveReady();
       }
-      if (items.length >= capacity) {
+      // Live: the newest frame wins. Not live: never drop; one chunk may overfill
+      // the queue by the few frames it holds, then ffmpeg is paused below.
+      if (live && items.length >= capacity) {
         items.shift();
         counts.dropped++;
       }
