@@ -26,3 +26,9 @@ export {
   type VideoParams,
   type Role,
 } from './protocol/messages.js';
+export { JpegSplitter, jpegSize, type JpegSplitterLimits } from './codec/jpeg.js';
+export { ffmpegSource, type FfmpegSource, type FfmpegSourceOptions, type FfmpegSourceStats, type SpawnLike } from './sources/ffmpeg.js';
+export { ffmpegArgs, cameraArgs, screenArgs, inputArgs, qualityToQscale, type FfmpegInput, type FfmpegOutputOptions } from './sources/ffmpeg-args.js';
+export { findFfmpeg, ffmpegErrorLine, installHint } from './sources/ffmpeg-process.js';
+export { ipCameraSource, type IpCameraOptions, type IpCameraSource, type IpCameraStats } from './sources/ip-camera.js';
+export { openSource, parseSourceSpec, type OpenSourceOptions, type OpenedSource, type SourceSpec } from './sources/open-source.js';
