@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { boundaryFromContentType, MultipartParser } from '../codec/multipart.js';
-import { jpegSize } from '../codec/jpeg.js';
+import { JpegSplitter, jpegSize } from '../codec/jpeg.js';
 import { ErrorCodes, FramewireError } from '../errors.js';
 import { nowUs, type Clock } from '../frame/clock.js';
 import type { EncodedFrame, FrameSource } from '../frame/frame.js';
@@ -143,38 +143,75 @@ export function ipCameraSource(url: string, options: IpCameraOptions = {}): IpCa
         }
         counts.connects++;
         const type = res.headers['content-type'] ?? '';
-        const boundary = boundaryFromContentType(type);
         const fail = (err: unknown): void => {
           res.destroy();
           reject(err);
         };
         res.on('error', reject);
-        if (boundary) {
+        let handle: ((chunk: Buffer, now: number) => void) | undefined;
+        let pieces = 0;
+        let ended: () => 'stream-ended' | 'single' = () => 'stream-ended';
+        const multipart = (boundary: string): void => {
           const parser = new MultipartParser(boundary, { maxPartBytes: maxFrameBytes });
-          res.on('data', (chunk: Buffer) => {
-            const now = clock();
-            try {
-              for (const part of parser.push(chunk)) emit(part.body, now, true);
-            } catch (err) {
-              fail(err);
-            }
-          });
-          res.on('end', () => resolve('stream-ended'));
-        } else if (/^image\/jpe?g/i.test(type) || type === '') {
+          handle = (chunk, now) => {
+            for (const part of parser.push(chunk)) emit(part.body, now, true);
+          };
+        };
+        const single = (): void => {
           const parts: Buffer[] = [];
           let bytes = 0;
-          res.on('data', (chunk: Buffer) => {
+          handle = (chunk) => {
             bytes += chunk.length;
-            if (bytes > maxFrameBytes) fail(new FramewireError(ErrorCodes.FRAME_TOO_LARGE, `${desc}: JPEG larger than ${maxFrameBytes} bytes`));
-            else parts.push(chunk);
-          });
-          res.on('end', () => {
+            if (bytes > maxFrameBytes) throw new FramewireError(ErrorCodes.FRAME_TOO_LARGE, `${desc}: JPEG larger than ${maxFrameBytes} bytes`);
+            parts.push(chunk);
+          };
+          ended = () => {
             emit(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts), clock(), false);
-            resolve('single');
-          });
-        } else {
-          fail(new FramewireError(ErrorCodes.SOURCE_FAILED, `${desc} sent "${type}", neither multipart MJPEG nor image/jpeg`));
+            return 'single';
+          };
+        };
+        const boundary = boundaryFromContentType(type);
+        if (boundary) multipart(boundary);
+        else if (/^image\/jpe?g/i.test(type)) single();
+        else {
+          // Mislabelled (ffmpeg's HTTP server says application/octet-stream): sniff the body.
+          let head = Buffer.alloc(0);
+          handle = (chunk, now) => {
+            head = Buffer.concat([head, chunk]);
+            const text = head.subarray(0, 2).toString('latin1');
+            if (text === '--') {
+              const eol = head.indexOf(0x0a);
+              if (eol < 0) {
+                if (head.length > 256) throw new FramewireError(ErrorCodes.SOURCE_FAILED, `${desc}: no multipart boundary line`);
+                return;
+              }
+              multipart(head.subarray(0, eol).toString('latin1').trim());
+            } else if (head[0] === 0xff && (head.length < 2 || head[1] === 0xd8)) {
+              if (head.length < 2) return;
+              // Bare JPEGs back to back, or one JPEG: split at markers.
+              const splitter = new JpegSplitter({ maxFrameBytes });
+              handle = (c, t) => {
+                for (const jpg of splitter.push(c)) {
+                  pieces++;
+                  emit(jpg, t, true);
+                }
+              };
+              ended = () => (pieces === 1 ? 'single' : 'stream-ended');
+            } else {
+              throw new FramewireError(ErrorCodes.SOURCE_FAILED, `${desc} sent "${type || 'no content type'}", neither multipart MJPEG nor JPEG`);
+            }
+            // `handle` is now the real body handler: give it what was sniffed.
+            handle?.(head, now);
+          };
         }
+        res.on('data', (chunk: Buffer) => {
+          try {
+            handle?.(chunk, clock());
+          } catch (err) {
+            fail(err);
+          }
+        });
+        res.on('end', () => resolve(ended()));
       });
       req.setTimeout(idleMs, () => req.destroy(new FramewireError(ErrorCodes.TIMEOUT, `${desc}: no data for ${idleMs} ms`)));
       req.on('error', (err) => reject(err));
@@ -187,6 +224,7 @@ export function ipCameraSource(url: string, options: IpCameraOptions = {}): IpCa
     while (!closed) {
       let reason: string;
       let fatal = false;
+      const connectsBefore = counts.connects;
       try {
         const kind = await request();
         connectedOnce = true;
@@ -202,6 +240,7 @@ export function ipCameraSource(url: string, options: IpCameraOptions = {}): IpCa
         reason = `${desc}: the stream ended`;
       } catch (err) {
         if (closed) break;
+        if (counts.connects > connectsBefore) connectedOnce = true;
         const coded = toCoded(err, desc);
         reason = coded.message;
         fatal = !connectedOnce || coded.code === ErrorCodes.UNAUTHORIZED || options.reconnect === false;
@@ -211,6 +250,10 @@ export function ipCameraSource(url: string, options: IpCameraOptions = {}): IpCa
           queue.fail(coded);
           return;
         }
+      }
+      if (counts.connects > connectsBefore) {
+        connectedOnce = true;
+        attempt = 0;
       }
       if (options.reconnect === false) {
         options.onDisconnect?.(reason, false);
