@@ -12,10 +12,12 @@
  *   BENCH_PARSER    fan-out viewers: stream (light raw socket + the library's StreamParser, default)
  *                   | skip (header-only parse) | subscribe (the library's subscribe(), heavier)
  *   BENCH_STALL_N   normal viewers in the stall test (default 50)
- *   BENCH_ONLY      comma list of sections to run: a,b,c,d,seed (default all)
+ *   BENCH_ONLY      comma list of sections to run: a,b,c,d,seed,web,udp,sources,renditions (default all);
+ *                   the last four run their own scripts (dist/bench/NAME.js) in a child and append its table
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { measureCosts, type CostResult } from './costs.js';
 import { runFanout } from './fanout.js';
@@ -40,7 +42,14 @@ const viewerCounts = (process.env.BENCH_VIEWERS ?? '1,50,200,500').split(',').ma
 const procs = envNum('BENCH_PROCS', 2);
 const parser = (process.env.BENCH_PARSER ?? 'stream') as ParserKind;
 const stallN = envNum('BENCH_STALL_N', 50);
-const only = new Set((process.env.BENCH_ONLY ?? 'a,b,c,d,seed').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'a,b,c,d,seed,web,udp,sources,renditions').split(','));
+/** Sections that are their own scripts, with their arguments. */
+const scripts: [string, string[]][] = [
+  ['web', ['--seconds', String(Math.max(5, seconds))]],
+  ['udp', []],
+  ['sources', [String(Math.max(4, seconds - 1))]],
+  ['renditions', ['60']],
+];
 if (!['skip', 'stream', 'subscribe'].includes(parser)) throw new Error('BENCH_PARSER must be skip, stream or subscribe');
 
 const log = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
@@ -115,6 +124,15 @@ try {
   log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   cleanupAndExit(1);
 }
+const extra: string[] = [];
+for (const [name, args] of scripts) {
+  if (!only.has(name)) continue;
+  log(`${name}: node dist/bench/${name}.js ${args.join(' ')}`);
+  const file = fileURLToPath(new URL(`./${name}.js`, import.meta.url));
+  const r = spawnSync(process.execPath, [file, ...args], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', timeout: 10 * 60_000 });
+  if (r.status === 0) extra.push(`### ${name}\n\n${r.stdout.trim()}`);
+  else extra.push(`### ${name}\n\nfailed (exit ${r.status ?? r.signal}); run \`node dist/bench/${name}.js\` alone to see why.`);
+}
 results.loadAvgEnd = os.loadavg();
 results.wallSeconds = (performance.now() - t0) / 1000;
 
@@ -124,6 +142,7 @@ if (results.throughput.length) out.push(renderThroughput(results.throughput));
 if (results.fanout.length) out.push(renderFanout(results.fanout));
 if (results.stall) out.push(renderStall(results.stall));
 if (results.seed003) out.push(renderSeed(results.seed003, results.latency));
+out.push(...extra);
 process.stdout.write(`${out.join('\n\n')}\n`);
 
 // JSON without the per-frame samples.

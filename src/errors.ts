@@ -44,6 +44,10 @@ export const ErrorCodes = {
   NOT_FOUND: 'FW_NOT_FOUND',
   /** An uploaded picture is not a JPEG (MJPEG ingest). */
   NOT_JPEG: 'FW_NOT_JPEG',
+  /** ffmpeg is needed for this source and was found neither at FFMPEG_PATH nor on PATH. */
+  FFMPEG_NOT_FOUND: 'FW_FFMPEG_NOT_FOUND',
+  /** ffmpeg exited with an error (no such device, permission denied, busy…); the message is ffmpeg's own line. */
+  FFMPEG_FAILED: 'FW_FFMPEG_FAILED',
 } as const;
 
 /** A stable error code string. */

@@ -30,4 +30,9 @@ export { createHttpServer, DEFAULT_WEB_ROOT, type HttpServerOptions } from './re
 export { WsChannel } from './transport/ws.js';
 export { MjpegViewerChannel, MJPEG_BOUNDARY, type MjpegViewerOptions } from './transport/mjpeg.js';
 export { MjpegIngestChannel, type MjpegIngestOptions } from './transport/mjpeg-ingest.js';
-export { jpegSize, type JpegSize } from './codec/jpeg.js';
+export { JpegSplitter, jpegSize, looksLikeJpeg, type JpegSize, type JpegSplitterLimits } from './codec/jpeg.js';
+export { ffmpegSource, type FfmpegSource, type FfmpegSourceOptions, type FfmpegSourceStats, type SpawnLike } from './sources/ffmpeg.js';
+export { ffmpegArgs, cameraArgs, screenArgs, inputArgs, qualityToQscale, type FfmpegInput, type FfmpegOutputOptions } from './sources/ffmpeg-args.js';
+export { findFfmpeg, ffmpegErrorLine, installHint } from './sources/ffmpeg-process.js';
+export { ipCameraSource, type IpCameraOptions, type IpCameraSource, type IpCameraStats } from './sources/ip-camera.js';
+export { openSource, parseSourceSpec, type OpenSourceOptions, type OpenedSource, type SourceSpec } from './sources/open-source.js';

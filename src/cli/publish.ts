@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { publish, testPattern, type FrameSource } from '../index.js';
+import { ErrorCodes, isFramewireError, openSource, publish, type OpenedSource } from '../index.js';
 import { durationTimer, errorLine, formatStats, onSignals, oneUrl, parseNum, parseSize, statusLine, UsageError } from './common.js';
 
 export const publishHelp = `Usage: framewire publish URL [options]
@@ -8,10 +8,25 @@ Publishes a source to a relay, e.g.
   framewire publish tcp://127.0.0.1:7070/cam --size 1280x720 --fps 30
 
 Options:
-  --source S      what to send: test (an animated test pattern; default)
-  --size WxH      picture size (default 1280x720)
+  --source S      what to send (default: test):
+                    test                 an animated test pattern (needs nothing else)
+                    camera[:N|:/dev/videoN|:NAME]
+                                         a webcam (Linux v4l2, macOS avfoundation,
+                                         Windows dshow by NAME); needs ffmpeg
+                    screen[:DISPLAY]     the screen (Linux x11grab, e.g. screen::0;
+                                         macOS avfoundation; Windows gdigrab); needs ffmpeg
+                    PATH                 a video file, paced in real time; needs ffmpeg
+                    rtsp://...           an RTSP camera; needs ffmpeg
+                    http(s)://...        an IP webcam / phone app serving MJPEG or a
+                                         JPEG snapshot (polled at --fps); user:pass@ for
+                                         basic auth; JPEGs passed through as sent
+                  ffmpeg is found through FFMPEG_PATH, then PATH.
+  --size WxH      picture size (default: 1280x720 for test; other sources keep theirs)
   --fps N         frames per second (default 30)
   --quality Q     JPEG quality 1-100 (default 75)
+  --loop          file source: start again at the end, forever
+  --as-fast-as-possible
+                  file and test sources: no real-time pacing (tests, benchmarks)
   --token T       token the relay requires (or ?token=T in the URL)
   --fec           udp:// only: XOR parity, one datagram per 10 fragments
   --mtu BYTES     udp:// only: fragment payload size (default 1200)
@@ -22,10 +37,20 @@ Options:
   -h, --help      this help
 `;
 
-/** Builds a source from the --source argument. */
-export function makeSource(kind: string, size: { width: number; height: number }, fps: number, quality: number): FrameSource {
-  if (kind === 'test') return testPattern({ ...size, fps, quality });
-  throw new UsageError(`unknown --source "${kind}"; available: test`);
+/** Builds a source from the --source argument (see {@link openSource}). */
+export function makeSource(
+  kind: string,
+  size: { width: number; height: number } | undefined,
+  fps: number,
+  quality: number,
+  extra: { loop?: boolean; asFastAsPossible?: boolean } = {},
+): OpenedSource {
+  try {
+    return openSource(kind, { ...size, fps, quality, ...extra });
+  } catch (err) {
+    if (isFramewireError(err, ErrorCodes.BAD_OPTION)) throw new UsageError(err.message);
+    throw err;
+  }
 }
 
 export async function publishCommand(argv: string[]): Promise<void> {
@@ -44,6 +69,8 @@ export async function publishCommand(argv: string[]): Promise<void> {
       stats: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       'no-reconnect': { type: 'boolean', default: false },
+      loop: { type: 'boolean', default: false },
+      'as-fast-as-possible': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -52,11 +79,18 @@ export async function publishCommand(argv: string[]): Promise<void> {
     return;
   }
   const url = oneUrl(positionals, 'publish');
-  const size = parseSize(values.size) ?? { width: 1280, height: 720 };
+  const size = parseSize(values.size);
   const fps = parseNum('fps', values.fps, 0.1, 240) ?? 30;
   const quality = parseNum('quality', values.quality, 1, 100) ?? 75;
   const duration = parseNum('duration', values.duration, 0, 1e7);
-  const source = makeSource(values.source ?? 'test', size, fps, quality);
+  const source = makeSource(values.source ?? 'test', size, fps, quality, { loop: values.loop, asFastAsPossible: values['as-fast-as-possible'] });
+  // Device and ffmpeg errors surface here, before connecting, in one line.
+  try {
+    await source.ready;
+  } catch (err) {
+    source.close();
+    throw err;
+  }
   const pub = await publish(url, source, {
     token: values.token,
     udp: udpOptions(values.fec ?? false, values.mtu),
@@ -64,7 +98,7 @@ export async function publishCommand(argv: string[]): Promise<void> {
     onDisconnect: (reason, retry) => process.stderr.write(`framewire publish: ${reason}${retry ? '; reconnecting' : ''}\n`),
   });
   const w = pub.welcome;
-  process.stderr.write(`framewire publish: publishing ${size.width}x${size.height} @ ${fps} fps q${quality} to ${url} (session ${w?.session ?? '?'})\n`);
+  process.stderr.write(`framewire publish: publishing ${source.info.width}x${source.info.height} @ ${fps} fps q${quality} to ${url} (session ${w?.session ?? '?'})\n`);
   const stopStatus = values.json
     ? jsonEverySecond(() => pub.stats())
     : values.stats
