@@ -35,4 +35,15 @@ export { ffmpegSource, type FfmpegSource, type FfmpegSourceOptions, type FfmpegS
 export { ffmpegArgs, cameraArgs, screenArgs, inputArgs, qualityToQscale, type FfmpegInput, type FfmpegOutputOptions } from './sources/ffmpeg-args.js';
 export { findFfmpeg, ffmpegErrorLine, installHint } from './sources/ffmpeg-process.js';
 export { ipCameraSource, type IpCameraOptions, type IpCameraSource, type IpCameraStats } from './sources/ip-camera.js';
-export { openSource, parseSourceSpec, type OpenSourceOptions, type OpenedSource, type SourceSpec } from './sources/open-source.js';
+export {
+  openSource,
+  parseSourceSpec,
+  cameraSource,
+  screenSource,
+  fileSource,
+  rtspSource,
+  type CaptureOptions,
+  type OpenSourceOptions,
+  type OpenedSource,
+  type SourceSpec,
+} from './sources/open-source.js';

@@ -19,14 +19,19 @@ export function parseNum(name: string, v: string | undefined, min: number, max: 
   return n;
 }
 
-/** Formats a stats snapshot as one human line. */
-export function formatStats(label: string, s: StatsSnapshot & { connected?: boolean; live?: boolean }): string {
+/**
+ * Formats a stats snapshot as one human line. A publisher's meter counts
+ * frames sent (latency is capture to sent), so it passes `publisher`.
+ */
+export function formatStats(label: string, s: StatsSnapshot & { connected?: boolean; live?: boolean }, publisher = false): string {
   const ms = (v: number | null): string => (v === null ? '–' : v.toFixed(1));
   const state = s.connected === false ? ' [reconnecting]' : s.live === false ? ' [no live video]' : '';
   return (
     `${label}${state}  ${s.width}x${s.height}  ${s.fps.toFixed(1)} fps  ${s.kbps} kbps  ` +
-    `latency p50 ${ms(s.latencyP50Ms)} ms p95 ${ms(s.latencyP95Ms)} ms  ` +
-    `received ${s.framesReceived} lost ${s.framesLost} skipped ${s.framesSkipped}` +
+    `${publisher ? 'capture→sent' : 'latency'} p50 ${ms(s.latencyP50Ms)} ms p95 ${ms(s.latencyP95Ms)} ms  ` +
+    (publisher
+      ? `sent ${s.framesReceived} not sent ${s.framesSkipped}`
+      : `received ${s.framesReceived} lost ${s.framesLost} skipped ${s.framesSkipped}`) +
     (s.framesDropped ? ` dropped ${s.framesDropped}` : '') +
     (s.rttMs !== null ? `  rtt ${s.rttMs.toFixed(2)} ms` : '')
   );

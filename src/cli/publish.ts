@@ -102,7 +102,7 @@ export async function publishCommand(argv: string[]): Promise<void> {
   const stopStatus = values.json
     ? jsonEverySecond(() => pub.stats())
     : values.stats
-      ? statusLine(() => formatStats('publish', { ...pub.stats(), framesLost: 0, framesSkipped: pub.stats().framesNotSent }))
+      ? statusLine(() => formatStats('publish', { ...pub.stats(), framesLost: 0, framesSkipped: pub.stats().framesNotSent }, true))
       : () => undefined;
   durationTimer(duration, () => pub.close());
   onSignals(async () => {

@@ -112,3 +112,31 @@ export function openSource(spec: string, options: OpenSourceOptions = {}): Opene
   const input = ffmpegInputFor(parsed, options) as FfmpegInput;
   return ffmpegSource({ input, width, height, fps, quality, platform: options.platform, env: options.env });
 }
+
+/** Size, fps and quality for a capture source. */
+export type CaptureOptions = Pick<OpenSourceOptions, 'width' | 'height' | 'fps' | 'quality'>;
+
+/**
+ * A webcam through ffmpeg: `device` is an index (`0`), a path (`/dev/video2`,
+ * Linux) or a device name (Windows dshow, macOS avfoundation); default the
+ * first camera.
+ */
+export function cameraSource(device?: string | number, options: CaptureOptions = {}): OpenedSource {
+  return openSource(device === undefined ? 'camera' : `camera:${device}`, options);
+}
+
+/** The screen through ffmpeg (x11grab on `display`, default `$DISPLAY` or `:0`; avfoundation; gdigrab). */
+export function screenSource(display?: string, options: CaptureOptions = {}): OpenedSource {
+  return openSource(display === undefined ? 'screen' : `screen:${display}`, options);
+}
+
+/** A video file through ffmpeg, paced in real time unless `asFastAsPossible`; `loop` starts again at the end. */
+export function fileSource(path: string, options: OpenSourceOptions = {}): OpenedSource {
+  return openSource(path.startsWith('file:') ? path : `file:${path}`, options);
+}
+
+/** An RTSP (or other ffmpeg-readable network) camera, decoded by ffmpeg and re-encoded to JPEG at the requested size, fps and quality. */
+export function rtspSource(url: string, options: CaptureOptions = {}): OpenedSource {
+  if (!NETWORK.test(url)) throw new FramewireError(ErrorCodes.BAD_OPTION, `not an rtsp:// (or other network) URL: ${url}`);
+  return openSource(url, options);
+}

@@ -6,7 +6,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { isFramewireError } from '../../src/errors.js';
 import type { EncodedFrame } from '../../src/frame/frame.js';
 import { ffmpegSource } from '../../src/sources/ffmpeg.js';
-import { openSource } from '../../src/sources/open-source.js';
+import { fileSource, openSource } from '../../src/sources/open-source.js';
 import { alive, leftoverFfmpeg, noFfmpeg, runFfmpeg } from '../helpers/procs.js';
 
 async function collect(src: AsyncIterable<EncodedFrame>, max = Infinity): Promise<EncodedFrame[]> {
@@ -39,6 +39,15 @@ describe('file source (ffmpeg)', { skip: noFfmpeg }, () => {
       assert.equal(f.codec, 'jpeg');
     });
     assert.deepEqual(src.info, { width: 320, height: 240, fps: 30 });
+  });
+
+  it('fileSource() is the library form: the same frames, and close() ends it early', async () => {
+    const src = fileSource(clip, { asFastAsPossible: true, quality: 50 });
+    const frames = await collect(src, 10);
+    assert.equal(frames.length, 10);
+    assert.ok(frames.every((f, i) => f.seq === i && f.width === 320 && f.height === 240));
+    src.close();
+    assert.deepEqual(await collect(src), [], 'a closed source yields nothing more');
   });
 
   it('--size and --fps become scale and fps filters', async () => {
