@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import { LIVE_JPEG } from '../codec/transcode.js';
 import { ErrorCodes, FramewireError } from '../errors.js';
 import { nowUs, type Clock } from '../frame/clock.js';
 import type { EncodedFrame, FrameSource } from '../frame/frame.js';
@@ -85,7 +86,7 @@ export function testPattern(options: TestPatternOptions = {}): FrameSource {
     let data: Buffer;
     try {
       data = await sharp(raster.data, { raw: { width, height, channels: 3 } })
-        .jpeg({ quality, chromaSubsampling: '4:2:0' })
+        .jpeg({ ...LIVE_JPEG, quality })
         .toBuffer();
     } catch (err) {
       throw new FramewireError(ErrorCodes.SOURCE_FAILED, `JPEG encoding failed: ${String(err)}`, { cause: err });
