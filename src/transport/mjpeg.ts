@@ -6,6 +6,10 @@ import { type ControlMessage, type HelloBody, type Message } from '../protocol/m
 import { decodeMessage } from '../protocol/parser.js';
 import { MessageChannel } from './channel.js';
 import { requestRemote, sendHttpError } from './http-util.js';
+import { noLiveVideoJpeg } from '../codec/placeholder.js';
+
+/** How often MJPEG clients get the "no live video" picture while a stream has no publisher. */
+export const NO_LIVE_REPEAT_MS = 2000;
 
 /** The multipart boundary of MJPEG responses. */
 export const MJPEG_BOUNDARY = 'fwframe';
@@ -49,6 +53,9 @@ export function decodeControl(parts: readonly Buffer[]): ControlMessage | undefi
  * <N bytes of JPEG> CRLF
  * ```
  *
+ * While the stream has no publisher, a "no live video" picture is sent
+ * instead, every 2 s, with `X-No-Live-Video: 1` in place of `X-Frame-Seq`.
+ *
  * Pings from the relay are answered here (the HTTP client cannot).
  */
 export class MjpegViewerChannel extends MessageChannel {
@@ -56,6 +63,10 @@ export class MjpegViewerChannel extends MessageChannel {
   readonly remote: string;
   private isClosed = false;
   private started = false;
+  private live = true;
+  private noLiveTimer: NodeJS.Timeout | undefined;
+  private lastWidth = 640;
+  private lastHeight = 360;
 
   constructor(
     req: IncomingMessage,
@@ -92,7 +103,10 @@ export class MjpegViewerChannel extends MessageChannel {
     const head = parts[0];
     if (!head || head.length < 12) return;
     if (head[3] === MessageType.frame) {
-      if (this.started) this.writeFrame(head, parts[1] ?? head.subarray(32));
+      if (!this.started) return;
+      this.lastWidth = head.readUInt16BE(24);
+      this.lastHeight = head.readUInt16BE(26);
+      this.writeFrame(head, parts[1] ?? head.subarray(32));
       return;
     }
     const msg = decodeControl(parts);
@@ -100,6 +114,10 @@ export class MjpegViewerChannel extends MessageChannel {
     switch (msg.type) {
       case 'welcome':
         this.start();
+        this.setLive(msg.body.live !== false);
+        return;
+      case 'stats':
+        if (typeof msg.body.live === 'boolean') this.setLive(msg.body.live);
         return;
       case 'ping':
         this.deliver({ type: 'pong', body: { id: msg.body.id, t0: msg.body.t0, t1: nowUs(), t2: nowUs() } });
@@ -145,13 +163,39 @@ export class MjpegViewerChannel extends MessageChannel {
     this.res.flushHeaders();
   }
 
+  /**
+   * While the stream has no publisher, MJPEG clients get a "no live video"
+   * picture at once and then every {@link NO_LIVE_REPEAT_MS}, so players show
+   * why nothing moves (and proxies see traffic), as ustreamer does.
+   */
+  private setLive(live: boolean): void {
+    if (live === this.live && (live || this.noLiveTimer)) return;
+    this.live = live;
+    clearInterval(this.noLiveTimer);
+    this.noLiveTimer = undefined;
+    if (live || this.isClosed) return;
+    const show = (): void => {
+      void noLiveVideoJpeg(this.lastWidth, this.lastHeight).then(
+        (jpeg) => {
+          if (!this.live && !this.isClosed && !this.res.writableNeedDrain) this.writePart(jpeg, nowUs(), undefined);
+        },
+        () => undefined,
+      );
+    };
+    show();
+    this.noLiveTimer = setInterval(show, NO_LIVE_REPEAT_MS);
+    this.noLiveTimer.unref();
+  }
+
   private writeFrame(header: Buffer, payload: Buffer): void {
-    const captureUs = readU64(header, 16);
-    const seq = header.readUInt32BE(12);
+    this.writePart(payload, readU64(header, 16), header.readUInt32BE(12));
+  }
+
+  private writePart(payload: Buffer, captureUs: number, seq: number | undefined): void {
     const ts = `${Math.floor(captureUs / 1e6)}.${String(captureUs % 1e6).padStart(6, '0')}`;
     const partHead =
       `--${MJPEG_BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${payload.length}\r\n` +
-      `X-Timestamp: ${ts}\r\nX-Frame-Seq: ${seq}\r\n\r\n`;
+      `X-Timestamp: ${ts}\r\n${seq === undefined ? 'X-No-Live-Video: 1' : `X-Frame-Seq: ${seq}`}\r\n\r\n`;
     const sock = this.res.socket;
     sock?.cork();
     this.res.write(partHead, 'latin1');
@@ -170,6 +214,7 @@ export class MjpegViewerChannel extends MessageChannel {
   private finish(err: Error | undefined): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    clearInterval(this.noLiveTimer);
     this.safeEmit('close', err);
   }
 }
