@@ -22,7 +22,8 @@ Options:
                                          basic auth; JPEGs passed through as sent
                   ffmpeg is found through FFMPEG_PATH, then PATH.
   --size WxH      picture size (default: 1280x720 for test; other sources keep theirs)
-  --fps N         frames per second (default 30)
+  --fps N         frames per second (default 30 for test, camera and screen;
+                  files, RTSP and IP cameras keep their own rate unless asked)
   --quality Q     JPEG quality 1-100 (default 75)
   --loop          file source: start again at the end, forever
   --as-fast-as-possible
@@ -41,7 +42,7 @@ Options:
 export function makeSource(
   kind: string,
   size: { width: number; height: number } | undefined,
-  fps: number,
+  fps: number | undefined,
   quality: number,
   extra: { loop?: boolean; asFastAsPossible?: boolean } = {},
 ): OpenedSource {
@@ -80,7 +81,9 @@ export async function publishCommand(argv: string[]): Promise<void> {
   }
   const url = oneUrl(positionals, 'publish');
   const size = parseSize(values.size);
-  const fps = parseNum('fps', values.fps, 0.1, 240) ?? 30;
+  // Captured sources default to 30 fps; files and network cameras keep their own rate unless asked.
+  const captured = /^(test|camera|screen)(:|$)/.test(values.source ?? 'test');
+  const fps = parseNum('fps', values.fps, 0.1, 240) ?? (captured ? 30 : undefined);
   const quality = parseNum('quality', values.quality, 1, 100) ?? 75;
   const duration = parseNum('duration', values.duration, 0, 1e7);
   const source = makeSource(values.source ?? 'test', size, fps, quality, { loop: values.loop, asFastAsPossible: values['as-fast-as-possible'] });
@@ -98,7 +101,7 @@ export async function publishCommand(argv: string[]): Promise<void> {
     onDisconnect: (reason, retry) => process.stderr.write(`framewire publish: ${reason}${retry ? '; reconnecting' : ''}\n`),
   });
   const w = pub.welcome;
-  process.stderr.write(`framewire publish: publishing ${source.info.width}x${source.info.height} @ ${fps} fps q${quality} to ${url} (session ${w?.session ?? '?'})\n`);
+  process.stderr.write(`framewire publish: publishing ${source.info.width}x${source.info.height} @ ${fps ?? "the source's"} fps q${quality} to ${url} (session ${w?.session ?? '?'})\n`);
   const stopStatus = values.json
     ? jsonEverySecond(() => pub.stats())
     : values.stats
