@@ -12,7 +12,7 @@ export { createRelay, Relay, type RelayOptions, type RelayEvents, type ListenAdd
 export type { StreamInfo } from './relay/stream.js';
 export { publish, Publication, type PublishOptions, type PublicationStats } from './client/publish.js';
 export { subscribe, Subscription, type SubscribeOptions, type SubscriptionStats } from './client/subscribe.js';
-export { parseStreamUrl, DEFAULT_TCP_PORT, type StreamUrl } from './client/url.js';
+export { parseStreamUrl, DEFAULT_TCP_PORT, DEFAULT_HTTP_PORT, DEFAULT_UDP_PORT, type StreamUrl } from './client/url.js';
 export { testPattern, type TestPatternOptions } from './sources/test-pattern.js';
 export { StreamParser, decodeMessage, DEFAULT_LIMITS, type ParserLimits } from './protocol/parser.js';
 export {
@@ -27,7 +27,7 @@ export {
   type Role,
 } from './protocol/messages.js';
 export { createHttpServer, DEFAULT_WEB_ROOT, type HttpServerOptions } from './relay/http.js';
-export { WsChannel } from './transport/ws.js';
+export { WsChannel, connectWs, type ConnectWsOptions } from './transport/ws.js';
 export { MjpegViewerChannel, MJPEG_BOUNDARY, type MjpegViewerOptions } from './transport/mjpeg.js';
 export { MjpegIngestChannel, type MjpegIngestOptions } from './transport/mjpeg-ingest.js';
 export { JpegSplitter, jpegSize, looksLikeJpeg, type JpegSize, type JpegSplitterLimits } from './codec/jpeg.js';

@@ -7,6 +7,7 @@ import { DEFAULT_HTTP_PORT } from './serve.js';
 /**
  * The browser viewer page for a stream URL:
  * - `http(s)://H:P/view?stream=N`, `http://H:P/streams/N.mjpg`, `http://H:P/N` → `http://H:P/view?stream=N`
+ * - `ws(s)://H:P/[prefix/]N` → `http(s)://H:P/[prefix/]view?stream=N` (the same HTTP port)
  * - `tcp://H:P/N` → `http://H:HTTP/view?stream=N` (the relay's HTTP port, default 8080)
  * A token in the URL (`?token=`) or given separately is carried over.
  */
@@ -18,6 +19,12 @@ export function viewerPageUrl(input: string, httpPort = DEFAULT_HTTP_PORT, token
     throw new FramewireError(ErrorCodes.BAD_URL, `"${input}" is not a URL; expected http://HOST:PORT/STREAM or tcp://HOST:PORT/STREAM`);
   }
   let stream = u.searchParams.get('stream');
+  if (!stream && (u.protocol === 'ws:' || u.protocol === 'wss:')) {
+    const i = u.pathname.lastIndexOf('/');
+    const t = token ?? u.searchParams.get('token') ?? undefined;
+    const page = `${u.protocol === 'wss:' ? 'https:' : 'http:'}//${u.host}${u.pathname.slice(0, i)}/view`;
+    return `${page}?stream=${encodeURIComponent(decodeURIComponent(u.pathname.slice(i + 1)))}${t ? `&token=${encodeURIComponent(t)}` : ''}`;
+  }
   if (!stream) {
     const m = /^\/(?:streams\/)?([^/]+?)(?:\.mjpg|\.jpg)?$/.exec(u.pathname);
     stream = m ? decodeURIComponent(m[1] as string) : null;

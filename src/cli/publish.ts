@@ -7,6 +7,12 @@ export const publishHelp = `Usage: framewire publish URL [options]
 Publishes a source to a relay, e.g.
   framewire publish tcp://127.0.0.1:7070/cam --size 1280x720 --fps 30
 
+URL is one of
+  tcp://HOST[:7070]/STREAM     the native protocol over TCP (serve --tcp)
+  udp://HOST[:7071]/STREAM     over UDP, fragmented, with loss repair (serve --udp)
+  ws://HOST[:8080]/STREAM      over WebSocket on the relay's HTTP port (serve --http);
+                               wss:// for TLS, e.g. behind a reverse proxy
+
 Options:
   --source S      what to send (default: test):
                     test                 an animated test pattern (needs nothing else)

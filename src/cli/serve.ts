@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
 import { createRelay, DEFAULT_TCP_PORT, type ListenAddress, type Relay } from '../index.js';
+import { DEFAULT_HTTP_PORT } from '../client/url.js';
 import { onSignals, parseNum } from './common.js';
 
-/** Default HTTP port of `framewire serve`. */
-export const DEFAULT_HTTP_PORT = 8080;
+export { DEFAULT_HTTP_PORT };
 
 export const serveHelp = `Usage: framewire serve [options]
 

@@ -9,6 +9,12 @@ export const viewHelp = `Usage: framewire view URL [options]
 Watches a stream and reports what arrives, e.g.
   framewire view tcp://127.0.0.1:7070/cam --stats
 
+URL is one of
+  tcp://HOST[:7070]/STREAM     the native protocol over TCP (serve --tcp)
+  udp://HOST[:7071]/STREAM     over UDP, fragmented, with loss repair (serve --udp)
+  ws://HOST[:8080]/STREAM      over WebSocket on the relay's HTTP port (serve --http);
+                               wss:// for TLS, e.g. behind a reverse proxy
+
 Options:
   --stats         a live status line (fps, kbps, latency, losses) on stderr
   --json          one JSON object per second on stdout: fps, kbps, latencyP50Ms,

@@ -5,6 +5,7 @@ import { encodeControl, type ControlMessage, type HelloBody, type Message, type 
 import type { ParserLimits } from '../protocol/parser.js';
 import type { MessageChannel } from '../transport/channel.js';
 import { connectTcp } from '../transport/tcp.js';
+import { connectWs } from '../transport/ws.js';
 import type { UdpChannelOptions } from '../transport/udp.js';
 import { connectUdp } from '../transport/udp-server.js';
 import type { StreamUrl } from './url.js';
@@ -49,7 +50,9 @@ export class ClientConnection {
     const channel =
       url.transport === 'udp'
         ? await connectUdp({ ...options.udp, host: url.host, port: url.port, timeoutMs, signal: options.signal, ...limitsOf(options) })
-        : await connectTcp({ host: url.host, port: url.port, timeoutMs, signal: options.signal, ...limitsOf(options) });
+        : url.transport === 'ws'
+          ? await connectWs({ url: url.wsUrl as string, timeoutMs, signal: options.signal, ...limitsOf(options) })
+          : await connectTcp({ host: url.host, port: url.port, timeoutMs, signal: options.signal, ...limitsOf(options) });
     return new Promise<ClientConnection>((resolve, reject) => {
       let conn: ClientConnection | undefined;
       const early: Message[] = [];

@@ -1,17 +1,26 @@
 import { ErrorCodes, FramewireError } from '../errors.js';
 import { STREAM_NAME } from '../protocol/messages.js';
 
-/** A parsed framewire URL: `tcp://host:port/stream?token=T` or `udp://host:port/stream?token=T`. */
+/**
+ * A parsed framewire URL: `tcp://host:port/stream?token=T`,
+ * `udp://host:port/stream`, or `ws://host:port/stream` / `wss://…` (the
+ * relay's HTTP port; the WebSocket endpoint is the path's last segment
+ * replaced by `ws`, so `wss://example.com/video/cam` uses `/video/ws`).
+ */
 export interface StreamUrl {
-  transport: 'tcp' | 'udp';
+  transport: 'tcp' | 'udp' | 'ws';
   host: string;
   port: number;
+  /** ws only: the WebSocket URL to connect to. */
+  wsUrl?: string;
   stream: string;
   token: string | undefined;
 }
 
 /** Default TCP port of `framewire serve`. */
 export const DEFAULT_TCP_PORT = 7070;
+/** Default HTTP (and WebSocket) port of `framewire serve`. */
+export const DEFAULT_HTTP_PORT = 8080;
 /** Default UDP port of `framewire serve --udp` (used when a udp:// URL names none). */
 export const DEFAULT_UDP_PORT = 7071;
 
@@ -23,15 +32,31 @@ export function parseStreamUrl(input: string): StreamUrl {
   } catch {
     throw new FramewireError(ErrorCodes.BAD_URL, `"${input}" is not a URL; expected tcp://HOST:PORT/STREAM`);
   }
-  if (u.protocol !== 'tcp:' && u.protocol !== 'udp:') {
-    throw new FramewireError(ErrorCodes.BAD_URL, `unsupported scheme "${u.protocol}" in ${input}; expected tcp://HOST:PORT/STREAM or udp://HOST:PORT/STREAM`);
+  if (!['tcp:', 'udp:', 'ws:', 'wss:'].includes(u.protocol)) {
+    throw new FramewireError(
+      ErrorCodes.BAD_URL,
+      `unsupported scheme "${u.protocol}" in ${input}; expected tcp://HOST:PORT/STREAM, udp://HOST:PORT/STREAM or ws(s)://HOST:PORT/STREAM`,
+    );
   }
-  const transport = u.protocol === 'udp:' ? 'udp' : 'tcp';
-  const stream = decodeURIComponent(u.pathname.replace(/^\/+/, ''));
+  const transport = u.protocol === 'udp:' ? 'udp' : u.protocol === 'tcp:' ? 'tcp' : 'ws';
+  const path = u.pathname.replace(/^\/+/, '');
+  const slash = transport === 'ws' ? path.lastIndexOf('/') : -1;
+  let stream: string;
+  try {
+    stream = decodeURIComponent(path.slice(slash + 1));
+  } catch {
+    throw new FramewireError(ErrorCodes.BAD_URL, `bad percent-encoding in ${input}`);
+  }
   if (!STREAM_NAME.test(stream)) {
     throw new FramewireError(ErrorCodes.BAD_URL, `stream name "${stream}" in ${input} must match ${STREAM_NAME.source}`);
   }
   const host = u.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
-  const port = u.port ? Number(u.port) : transport === 'udp' ? DEFAULT_UDP_PORT : DEFAULT_TCP_PORT;
-  return { transport, host, port, stream, token: u.searchParams.get('token') ?? undefined };
+  const port = u.port
+    ? Number(u.port)
+    : { tcp: DEFAULT_TCP_PORT, udp: DEFAULT_UDP_PORT, ws: u.protocol === 'wss:' ? 443 : DEFAULT_HTTP_PORT }[transport];
+  const token = u.searchParams.get('token') ?? undefined;
+  if (transport !== 'ws') return { transport, host, port, stream, token };
+  const prefix = slash > 0 ? `/${path.slice(0, slash)}` : '';
+  const wsUrl = `${u.protocol}//${u.host || `127.0.0.1:${port}`}${prefix}/ws`;
+  return { transport, host, port, stream, token, wsUrl };
 }

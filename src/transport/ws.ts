@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
-import type { WebSocket } from 'ws';
+import { WebSocket } from 'ws';
 import { ErrorCodes, FramewireError } from '../errors.js';
-import { decodeMessage, type ParserLimits } from '../protocol/parser.js';
+import { DEFAULT_LIMITS, decodeMessage, type ParserLimits } from '../protocol/parser.js';
 import { MessageChannel } from './channel.js';
 
 /**
@@ -103,4 +103,56 @@ export class WsChannel extends MessageChannel {
     if (this.ws.readyState !== this.ws.CLOSED) this.ws.terminate();
     this.safeEmit('close', err);
   }
+}
+
+/** Options for {@link connectWs}. */
+export interface ConnectWsOptions extends ParserLimits {
+  /** `ws://host:port/path` or `wss://…` of the relay's WebSocket endpoint (normally `/ws`). */
+  url: string;
+  /** Give up connecting after this long. Default 10 s. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Opens a WebSocket to a relay's HTTP port and wraps it in a
+ * {@link WsChannel}: the native protocol for Node clients where only HTTP
+ * gets through (a reverse proxy, a tunnel, TLS on 443).
+ */
+export function connectWs(options: ConnectWsOptions): Promise<WsChannel> {
+  return new Promise((resolve, reject) => {
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    const maxPayload = (options.maxFrameBytes ?? DEFAULT_LIMITS.maxFrameBytes) + (options.maxHeaderBytes ?? DEFAULT_LIMITS.maxHeaderBytes);
+    const ws = new WebSocket(options.url, { perMessageDeflate: false, maxPayload, handshakeTimeout: timeoutMs });
+    let socket: Duplex | undefined;
+    const fail = (err: FramewireError): void => {
+      cleanup();
+      ws.on('error', () => undefined); // terminate() while connecting reports an error of its own
+      ws.terminate();
+      reject(err);
+    };
+    const onError = (err: Error): void =>
+      fail(new FramewireError(ErrorCodes.CONNECTION_CLOSED, `cannot connect to ${options.url}: ${err.message}`, { cause: err }));
+    const onUnexpected = (_req: unknown, res: { statusCode?: number; statusMessage?: string }): void =>
+      fail(new FramewireError(res.statusCode === 401 ? ErrorCodes.UNAUTHORIZED : ErrorCodes.CONNECTION_CLOSED, `${options.url} answered HTTP ${res.statusCode} ${res.statusMessage ?? ''}`.trim()));
+    const onAbort = (): void => fail(new FramewireError(ErrorCodes.ABORTED, 'connect aborted'));
+    const timer = setTimeout(() => fail(new FramewireError(ErrorCodes.TIMEOUT, `connect to ${options.url} timed out`)), timeoutMs);
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      ws.off('error', onError);
+      ws.off('unexpected-response', onUnexpected);
+      options.signal?.removeEventListener('abort', onAbort);
+    };
+    if (options.signal?.aborted) return onAbort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    ws.on('error', onError);
+    ws.on('unexpected-response', onUnexpected);
+    ws.once('upgrade', (res) => (socket = res.socket));
+    ws.once('open', () => {
+      cleanup();
+      const sock = socket as Duplex & { remoteAddress?: string; remotePort?: number };
+      const remote = sock.remoteAddress ? `${sock.remoteAddress}:${sock.remotePort}` : new URL(options.url).host;
+      resolve(new WsChannel(ws, sock, remote, options));
+    });
+  });
 }
