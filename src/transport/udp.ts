@@ -220,7 +220,16 @@ export class UdpChannel extends MessageChannel {
       case Kind.control: {
         const { message, ack } = this.control.onControl(dg.body);
         if (ack) this.pacer.pushUrgent([[ack]]);
-        if (message) this.deliver(message);
+        if (!message) return;
+        // Frames completed by datagrams that came before this one go first (a bye
+        // right after the last frame must not overtake it).
+        if (this.pollPending) {
+          clearImmediate(this.pollPending);
+          this.pollPending = undefined;
+          this.poll();
+          if (this.isClosed) return;
+        }
+        this.deliver(message);
         return;
       }
       case Kind.ack:
