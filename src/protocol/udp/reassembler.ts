@@ -25,8 +25,8 @@ export interface ReassemblerOptions {
   maxNacksPerFragment?: number;
   /**
    * Fixed interval between NACKs of one fragment, ms. Default: measured
-   * repair round trip (NACK to retransmission, Karn's rule) + max(4 × its
-   * variation, 1 ms), at most half the budget; before the first sample,
+   * repair round trip (NACK to retransmission, Karn's rule) + max(2 × its
+   * variation, 1 ms), at most a quarter of the budget; before the first sample,
    * 1.5 × {@link Reassembler.rttUs} + 1 ms, at least 2 ms.
    */
   nackRetryMs?: number;
@@ -145,8 +145,10 @@ export class Reassembler {
   get retryUs(): number {
     if (this.fixedRetryUs !== undefined) return this.fixedRetryUs;
     if (this.repairSrttUs === undefined) return Math.max(2000, 1.5 * this.rttUs + 1000);
-    const rto = this.repairSrttUs + Math.max(4 * this.repairRttvarUs, 1000);
-    return Math.max(1000, Math.min(rto, this.budgetUs / 2));
+    // A needless repeat costs one small datagram and a duplicate; a late one costs the frame. So the
+    // margin is 2 × the variation (not TCP's 4), and a few tries always fit in the budget.
+    const rto = this.repairSrttUs + Math.max(2 * this.repairRttvarUs, 1000);
+    return Math.max(1000, Math.min(rto, this.budgetUs / 4));
   }
 
   /** How long the newest arrival of `st` may be followed by silence before its tail counts as lost, µs. */
