@@ -43,7 +43,7 @@ export interface UdpStats extends ReassemblerStats {
   datagramsSent: number;
   datagramsReceived: number;
   retransmitted: number;
-  /** Fragments NACKed by the peer while their original was still queued in the pacer, or sent less than the smallest round trip before (ignored, not resent). */
+  /** Fragments NACKed by the peer while their original was still queued in the pacer (ignored, not resent). */
   nackedNotYetSent: number;
   nacksReceived: number;
   controlRetransmitted: number;
@@ -112,7 +112,7 @@ export class UdpChannel extends MessageChannel {
       // An original data fragment leaving the pacer: from now on a NACK for it is a real loss.
       const h = p[0] as Buffer;
       if (h.length >= FRAGMENT_HEADER_BYTES && h[3] === Kind.fragment && ((h[23] as number) & FLAG_RETRANSMIT) === 0) {
-        this.history.markSent(h.readUInt32BE(8), h.readUInt16BE(16), this.lastSentUs);
+        this.history.markSent(h.readUInt32BE(8), h.readUInt16BE(16));
       }
       this.link.send(p);
     };
@@ -213,7 +213,7 @@ export class UdpChannel extends MessageChannel {
         const entries = decodeNack(dg.body);
         if (!entries) return;
         this.counters.nacksReceived++;
-        const resend = this.history.lookup(entries, now, this.control.minRttUs ?? 0);
+        const resend = this.history.lookup(entries, now);
         if (resend.length > 0) this.pacer.pushUrgent(resend);
         return;
       }

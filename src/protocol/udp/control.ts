@@ -34,8 +34,6 @@ export class ReliableControl {
   private readonly o: Required<ReliableControlOptions>;
   /** Smoothed RTT from acks of messages sent once (Karn), µs; undefined until the first sample. */
   srttUs: number | undefined;
-  /** Smallest RTT sample, µs; undefined until the first sample. */
-  minRttUs: number | undefined;
   /** Messages given up after maxSends, or dropped beyond maxUnacked. */
   gaveUp = 0;
   /** Retransmissions made. */
@@ -118,7 +116,6 @@ export class ReliableControl {
     if (u.sends === 1) {
       const sample = nowUs - u.firstUs;
       this.srttUs = this.srttUs === undefined ? sample : 0.875 * this.srttUs + 0.125 * sample;
-      this.minRttUs = this.minRttUs === undefined ? sample : Math.min(this.minRttUs, sample);
     }
   }
 

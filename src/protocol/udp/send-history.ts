@@ -19,18 +19,14 @@ interface Sent {
   resent: Uint8Array;
   /** 1 once the original of data fragment i has left the pacer. */
   sent: Uint8Array;
-  /** When it left, µs. */
-  sentAtUs: Float64Array;
 }
 
 /**
  * What a sender remembers for NACK repair: the datagrams of recent
  * messages, bounded by count, bytes and age. It also knows which originals
  * have actually left the pacer ({@link markSent}): a NACK for a fragment
- * still queued, or sent less than a round trip before the NACK arrived (so
- * the NACK cannot be about its loss), is ignored and counted in
- * {@link notYetSent}: the original is on its way. Pure: clock values are
- * passed in.
+ * still queued is ignored (counted in {@link notYetSent}), since the
+ * original is about to go anyway. Pure: clock values are passed in.
  */
 export class SendHistory {
   private readonly maxMessages: number;
@@ -43,7 +39,7 @@ export class SendHistory {
   missed = 0;
   /** Fragments retransmitted. */
   retransmitted = 0;
-  /** Fragments asked for whose original had not been sent yet (still queued, or sent less than a round trip before): ignored. */
+  /** Fragments asked for whose original had not been sent yet (still queued): ignored. */
   notYetSent = 0;
 
   constructor(options: SendHistoryOptions = {}) {
@@ -69,40 +65,24 @@ export class SendHistory {
    * {@link markSent} (or {@link markAllSent}) says otherwise.
    */
   add(fragments: Fragments, nowUs: number): void {
-    this.sent.set(fragments.seq, {
-      fragments,
-      atUs: nowUs,
-      resent: new Uint8Array(fragments.count),
-      sent: new Uint8Array(fragments.count),
-      sentAtUs: new Float64Array(fragments.count),
-    });
+    this.sent.set(fragments.seq, { fragments, atUs: nowUs, resent: new Uint8Array(fragments.count), sent: new Uint8Array(fragments.count) });
     this.bytes += fragments.bytes;
     this.trim(nowUs);
   }
 
-  /** The original of data fragment `index` of message `seq` was handed to the socket at `nowUs` (default: long ago). */
-  markSent(seq: number, index: number, nowUs = -Infinity): void {
+  /** The original of data fragment `index` of message `seq` has been handed to the socket. */
+  markSent(seq: number, index: number): void {
     const s = this.sent.get(seq);
-    if (!s || index >= s.sent.length) return;
-    s.sent[index] = 1;
-    s.sentAtUs[index] = nowUs;
+    if (s && index < s.sent.length) s.sent[index] = 1;
   }
 
-  /** Every original of message `seq` has been handed to the socket long ago (senders without a pacer, tests). */
+  /** Every original of message `seq` has been handed to the socket (senders without a pacer, tests). */
   markAllSent(seq: number): void {
-    const s = this.sent.get(seq);
-    s?.sent.fill(1);
-    s?.sentAtUs.fill(-Infinity);
+    this.sent.get(seq)?.sent.fill(1);
   }
 
-  /**
-   * The datagrams to resend for some NACK entries (unknown or exhausted
-   * fragments are skipped and counted in {@link missed}). A fragment whose
-   * original is still queued, or left less than `minAgeUs` ago (pass the
-   * smallest round trip measured: a NACK about a real loss cannot come back
-   * sooner), is skipped and counted in {@link notYetSent}.
-   */
-  lookup(entries: readonly NackEntry[], nowUs: number, minAgeUs = 0): DatagramParts[] {
+  /** The datagrams to resend for some NACK entries (unknown or exhausted fragments are skipped and counted). */
+  lookup(entries: readonly NackEntry[], nowUs: number): DatagramParts[] {
     this.trim(nowUs);
     const out: DatagramParts[] = [];
     for (const e of entries) {
@@ -120,8 +100,8 @@ export class SendHistory {
           this.missed++;
           continue;
         }
-        if (s.sent[i] !== 1 || nowUs - (s.sentAtUs[i] as number) < minAgeUs) {
-          // Still in the pacer queue, or just sent: the original is on its way; a copy would only be a duplicate.
+        if (s.sent[i] !== 1) {
+          // Still in the pacer queue: the original is on its way; a copy would only be a duplicate.
           if (!whole) this.notYetSent++;
           continue;
         }
