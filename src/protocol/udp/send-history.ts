@@ -9,7 +9,7 @@ export interface SendHistoryOptions {
   maxBytes?: number;
   /** Messages older than this are forgotten: a retransmission would arrive too late to help. Default 500 ms. */
   maxAgeMs?: number;
-  /** Times one fragment may be retransmitted. Default 4. */
+  /** Times one fragment may be retransmitted. Default 8 (as many as a receiver NACKs by default). */
   maxRetransmits?: number;
 }
 
@@ -46,7 +46,7 @@ export class SendHistory {
     this.maxMessages = options.maxMessages ?? 64;
     this.maxBytes = options.maxBytes ?? 8 * 1024 * 1024;
     this.maxAgeUs = (options.maxAgeMs ?? 500) * 1000;
-    this.maxRetransmits = options.maxRetransmits ?? 4;
+    this.maxRetransmits = options.maxRetransmits ?? 8;
   }
 
   /** Bytes held. */
