@@ -255,7 +255,13 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
       const profile: Profile | undefined =
         width !== undefined || height !== undefined || quality !== undefined ? { width, height, quality } : undefined;
       stream.addViewer(
-        new ViewerSlot(session.channel, session.id, { fpsCap: fps, acks: hello.acks, rttUs: () => session.clockSync.minRttUs }),
+        new ViewerSlot(session.channel, session.id, {
+          fpsCap: fps,
+          acks: hello.acks,
+          rttUs: () => session.clockSync.minRttUs,
+          // UDP repairs loss within a budget of about two frame intervals, holding later frames back meanwhile.
+          repairFrames: session.channel.transport === 'udp' ? 3 : 0,
+        }),
         profile,
       );
       const g = granted.body.granted;

@@ -24,6 +24,13 @@ export interface ViewerSlotOptions {
   acks?: boolean | undefined;
   /** The path's round-trip time to this viewer, µs (for the ack window). */
   rttUs?: (() => number) | undefined;
+  /**
+   * Extra frames the ack window allows for a transport that repairs loss
+   * (UDP): while an older frame is being repaired, the frames after it are
+   * held back in order, unacked, for up to the repair budget (two frame
+   * intervals by default). Default 0.
+   */
+  repairFrames?: number | undefined;
 }
 
 /** Upper bound of the ack window, frames. */
@@ -34,7 +41,8 @@ export const MAX_ACK_WINDOW = 16;
  * blocked, at most one frame waits in `pending`; a newer frame replaces it
  * and the older one counts as skipped. The viewer is blocked when its
  * channel is backed up, or — for a viewer that acks — when a window of
- * frames (2 + one round trip's worth, at most {@link MAX_ACK_WINDOW}) is
+ * frames (2 + one round trip's worth + the frames a repairing transport may
+ * hold back, at most {@link MAX_ACK_WINDOW}) is
  * unacknowledged: socket buffers along the path then never fill with old
  * frames, so a slow viewer's latency stays near one round trip. An fps cap
  * skips frames by capture time.
@@ -54,6 +62,7 @@ export class ViewerSlot {
   private readonly intervalUs: number;
   private readonly acks: boolean;
   private readonly rttUs: () => number;
+  private readonly repairFrames: number;
   /** Sequence numbers sent and not yet acked, oldest first (bounded by the window). */
   private readonly inFlight: number[] = [];
   private frameIntervalUs = 33_333;
@@ -69,13 +78,14 @@ export class ViewerSlot {
     this.intervalUs = cap && cap > 0 ? 1e6 / cap : 0;
     this.acks = options.acks === true;
     this.rttUs = options.rttUs ?? (() => 0);
+    this.repairFrames = Math.max(0, options.repairFrames ?? 0);
     channel.on('drain', this.onDrain);
   }
 
   /** Frames allowed in flight for an acking viewer. */
   get window(): number {
     const interval = Math.max(this.frameIntervalUs, this.intervalUs);
-    return Math.min(MAX_ACK_WINDOW, 2 + Math.ceil(this.rttUs() / interval));
+    return Math.min(MAX_ACK_WINDOW, 2 + this.repairFrames + Math.ceil(this.rttUs() / interval));
   }
 
   /** Frames sent and not yet acked. */

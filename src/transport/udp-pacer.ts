@@ -21,8 +21,9 @@ const size = (p: Parts): number => {
  * A token-bucket pacer: datagrams leave at `rateMbps` in bursts of at most
  * `burstBytes`, so a 300-fragment frame is spread over a few milliseconds
  * instead of hitting the socket buffers in one go. Urgent datagrams (control,
- * acks, NACKs, retransmissions) go before bulk fragments. Bounded: bulk bytes
- * never exceed `maxQueueBytes`.
+ * acks, NACKs, retransmissions) go before bulk fragments without waiting for
+ * tokens. Bounded: bulk bytes never exceed `maxQueueBytes`, urgent datagrams
+ * 4096.
  */
 export class Pacer {
   private readonly urgent: Parts[] = [];
@@ -72,11 +73,22 @@ export class Pacer {
     return true;
   }
 
-  /** Queues urgent datagrams (bounded by the caller: acks, NACKs, retransmissions from a bounded history). */
+  /**
+   * Queues urgent datagrams (acks, NACKs, retransmissions from a bounded
+   * history; at most 4096 wait, the oldest dropped beyond). They jump the
+   * bulk queue and do not wait for tokens: they leave on the next turn of
+   * the event loop even while bulk fragments wait for the bucket to refill,
+   * and the bytes they take are paid back by the bulk queue.
+   */
   pushUrgent(datagrams: readonly Parts[]): void {
     if (this.closed) return;
     for (const d of datagrams) this.urgent.push(d);
     if (this.urgent.length > 4096) this.urgent.splice(0, this.urgent.length - 4096);
+    if (this.timer) {
+      // Waiting for tokens: urgent datagrams need none, so do not wait for the timer.
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     this.kick();
   }
 
@@ -107,13 +119,12 @@ export class Pacer {
     this.tokens = Math.min(this.burst, this.tokens + (now - this.lastUs) * this.bytesPerUs);
     this.lastUs = now;
     const before = this.bulkBytesQueued;
+    // Urgent datagrams first, tokens or not (a bounded debt, paid back by bulk).
+    for (let u = this.urgent.shift(); u; u = this.urgent.shift()) {
+      this.tokens = Math.max(this.tokens - size(u), -this.burst);
+      this.write(u);
+    }
     while (this.tokens > 0) {
-      const u = this.urgent.shift();
-      if (u) {
-        this.tokens -= size(u);
-        this.write(u);
-        continue;
-      }
       const b = this.bulk[this.bulkHead];
       if (!b) break;
       this.bulk[this.bulkHead++] = [];

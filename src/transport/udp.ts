@@ -3,7 +3,7 @@ import { nowUs, type Clock } from '../frame/clock.js';
 import { MessageType } from '../protocol/header.js';
 import { DEFAULT_LIMITS, decodeMessage, type ParserLimits } from '../protocol/parser.js';
 import { ReliableControl } from '../protocol/udp/control.js';
-import { Kind, decodeNack, encodeNacks, makeDatagram, type Datagram } from '../protocol/udp/datagram.js';
+import { FLAG_RETRANSMIT, FRAGMENT_HEADER_BYTES, Kind, decodeNack, encodeNacks, makeDatagram, type Datagram } from '../protocol/udp/datagram.js';
 import { checkFecGroup, checkFragmentSize, fragmentMessage } from '../protocol/udp/fragmenter.js';
 import { Reassembler, type ReassemblerOptions, type ReassemblerStats } from '../protocol/udp/reassembler.js';
 import { SendHistory } from '../protocol/udp/send-history.js';
@@ -43,6 +43,8 @@ export interface UdpStats extends ReassemblerStats {
   datagramsSent: number;
   datagramsReceived: number;
   retransmitted: number;
+  /** Fragments NACKed by the peer while their original was still queued in the pacer (ignored, not resent). */
+  nackedNotYetSent: number;
   nacksReceived: number;
   controlRetransmitted: number;
   /** CPU time spent reassembling (push + poll), µs. */
@@ -107,6 +109,11 @@ export class UdpChannel extends MessageChannel {
     const send = (p: Parts): void => {
       this.counters.datagramsSent++;
       this.lastSentUs = this.clock();
+      // An original data fragment leaving the pacer: from now on a NACK for it is a real loss.
+      const h = p[0] as Buffer;
+      if (h.length >= FRAGMENT_HEADER_BYTES && h[3] === Kind.fragment && ((h[23] as number) & FLAG_RETRANSMIT) === 0) {
+        this.history.markSent(h.readUInt32BE(8), h.readUInt16BE(16));
+      }
       this.link.send(p);
     };
     this.pacer = new Pacer(send, this.clock, { rateMbps: options.pacingMbps, maxQueueBytes: options.maxQueueBytes });
@@ -149,6 +156,7 @@ export class UdpChannel extends MessageChannel {
       ...this.reassembler.stats,
       ...this.counters,
       retransmitted: this.history.retransmitted,
+      nackedNotYetSent: this.history.notYetSent,
       controlRetransmitted: this.control.retransmitted,
     };
   }
@@ -179,7 +187,11 @@ export class UdpChannel extends MessageChannel {
     const message = parts.length === 1 ? first : Buffer.concat(parts);
     const type = first.length >= 4 ? first.readUInt8(3) : 0;
     const reliable = type !== MessageType.ping && type !== MessageType.pong;
-    this.pacer.pushUrgent([[this.control.wrap(message, reliable, now)]]);
+    const datagram = this.control.wrap(message, reliable, now);
+    // A bye goes behind the frames already queued, as on TCP: jumping ahead, it
+    // would end the session before the last frames left (the peer drops them).
+    if (type === MessageType.bye && this.pacer.queuedDatagrams > 0 && this.pacer.pushBulk([[datagram]], datagram.length)) return;
+    this.pacer.pushUrgent([[datagram]]);
   }
 
   /** Handles one datagram of this session (the owner has checked session id and address). */
@@ -208,7 +220,16 @@ export class UdpChannel extends MessageChannel {
       case Kind.control: {
         const { message, ack } = this.control.onControl(dg.body);
         if (ack) this.pacer.pushUrgent([[ack]]);
-        if (message) this.deliver(message);
+        if (!message) return;
+        // Frames completed by datagrams that came before this one go first (a bye
+        // right after the last frame must not overtake it).
+        if (this.pollPending) {
+          clearImmediate(this.pollPending);
+          this.pollPending = undefined;
+          this.poll();
+          if (this.isClosed) return;
+        }
+        this.deliver(message);
         return;
       }
       case Kind.ack:
@@ -290,7 +311,10 @@ export class UdpChannel extends MessageChannel {
     this.wakeTimer = setTimeout(() => {
       this.wakeTimer = undefined;
       this.wakeAtUs = Infinity;
-      this.poll();
+      // Timers run before the event loop reads sockets: after a stall, datagrams that
+      // arrived meanwhile are still unread. Poll after them (setImmediate runs after
+      // I/O), so silence is judged on what really arrived, not on a busy process.
+      this.schedulePoll();
     }, Math.max(1, Math.ceil((wake - now) / 1000)));
   }
 

@@ -44,7 +44,7 @@ async function relayMode(): Promise<void> {
   const pub = await publish(`udp://127.0.0.1:${port}/cam`, replaySource(pictures, width, height, num('fps', 60), num('frames', 300)), { reconnect: false });
   await pub.done;
   await new Promise((r) => setTimeout(r, num('linger', 1500)));
-  out({ event: 'done', relay: relay.udpStats()[0] });
+  out({ event: 'done', relay: relay.udpStats()[0], viewers: relay.viewers('cam') });
   await relay.close();
   process.exit(0);
 }

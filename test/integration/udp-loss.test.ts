@@ -43,12 +43,22 @@ async function suite(lab: LossLab): Promise<void> {
     console.log(
       `[${lab.method}] loss ${r.loss}% repair ${r.repair ? 'on ' : 'off'}: delivered ${(r.delivered * 100).toFixed(1)}% ` +
         `(within ${r.result.budgetMs} ms: ${(r.withinBudget * 100).toFixed(1)}%), p50 ${Number(r.result.p50Ms).toFixed(1)} ms, ` +
-        `fragments lost ${u.fragmentsLost ?? '?'}, repaired by NACK ${u.repairedByNack ?? '?'}`,
+        `fragments lost ${u.fragmentsLost ?? '?'}, repaired by NACK ${u.repairedByNack ?? '?'}, NACKed ${u.nacked ?? '?'}, ` +
+        `duplicates ${u.duplicates ?? '?'}, late ${u.fragmentsLate ?? '?'}, frames lost ${u.framesLost ?? '?'}`,
     );
   }
   const at = (loss: number, repair: boolean): Run => runs.find((r) => r.loss === loss && r.repair === repair) as Run;
-  assert.ok(at(5, true).delivered >= 0.99, `5 % loss with repair: ${at(5, true).delivered}`);
-  assert.ok(at(10, true).delivered >= 0.95, `10 % loss with repair: ${at(10, true).delivered}`);
+  // Targets: ≥ 99 % (5 % loss) and ≥ 95 % (10 %) of frames. Delivered at all is asserted at the target;
+  // delivered within the budget, measured from the capture time (which includes the publisher's hop and
+  // both pacers, not only repair), with a margin of 2 frames in 100 for a loaded machine's scheduling.
+  assert.ok(at(5, true).delivered >= 0.99, `5 % loss with repair: delivered ${at(5, true).delivered}`);
+  assert.ok(at(10, true).delivered >= 0.95, `10 % loss with repair: delivered ${at(10, true).delivered}`);
+  assert.ok(at(5, true).withinBudget >= 0.97, `5 % loss with repair: within budget ${at(5, true).withinBudget}`);
+  assert.ok(at(10, true).withinBudget >= 0.93, `10 % loss with repair: within budget ${at(10, true).withinBudget}`);
+  // The sender never answers a NACK for a fragment it has not sent with a copy, and repair stays bounded.
+  const u5 = (at(5, true).result.udp ?? {}) as Record<string, number>;
+  assert.ok((u5.repairedByNack ?? 0) > 0);
+  assert.ok((u5.nacked ?? 0) <= 5 * (u5.fragmentsLost ?? 0) + 50, `NACKs ${u5.nacked} for ${u5.fragmentsLost} lost fragments`);
   assert.ok(at(5, false).delivered < at(5, true).delivered);
   assert.ok(at(10, false).delivered < at(10, true).delivered);
 }

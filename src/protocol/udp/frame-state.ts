@@ -29,8 +29,19 @@ export class FrameState {
   wholeNacks = 0;
   wholeNackAtUs = -Infinity;
   repairedFragments = 0;
+  /** Arrival of the newest datagram (any, duplicates included). */
   lastUs: number;
   deadlineUs: number;
+  /** Originals (data or parity, not retransmissions) that arrived, for the pacing gap below. */
+  originals = 0;
+  /** Arrival of the newest original. */
+  lastOriginalUs = 0;
+  /** Largest gap between two originals' arrivals: how bursty the sender's pacing looks. */
+  maxGapUs = 0;
+  /** When a NACK of this message is next due (set by the reassembler's scan). */
+  nextNackUs = -Infinity;
+  /** Something arrived since the last NACK scan. */
+  dirty = true;
 
   constructor(
     readonly seq: number,

@@ -21,11 +21,22 @@ export interface ReassemblerOptions {
   maxBudgetMs?: number;
   /** Ask the sender for missing fragments. Default true. */
   nack?: boolean;
-  /** Most NACKs per fragment. Default 5. */
+  /** Most NACKs per fragment (the first one and repeats after a lost NACK or a lost retransmission). Default 8 (with a retry interval of a few ms, several fit in the budget; at 10 % loss each way a NACK and its retransmission both get through only 81 % of the time). */
   maxNacksPerFragment?: number;
-  /** Fixed interval between NACKs of one fragment, ms. Default: 1.5 × RTT + 1 ms, at least 2 ms. */
+  /**
+   * Fixed interval between NACKs of one fragment, ms. Default: measured
+   * repair round trip (NACK to retransmission, Karn's rule) + max(2 × its
+   * variation, 1 ms), at most a quarter of the budget; before the first sample,
+   * 1.5 × {@link Reassembler.rttUs} + 1 ms, at least 2 ms.
+   */
   nackRetryMs?: number;
-  /** Trailing fragments of the newest message count as missing after this much silence, ms. Default 5. */
+  /**
+   * The fragments after the last one that arrived count as missing (tail
+   * loss) after this much silence, ms, or twice the largest gap seen
+   * between the message's arrivals if that is longer (a sender whose pacing
+   * is bursty is not NACKed for fragments it has not sent yet), at most
+   * half the budget. Default 3.
+   */
   tailTimeoutMs?: number;
 }
 
@@ -78,8 +89,10 @@ export class Reassembler {
     framesComplete: 0, framesLost: 0, framesRepaired: 0, fragmentsLate: 0, fragmentsReceived: 0, fragmentsLost: 0,
     repairedByNack: 0, repairedByFec: 0, reordered: 0, duplicates: 0, invalid: 0, nacked: 0,
   };
-  /** Round-trip time estimate, µs, set by the owner; drives the NACK retry interval. */
+  /** Round-trip time estimate, µs, set by the owner; drives the NACK retry interval until repairs have been timed. */
   rttUs = 5000;
+  private repairSrttUs: number | undefined;
+  private repairRttvarUs = 0;
   private readonly o: Required<Omit<ReassemblerOptions, 'latencyBudgetMs' | 'nackRetryMs'>>;
   private readonly fixedBudgetUs: number | undefined;
   private readonly fixedRetryUs: number | undefined;
@@ -99,8 +112,8 @@ export class Reassembler {
       minBudgetMs: options.minBudgetMs ?? 10,
       maxBudgetMs: options.maxBudgetMs ?? 1000,
       nack: options.nack ?? true,
-      maxNacksPerFragment: options.maxNacksPerFragment ?? 5,
-      tailTimeoutMs: options.tailTimeoutMs ?? 5,
+      maxNacksPerFragment: Math.min(255, options.maxNacksPerFragment ?? 8),
+      tailTimeoutMs: options.tailTimeoutMs ?? 3,
     };
     this.intervalUs = 33_333 / 2;
     this.fixedBudgetUs = options.latencyBudgetMs === undefined ? undefined : options.latencyBudgetMs * 1000;
@@ -123,8 +136,36 @@ export class Reassembler {
     return this.heldBytes;
   }
 
-  private get retryUs(): number {
-    return this.fixedRetryUs ?? Math.max(2000, 1.5 * this.rttUs + 1000);
+  /** Smoothed repair round trip (a NACK to its retransmission's arrival), µs; undefined until measured. */
+  get repairRttUs(): number | undefined {
+    return this.repairSrttUs;
+  }
+
+  /** Interval between NACKs of one fragment, µs. */
+  get retryUs(): number {
+    if (this.fixedRetryUs !== undefined) return this.fixedRetryUs;
+    if (this.repairSrttUs === undefined) return Math.max(2000, 1.5 * this.rttUs + 1000);
+    // A needless repeat costs one small datagram and a duplicate; a late one costs the frame. So the
+    // margin is 2 × the variation (not TCP's 4), and a few tries always fit in the budget.
+    const rto = this.repairSrttUs + Math.max(2 * this.repairRttvarUs, 1000);
+    return Math.max(1000, Math.min(rto, this.budgetUs / 4));
+  }
+
+  /** How long the newest arrival of `st` may be followed by silence before its tail counts as lost, µs. */
+  private tailWaitUs(st: FrameState): number {
+    return Math.min(this.budgetUs / 2, Math.max(this.o.tailTimeoutMs * 1000, 2 * st.maxGapUs));
+  }
+
+  /** One repair round-trip sample (RFC 6298 smoothing). */
+  private sampleRepair(us: number): void {
+    if (!(us >= 0) || us > 1_000_000) return;
+    if (this.repairSrttUs === undefined) {
+      this.repairSrttUs = us;
+      this.repairRttvarUs = us / 2;
+    } else {
+      this.repairRttvarUs = 0.75 * this.repairRttvarUs + 0.25 * Math.abs(this.repairSrttUs - us);
+      this.repairSrttUs = 0.875 * this.repairSrttUs + 0.125 * us;
+    }
   }
 
   /** Adds one fragment or parity datagram (the whole datagram, header included). */
@@ -167,11 +208,21 @@ export class Reassembler {
       if (!h.parity) this.stats.duplicates++;
       return;
     }
+    st.dirty = true;
+    if (!h.retransmit) {
+      if (st.originals > 0) st.maxGapUs = Math.max(st.maxGapUs, nowUs - st.lastOriginalUs);
+      st.originals++;
+      st.lastOriginalUs = nowUs;
+    }
     if (!h.parity) {
       this.stats.fragmentsReceived++;
-      if (h.retransmit && ((st.nackCount[h.index] ?? 0) > 0 || st.wholeNacks > 0)) {
+      const nacks = st.nackCount[h.index] ?? 0;
+      if (h.retransmit && (nacks > 0 || st.wholeNacks > 0)) {
         this.stats.repairedByNack++;
         st.repairedFragments++;
+        // Karn: time only a repair asked for exactly once.
+        if (nacks === 1 && st.wholeNacks === 0) this.sampleRepair(nowUs - (st.nackAtUs[h.index] as number));
+        else if (nacks === 0 && st.wholeNacks === 1) this.sampleRepair(nowUs - st.wholeNackAtUs);
       } else if (st.dataPos(h.index) < wasHighest) this.stats.reordered++;
     }
     if (st.fecGroup > 0) {
@@ -210,10 +261,7 @@ export class Reassembler {
     for (const st of this.frames.values()) {
       if (st.complete) continue;
       at(st.deadlineUs);
-      if (!this.o.nack) continue;
-      at(st.lastUs + this.o.tailTimeoutMs * 1000);
-      if (!st.known) at(st.wholeNackAtUs + this.retryUs);
-      else if (st.scanFrom < st.count) at(Math.max(st.lastUs, (st.nackAtUs[st.scanFrom] ?? 0) + this.retryUs));
+      if (this.o.nack && st.nextNackUs < st.deadlineUs) at(st.nextNackUs);
     }
     return wake;
   }
@@ -237,52 +285,96 @@ export class Reassembler {
         if (oldest?.complete) this.release(oldest);
         else this.abandon(this.next as number);
       }
-      if (ahead === 1 && this.lastNewUs !== undefined) {
-        const dt = nowUs - this.lastNewUs;
+      const prevNewUs = this.lastNewUs;
+      if (ahead === 1 && prevNewUs !== undefined) {
+        const dt = nowUs - prevNewUs;
         if (dt > 0 && dt < 1_000_000) this.intervalUs = 0.9 * this.intervalUs + 0.1 * dt;
       }
       this.lastNewUs = nowUs;
-      // Messages skipped over get placeholders, so they can be asked for whole.
+      // Messages skipped over get placeholders, so they can be asked for whole. Each one's
+      // budget runs from when it should have arrived (a frame interval before the next one),
+      // not from now: a lost message must not hold the ones after it longer than one that arrived.
       for (let s = (Math.max(seqDiff(highest, this.next as number), -1) + (this.next as number) + 1) >>> 0; seqDiff(s, seq) < 0; s = (s + 1) >>> 0) {
-        if (!this.frames.has(s)) this.frames.set(s, new FrameState(s, nowUs, this.budgetUs));
+        if (this.frames.has(s)) continue;
+        const expectedUs = Math.max(prevNewUs ?? nowUs, nowUs - seqDiff(seq, s) * this.intervalUs);
+        this.frames.set(s, new FrameState(s, Math.min(nowUs, expectedUs), this.budgetUs));
       }
       this.highest = seq;
+      // Every older message's missing fragments are now known to be lost: rescan them.
+      for (const other of this.frames.values()) other.dirty = true;
     }
     const st = new FrameState(seq, nowUs, this.budgetUs);
     this.frames.set(seq, st);
     return st;
   }
 
+  /**
+   * Adds the NACKs of `st` that are due now to `out` and notes when the next
+   * one will be. A data fragment is missing once something sent after it
+   * arrived (a later fragment or parity of the message, or a later message),
+   * or once the message has been silent for its tail wait (tail loss); with
+   * FEC it first waits for its group's parity. A fragment is NACKed again a
+   * retry interval after its last NACK, at most `maxNacksPerFragment` times.
+   */
   private collectNacks(st: FrameState, nowUs: number, out: NackEntry[]): void {
-    if (st.complete || nowUs >= st.deadlineUs) return;
-    const later = seqDiff(this.highest as number, st.seq) > 0;
-    const quiet = nowUs - st.lastUs >= this.o.tailTimeoutMs * 1000;
-    if (!st.known) {
-      if (st.wholeNacks < this.o.maxNacksPerFragment && nowUs - st.wholeNackAtUs >= this.retryUs) {
-        st.wholeNacks++;
-        st.wholeNackAtUs = nowUs;
-        this.stats.nacked++;
-        out.push({ seq: st.seq, indexes: [] });
-      }
+    if (st.complete || nowUs >= st.deadlineUs) {
+      st.nextNackUs = Infinity;
       return;
     }
+    // Nothing arrived and nothing fell due since the last scan: nothing to do.
+    if (!st.dirty && nowUs < st.nextNackUs) return;
+    st.dirty = false;
+    const max = this.o.maxNacksPerFragment;
+    const retry = this.retryUs;
+    let next = Infinity;
+    if (!st.known) {
+      if (st.wholeNacks < max) {
+        const due = st.wholeNacks === 0 ? nowUs : st.wholeNackAtUs + retry;
+        if (nowUs >= due) {
+          st.wholeNacks++;
+          st.wholeNackAtUs = nowUs;
+          this.stats.nacked++;
+          out.push({ seq: st.seq, indexes: [] });
+          if (st.wholeNacks < max) next = nowUs + retry;
+        } else next = due;
+      }
+      st.nextNackUs = next;
+      return;
+    }
+    const later = seqDiff(this.highest as number, st.seq) > 0;
+    const tailDueUs = st.lastUs + this.tailWaitUs(st);
+    const quiet = nowUs >= tailDueUs;
     while (st.scanFrom < st.count && st.have[st.scanFrom] === 1) st.scanFrom++;
     const indexes: number[] = [];
     for (let i = st.scanFrom; i < st.count; i++) {
       if (st.have[i] === 1) continue;
-      const pos = st.dataPos(i);
-      if (!(pos < st.highestPos || later || quiet)) break;
-      // With FEC, wait for the group's parity unless it is known lost (something after it arrived) or time ran.
-      if (st.fecGroup > 0 && !quiet && !later) {
+      const known = later || st.dataPos(i) < st.highestPos;
+      if (!known && !quiet) {
+        // Not sent yet, or the tail was lost: silence will tell. Every fragment after this one is in the same case.
+        next = Math.min(next, tailDueUs);
+        break;
+      }
+      // With FEC, wait for the group's parity unless it is known lost (something after it arrived) or the message went quiet.
+      if (st.fecGroup > 0 && !later && !quiet) {
         const g = Math.floor(i / st.fecGroup);
-        if (st.parity[g] === undefined && st.parityPos(g) >= st.highestPos) continue;
+        if (st.parity[g] === undefined && st.parityPos(g) >= st.highestPos) {
+          next = Math.min(next, tailDueUs);
+          continue;
+        }
       }
       const n = st.nackCount[i] as number;
-      if (n >= this.o.maxNacksPerFragment || nowUs - (st.nackAtUs[i] as number) < this.retryUs) continue;
+      if (n >= max) continue;
+      const due = n === 0 ? nowUs : (st.nackAtUs[i] as number) + retry;
+      if (nowUs < due) {
+        next = Math.min(next, due);
+        continue;
+      }
       st.nackCount[i] = n + 1;
       st.nackAtUs[i] = nowUs;
       indexes.push(i);
+      if (n + 1 < max) next = Math.min(next, nowUs + retry);
     }
+    st.nextNackUs = next;
     if (indexes.length > 0) {
       this.stats.nacked += indexes.length;
       out.push({ seq: st.seq, indexes });

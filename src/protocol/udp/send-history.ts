@@ -9,7 +9,7 @@ export interface SendHistoryOptions {
   maxBytes?: number;
   /** Messages older than this are forgotten: a retransmission would arrive too late to help. Default 500 ms. */
   maxAgeMs?: number;
-  /** Times one fragment may be retransmitted. Default 4. */
+  /** Times one fragment may be retransmitted. Default 8 (as many as a receiver NACKs by default). */
   maxRetransmits?: number;
 }
 
@@ -17,11 +17,16 @@ interface Sent {
   fragments: Fragments;
   atUs: number;
   resent: Uint8Array;
+  /** 1 once the original of data fragment i has left the pacer. */
+  sent: Uint8Array;
 }
 
 /**
  * What a sender remembers for NACK repair: the datagrams of recent
- * messages, bounded by count, bytes and age. Pure: clock values are passed in.
+ * messages, bounded by count, bytes and age. It also knows which originals
+ * have actually left the pacer ({@link markSent}): a NACK for a fragment
+ * still queued is ignored (counted in {@link notYetSent}), since the
+ * original is about to go anyway. Pure: clock values are passed in.
  */
 export class SendHistory {
   private readonly maxMessages: number;
@@ -34,12 +39,14 @@ export class SendHistory {
   missed = 0;
   /** Fragments retransmitted. */
   retransmitted = 0;
+  /** Fragments asked for whose original had not been sent yet (still queued): ignored. */
+  notYetSent = 0;
 
   constructor(options: SendHistoryOptions = {}) {
     this.maxMessages = options.maxMessages ?? 64;
     this.maxBytes = options.maxBytes ?? 8 * 1024 * 1024;
     this.maxAgeUs = (options.maxAgeMs ?? 500) * 1000;
-    this.maxRetransmits = options.maxRetransmits ?? 4;
+    this.maxRetransmits = options.maxRetransmits ?? 8;
   }
 
   /** Bytes held. */
@@ -52,11 +59,26 @@ export class SendHistory {
     return this.sent.size;
   }
 
-  /** Remembers a message sent at `nowUs`, evicting the oldest beyond the limits. */
+  /**
+   * Remembers a message queued for sending at `nowUs`, evicting the oldest
+   * beyond the limits. Its fragments count as not yet sent until
+   * {@link markSent} (or {@link markAllSent}) says otherwise.
+   */
   add(fragments: Fragments, nowUs: number): void {
-    this.sent.set(fragments.seq, { fragments, atUs: nowUs, resent: new Uint8Array(fragments.count) });
+    this.sent.set(fragments.seq, { fragments, atUs: nowUs, resent: new Uint8Array(fragments.count), sent: new Uint8Array(fragments.count) });
     this.bytes += fragments.bytes;
     this.trim(nowUs);
+  }
+
+  /** The original of data fragment `index` of message `seq` has been handed to the socket. */
+  markSent(seq: number, index: number): void {
+    const s = this.sent.get(seq);
+    if (s && index < s.sent.length) s.sent[index] = 1;
+  }
+
+  /** Every original of message `seq` has been handed to the socket (senders without a pacer, tests). */
+  markAllSent(seq: number): void {
+    this.sent.get(seq)?.sent.fill(1);
   }
 
   /** The datagrams to resend for some NACK entries (unknown or exhausted fragments are skipped and counted). */
@@ -69,12 +91,18 @@ export class SendHistory {
         this.missed += Math.max(1, e.indexes.length);
         continue;
       }
-      const indexes = e.indexes.length === 0 ? s.fragments.data.map((_, i) => i) : e.indexes;
+      const whole = e.indexes.length === 0;
+      const indexes = whole ? s.fragments.data.map((_, i) => i) : e.indexes;
       for (const i of indexes) {
         const dg = s.fragments.data[i];
         const n = s.resent[i];
         if (dg === undefined || n === undefined || n >= this.maxRetransmits) {
           this.missed++;
+          continue;
+        }
+        if (s.sent[i] !== 1) {
+          // Still in the pacer queue: the original is on its way; a copy would only be a duplicate.
+          if (!whole) this.notYetSent++;
           continue;
         }
         s.resent[i] = n + 1;

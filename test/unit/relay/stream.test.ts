@@ -116,4 +116,18 @@ describe('RelayStream fan-out', () => {
     for (let i = 10; i < 20; i++) s.fanOut(frame(i), 0);
     assert.deepEqual(c.frameSeqs().slice(3), [10, 11, 12, 13, 14]);
   });
+
+  it('a repairing transport (UDP) gets room for the frames it holds back while repairing an older one', () => {
+    const s = new RelayStream('x');
+    const c = new FakeChannel();
+    const slot = new ViewerSlot(c, 'v', { acks: true, rttUs: () => 0, repairFrames: 3 });
+    s.viewers.set('v', slot);
+    assert.equal(slot.window, 5);
+    // Frame 0 is being repaired: 1..4 arrive complete but are held back in order, so none is acked yet.
+    for (let i = 0; i < 5; i++) s.fanOut(toRelayFrame({ ...fakeFrame(i), captureUs: i * 16_667 }), 0);
+    assert.deepEqual(c.frameSeqs(), [0, 1, 2, 3, 4]);
+    assert.equal(slot.skipped, 0);
+    slot.onAck(4);
+    assert.equal(slot.unacked, 0);
+  });
 });

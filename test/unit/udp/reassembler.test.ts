@@ -30,6 +30,8 @@ function run(len: number, drop: Set<number>, order: number[] | undefined, opts: 
   const hist = new SendHistory();
   hist.add(f, 0);
   hist.add(f2, 0);
+  hist.markAllSent(0);
+  hist.markAllSent(1);
   const r = new Reassembler({ latencyBudgetMs: 50, ...opts });
   const dgs = flat(f);
   let t = 0;
@@ -159,7 +161,10 @@ test('a wholly lost message is asked for whole and repaired', () => {
   const hist = new SendHistory();
   const r = new Reassembler({ latencyBudgetMs: 50 });
   const fs = [0, 1, 2].map((s) => fragmentMessage([msg(150, s)], s, { session: 1, fragmentSize: SIZE }));
-  fs.forEach((f) => hist.add(f, 0));
+  fs.forEach((f) => {
+    hist.add(f, 0);
+    hist.markAllSent(f.seq);
+  });
   for (const d of flat(fs[0] as Fragments)) r.push(d, 1);
   for (const d of flat(fs[2] as Fragments)) r.push(d, 2);
   const p = r.poll(3);
