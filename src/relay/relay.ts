@@ -50,6 +50,8 @@ export interface ViewerInfo {
   pending: boolean;
   /** Frames sent and not yet acked (viewers that ack). */
   unacked: number;
+  /** Frames sent over a lossy transport (UDP) that no ack came for in time: taken as lost. */
+  expired: number;
   queuedBytes: number;
   /** Transport-specific counters (UDP loss and repair), when the transport has any. */
   transportStats?: Record<string, number>;
@@ -169,6 +171,7 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
       decimated: v.decimated,
       pending: v.pending !== undefined,
       unacked: v.unacked,
+      expired: v.expired,
       queuedBytes: v.channel.queuedBytes,
       transport: v.channel.transport,
       ...(v.channel.transportStats() ? { transportStats: v.channel.transportStats() } : {}),
@@ -261,6 +264,8 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
           rttUs: () => session.clockSync.minRttUs,
           // UDP repairs loss within a budget of about two frame intervals, holding later frames back meanwhile.
           repairFrames: session.channel.transport === 'udp' ? 3 : 0,
+          lossy: session.channel.transport === 'udp',
+          clock: this.clock,
         }),
         profile,
       );

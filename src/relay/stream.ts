@@ -1,3 +1,4 @@
+import { nowUs } from '../frame/clock.js';
 import type { EncodedFrame } from '../frame/frame.js';
 import { StatsMeter, type StatsSnapshot } from '../frame/meter.js';
 import { encodeControl, encodeFrameHeader } from '../protocol/messages.js';
@@ -31,6 +32,16 @@ export interface ViewerSlotOptions {
    * intervals by default). Default 0.
    */
   repairFrames?: number | undefined;
+  /**
+   * The transport may lose a whole frame (UDP): a frame unacked for
+   * 2 × RTT + max(250 ms, 6 frame intervals) is taken as lost and leaves the
+   * window, so a burst of loss that swallows every frame in flight cannot
+   * block the viewer for good. (On TCP nothing is lost, and a viewer that
+   * does not ack is slow: its frames stay in the window.)
+   */
+  lossy?: boolean | undefined;
+  /** Clock for ack expiry, µs. Default the process clock. */
+  clock?: (() => number) | undefined;
 }
 
 /** Upper bound of the ack window, frames. */
@@ -63,8 +74,14 @@ export class ViewerSlot {
   private readonly acks: boolean;
   private readonly rttUs: () => number;
   private readonly repairFrames: number;
+  /** Frames taken as lost after no ack came for them (lossy transports only). */
+  expired = 0;
   /** Sequence numbers sent and not yet acked, oldest first (bounded by the window). */
   private readonly inFlight: number[] = [];
+  /** When each of `inFlight` was sent, µs (lossy transports only). */
+  private readonly inFlightAt: number[] = [];
+  private readonly lossy: boolean;
+  private readonly clock: () => number;
   private frameIntervalUs = 33_333;
   private lastCaptureUs: number | undefined;
   private readonly onDrain = (): void => this.flush();
@@ -79,6 +96,8 @@ export class ViewerSlot {
     this.acks = options.acks === true;
     this.rttUs = options.rttUs ?? (() => 0);
     this.repairFrames = Math.max(0, options.repairFrames ?? 0);
+    this.lossy = options.lossy === true;
+    this.clock = options.clock ?? nowUs;
     channel.on('drain', this.onDrain);
   }
 
@@ -94,7 +113,22 @@ export class ViewerSlot {
   }
 
   private get blocked(): boolean {
-    return this.channel.backedUp || (this.acks && this.inFlight.length >= this.window);
+    if (this.channel.backedUp) return true;
+    if (!this.acks || this.inFlight.length < this.window) return false;
+    if (this.lossy) this.expireLost();
+    return this.inFlight.length >= this.window;
+  }
+
+  /** Drops frames from the window that were sent too long ago to be acked still. */
+  private expireLost(): void {
+    const interval = Math.max(this.frameIntervalUs, this.intervalUs);
+    const oldest = this.clock() - (2 * this.rttUs() + Math.max(250_000, 6 * interval));
+    let n = 0;
+    while (n < this.inFlightAt.length && (this.inFlightAt[n] as number) < oldest) n++;
+    if (n === 0) return;
+    this.inFlight.splice(0, n);
+    this.inFlightAt.splice(0, n);
+    this.expired += n;
   }
 
   /** The viewer acked `seq` (and, acks being in order, everything sent before it). */
@@ -102,6 +136,7 @@ export class ViewerSlot {
     const i = this.inFlight.indexOf(seq);
     if (i < 0) return;
     this.inFlight.splice(0, i + 1);
+    if (this.lossy) this.inFlightAt.splice(0, i + 1);
     this.flush();
   }
 
@@ -160,7 +195,10 @@ export class ViewerSlot {
     if (this.skipped + this.decimated !== this.reportedSkips) this.control({});
     this.channel.send([rf.header, rf.frame.data]);
     this.sent++;
-    if (this.acks) this.inFlight.push(rf.frame.seq);
+    if (this.acks) {
+      this.inFlight.push(rf.frame.seq);
+      if (this.lossy) this.inFlightAt.push(this.clock());
+    }
   }
 }
 

@@ -157,8 +157,8 @@ export function createNetnsLab(): LossLab {
         `flush ruleset\n` +
         (pct > 0
           ? `table inet fwloss {\n` +
-            ` chain in { type filter hook input priority 0; meta l4proto udp numgen random mod 100 < ${pct} drop; }\n` +
-            ` chain out { type filter hook output priority 0; meta l4proto udp numgen random mod 100 < ${pct} drop; }\n}\n`
+            ` chain in { type filter hook input priority 0; meta l4proto udp ${pct >= 100 ? '' : `numgen random mod 100 < ${pct} `}drop; }\n` +
+            ` chain out { type filter hook output priority 0; meta l4proto udp ${pct >= 100 ? '' : `numgen random mod 100 < ${pct} `}drop; }\n}\n`
           : '');
       execFileSync('ip', ['netns', 'exec', nsB, 'nft', '-f', '-'], { input: rules, stdio: ['pipe', 'pipe', 'pipe'] });
     },

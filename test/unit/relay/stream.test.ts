@@ -131,3 +131,42 @@ describe('RelayStream fan-out', () => {
     assert.equal(slot.unacked, 0);
   });
 });
+
+describe('ack window on a lossy transport (UDP)', () => {
+  const frameAt = (seq: number, tUs: number) => toRelayFrame({ ...fakeFrame(seq), captureUs: tUs });
+
+  it('frames no ack came for in time leave the window, so losing every frame in flight cannot block the viewer for good', () => {
+    let now = 1_000_000_000;
+    const chan = new FakeChannel();
+    const slot = new ViewerSlot(chan, 'v', { acks: true, lossy: true, clock: () => now });
+    const tcpChan = new FakeChannel();
+    const tcpSlot = new ViewerSlot(tcpChan, 't', { acks: true, clock: () => now });
+    let seq = 0;
+    const step = (): void => {
+      now += 33_333;
+      const rf = frameAt(seq++, now);
+      slot.offer(rf);
+      tcpSlot.offer(rf);
+    };
+    // Nothing is ever acked: a window of frames goes out, then the slot holds one pending frame.
+    for (let i = 0; i < 6; i++) step();
+    const window = slot.window;
+    assert.equal(chan.frameSeqs().length, window);
+    assert.equal(slot.unacked, window);
+    assert.equal(slot.expired, 0);
+    // 250 ms (more than 6 intervals here) after the first went out, it is taken as lost and the next frame goes.
+    for (let i = 0; i < 8; i++) step();
+    assert.ok(slot.expired > 0, 'unacked frames expired');
+    assert.ok(chan.frameSeqs().length > window, 'the viewer gets frames again');
+    const seqs = chan.frameSeqs();
+    assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'in order');
+    assert.ok(slot.unacked <= window, 'the window stays bounded');
+    // TCP loses nothing: a viewer that does not ack is slow, and stays blocked.
+    assert.equal(tcpChan.frameSeqs().length, tcpSlot.window);
+    assert.equal(tcpSlot.expired, 0);
+    // An ack clears what it covers, and the pending (newest) frame goes out.
+    slot.onAck(seqs[seqs.length - 1] as number);
+    assert.equal(slot.unacked, 1);
+    assert.equal(chan.frameSeqs().at(-1), seq - 1);
+  });
+});
