@@ -18,6 +18,9 @@ Options:
   --token T       require this token from every publisher and viewer (TCP, WebSocket,
                   MJPEG, ingest, API: "Authorization: Bearer T" or ?token=T on HTTP)
   --max-clients N most connections at once (default 10000)
+  --max-renditions N
+                  most distinct sizes/qualities made for viewers per stream (default 4;
+                  0 = none: viewers get the stream as published)
   --json          log one JSON object per line instead of text
   -h, --help      this help
 
@@ -35,6 +38,8 @@ export interface ServeArgs {
   udp?: number | undefined;
   token: string | undefined;
   maxClients: number | undefined;
+  /** Most rendition profiles per stream (undefined = the relay's default). */
+  maxRenditions?: number | undefined;
   json: boolean;
 }
 
@@ -43,7 +48,7 @@ export async function startRelay(
   a: ServeArgs,
   log: (line: string) => void,
 ): Promise<{ relay: Relay; tcp: ListenAddress; http: ListenAddress | undefined; udp: ListenAddress | undefined }> {
-  const relay = createRelay({ token: a.token, maxClients: a.maxClients });
+  const relay = createRelay({ token: a.token, maxClients: a.maxClients, maxRenditions: a.maxRenditions });
   const emit = (event: string, fields: Record<string, unknown>): void => {
     if (a.json) log(JSON.stringify({ time: new Date().toISOString(), event, ...fields }));
     else log(`${new Date().toISOString()} ${event} ${Object.entries(fields).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`);
@@ -72,6 +77,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
       udp: { type: 'string' },
       token: { type: 'string' },
       'max-clients': { type: 'string' },
+      'max-renditions': { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
@@ -87,6 +93,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     udp: parseNum('udp', values.udp, 0, 65535),
     token: values.token,
     maxClients: parseNum('max-clients', values['max-clients'], 1, 1_000_000),
+    maxRenditions: parseNum('max-renditions', values['max-renditions'], 0, 64),
     json: values.json ?? false,
   };
   const { relay, tcp, http, udp } = await startRelay(args, (line) => process.stderr.write(`${line}\n`));

@@ -10,7 +10,7 @@ import type { MessageChannel } from '../transport/channel.js';
 import { TcpChannel } from '../transport/tcp.js';
 import type { Profile } from '../codec/transcode.js';
 import { createHttpServer, type HttpServerOptions } from './http.js';
-import { DEFAULT_RENDITION_QUALITY } from './rendition.js';
+import { DEFAULT_MAX_RENDITIONS, DEFAULT_RENDITION_QUALITY } from './rendition.js';
 import { UdpServer, type UdpServerOptions, type UdpServerStats } from '../transport/udp-server.js';
 import { ServerSession, type SessionHost } from './session.js';
 import { RelayStream, ViewerSlot, toRelayFrame, type StreamInfo } from './stream.js';
@@ -27,6 +27,13 @@ export interface RelayOptions extends ParserLimits {
   maxClients?: number;
   /** Most streams at once. Default 1024. */
   maxStreams?: number;
+  /**
+   * Most distinct rendition profiles (size / quality a viewer asked for) per
+   * stream, default 4; 0 turns renditions off. Each costs a resize and a JPEG encode per frame; a
+   * viewer asking for one more gets the stream as published, and its welcome
+   * says so.
+   */
+  maxRenditions?: number;
   /** Clock (µs); injectable for tests. */
   clock?: Clock;
 }
@@ -75,6 +82,7 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
   readonly limits: Required<ParserLimits>;
   private readonly maxClients: number;
   private readonly maxStreams: number;
+  private readonly maxRenditions: number;
   private readonly tokenDigest: Buffer | undefined;
   private readonly streamsByName = new Map<string, RelayStream>();
   private readonly sessions = new Set<ServerSession>();
@@ -89,6 +97,10 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
     this.idleTimeoutMs = positive(options.idleTimeoutMs, 20_000, 'idleTimeoutMs');
     this.maxClients = positive(options.maxClients, 10_000, 'maxClients');
     this.maxStreams = positive(options.maxStreams, 1024, 'maxStreams');
+    this.maxRenditions = options.maxRenditions ?? DEFAULT_MAX_RENDITIONS;
+    if (!Number.isInteger(this.maxRenditions) || this.maxRenditions < 0) {
+      throw new FramewireError(ErrorCodes.BAD_OPTION, `maxRenditions must be a whole number ≥ 0, got ${options.maxRenditions}`);
+    }
     this.limits = {
       maxFrameBytes: positive(options.maxFrameBytes, DEFAULT_LIMITS.maxFrameBytes, 'maxFrameBytes'),
       maxControlBytes: positive(options.maxControlBytes, DEFAULT_LIMITS.maxControlBytes, 'maxControlBytes'),
@@ -228,7 +240,7 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
       if (this.streamsByName.size >= this.maxStreams) {
         throw new FramewireError(ErrorCodes.TOO_MANY_CLIENTS, `the relay is at its limit of ${this.maxStreams} streams`);
       }
-      stream = new RelayStream(hello.stream);
+      stream = new RelayStream(hello.stream, this.maxRenditions);
       this.streamsByName.set(hello.stream, stream);
     }
     const granted: ControlMessage & { type: 'welcome' } = {
@@ -257,7 +269,7 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
       const { fps, width, height, quality } = hello.params ?? {};
       const profile: Profile | undefined =
         width !== undefined || height !== undefined || quality !== undefined ? { width, height, quality } : undefined;
-      stream.addViewer(
+      const rendered = stream.addViewer(
         new ViewerSlot(session.channel, session.id, {
           fpsCap: fps,
           acks: hello.acks,
@@ -272,7 +284,7 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
       const g = granted.body.granted;
       if (fps !== undefined) g.fps = fps;
       const f = stream.latest?.frame;
-      if (profile) {
+      if (profile && rendered) {
         if (width !== undefined) g.width = width;
         if (height !== undefined) g.height = height;
         g.quality = quality ?? DEFAULT_RENDITION_QUALITY;

@@ -9,6 +9,9 @@ export interface RenditionInfo {
   encodes: number;
 }
 
+/** Default limit of distinct rendition profiles per stream. */
+export const DEFAULT_MAX_RENDITIONS = 4;
+
 /** Quality used when a viewer asks for a size but no quality. */
 export const DEFAULT_RENDITION_QUALITY = 75;
 
@@ -29,6 +32,9 @@ interface Entry {
  */
 export class Renditions {
   private readonly entries = new Map<string, Entry>();
+  /** @param max most distinct profiles at once (each costs a resize and an encode per frame) */
+  constructor(readonly max = DEFAULT_MAX_RENDITIONS) {}
+
   private busy = false;
   private next: RelayFrame | undefined;
   /** Source frames decoded. */
@@ -36,11 +42,16 @@ export class Renditions {
   /** Frames that failed to decode or encode (corrupt input). */
   errors = 0;
 
-  /** Adds a viewer to its profile's rendition, creating it on first use. */
-  add(slot: ViewerSlot, profile: Profile): string {
+  /**
+   * Adds a viewer to its profile's rendition, creating it on first use.
+   * Returns undefined, adding nothing, when a new profile would pass the
+   * limit: the viewer then gets the source as published.
+   */
+  add(slot: ViewerSlot, profile: Profile): string | undefined {
     const key = profileKey(profile, DEFAULT_RENDITION_QUALITY);
     let e = this.entries.get(key);
     if (!e) {
+      if (this.entries.size >= this.max) return undefined;
       e = { key, profile, viewers: new Set(), encodes: 0 };
       this.entries.set(key, e);
     }

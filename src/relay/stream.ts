@@ -226,15 +226,24 @@ export class RelayStream {
   publisher: { session: string; remote: string; since: number } | undefined;
   readonly viewers = new Map<string, ViewerSlot>();
   readonly meter = new StatsMeter();
-  readonly renditions = new Renditions();
+  readonly renditions: Renditions;
   latest: RelayFrame | undefined;
 
-  constructor(readonly name: string) {}
+  /** @param maxRenditions most distinct rendition profiles at once */
+  constructor(
+    readonly name: string,
+    maxRenditions?: number,
+  ) {
+    this.renditions = new Renditions(maxRenditions);
+  }
 
   /** Adds a viewer, of the source or (with a profile) of a rendition. */
-  addViewer(slot: ViewerSlot, profile: Profile | undefined): void {
+  /** Adds a viewer; returns false if it asked for a profile and the stream is at its rendition limit (it gets the source). */
+  addViewer(slot: ViewerSlot, profile: Profile | undefined): boolean {
     this.viewers.set(slot.session, slot);
-    if (profile) slot.rendition = this.renditions.add(slot, profile);
+    if (!profile) return true;
+    slot.rendition = this.renditions.add(slot, profile);
+    return slot.rendition !== undefined;
   }
 
   /** Removes a viewer (and its rendition if it was the last one watching it). */

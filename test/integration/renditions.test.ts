@@ -65,4 +65,31 @@ describe('renditions', () => {
     await until(() => relay.streams()[0]?.renditions.length === 1, 'rendition dropped');
     for (const s of [...small, full]) s.close();
   });
+
+  it('makes at most maxRenditions profiles per stream; one more viewer gets the source, and its welcome says so', async () => {
+    const { relay, url } = await startRelay({ maxRenditions: 2 });
+    relays.push(relay);
+    const pub = await publish(url('lim'), testPattern({ width: 640, height: 480, fps: 10 }));
+    try {
+      const asks = [{ width: 320 }, { width: 160 }, { width: 200 }, { width: 320 }];
+      const subs = asks.map((a) => subscribe(url('lim'), a));
+      const welcomes = await Promise.all(subs.map((s) => s.ready));
+      assert.deepEqual(welcomes[0]?.granted, { width: 320, quality: 75 });
+      assert.deepEqual(welcomes[1]?.granted, { width: 160, quality: 75 });
+      assert.deepEqual(welcomes[2]?.granted, { width: 640, height: 480 }, 'a third profile is refused: the source size is granted');
+      assert.deepEqual(welcomes[3]?.granted, { width: 320, quality: 75 }, 'an existing profile is shared, whatever the limit');
+      assert.equal(relay.streams()[0]?.renditions.length, 2);
+      const first = async (s: Subscription): Promise<EncodedFrame> => {
+        for await (const f of s) return f;
+        throw new Error('ended');
+      };
+      const f2 = await first(subs[2] as Subscription);
+      assert.deepEqual([f2.width, f2.height], [640, 480]);
+      const f1 = await first(subs[1] as Subscription);
+      assert.deepEqual([f1.width, f1.height], [160, 120]);
+      for (const s of subs) s.close();
+    } finally {
+      pub.close();
+    }
+  });
 });
