@@ -47,3 +47,5 @@ export {
   type OpenedSource,
   type SourceSpec,
 } from './sources/open-source.js';
+export { playerSink, recorderSink, type FrameSink, type PlayerSinkOptions, type RecorderSinkOptions } from './sinks/ffmpeg-sink.js';
+export { findTool } from './sources/ffmpeg-process.js';

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { subscribe } from '../index.js';
+import { playerSink, recorderSink, type FrameSink } from '../sinks/ffmpeg-sink.js';
 import { durationTimer, formatStats, onSignals, oneUrl, parseNum, parseSize, statusLine } from './common.js';
 import { openInBrowser, viewerPageUrl } from './open.js';
 import { jsonEverySecond, udpOptions } from './publish.js';
@@ -30,6 +31,10 @@ Options:
   --no-nack       udp:// only: do not ask the relay to resend lost fragments
   --budget MS     udp:// only: latency budget for repair (default two frame intervals)
   --no-reconnect  exit when the relay goes away instead of retrying
+  --play          show the video in a window (ffplay, no buffering; closing the
+                  window ends the view)
+  --record FILE   record to FILE without re-encoding: .mkv, .avi, .mov or .mp4
+                  through ffmpeg, or .mjpeg as raw concatenated JPEGs (no ffmpeg)
   --open          open the browser viewer page for this stream instead
                   (URL http://HOST:HTTP/STREAM, or tcp://… with the relay's --http port)
   --http PORT     the relay's HTTP port for --open with a tcp:// URL (default 8080)
@@ -54,6 +59,8 @@ export async function viewCommand(argv: string[]): Promise<void> {
       budget: { type: 'string' },
       'no-reconnect': { type: 'boolean', default: false },
       open: { type: 'boolean', default: false },
+      play: { type: 'boolean', default: false },
+      record: { type: 'string' },
       http: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -83,16 +90,52 @@ export async function viewCommand(argv: string[]): Promise<void> {
     onDisconnect: (reason, retry) => process.stderr.write(`framewire view: ${reason}${retry ? '; reconnecting' : ''}\n`),
   });
   const duration = parseNum('duration', values.duration, 0, 1e7);
+  // Sinks start before frames arrive, so a missing ffplay/ffmpeg is said at once.
+  let player: FrameSink | undefined;
+  let recorder: FrameSink | undefined;
+  try {
+    player = values.play ? playerSink({ title: `framewire: ${url}` }) : undefined;
+    recorder = values.record ? recorderSink(values.record) : undefined;
+  } catch (err) {
+    sub.close();
+    player?.close().catch(() => undefined);
+    throw err;
+  }
+  let sinkError: unknown;
+  for (const [sink, what] of [[player, 'player'], [recorder, 'recorder']] as const) {
+    sink?.done.then(
+      () => {
+        // The window was closed: that ends the view.
+        if (what === 'player') sub.close();
+      },
+      (err: unknown) => {
+        sinkError ??= err;
+        sub.close();
+      },
+    );
+  }
   const stops: (() => void)[] = [];
   if (values.json) stops.push(jsonEverySecond(() => sub.stats()));
   if (values.stats) stops.push(statusLine(() => formatStats('view', sub.stats())));
   durationTimer(duration, () => sub.close());
-  onSignals(() => sub.close());
+  const closeSinks = async (): Promise<void> => {
+    await Promise.all([player?.close().catch(() => undefined), recorder?.close().catch(() => undefined)]);
+  };
+  onSignals(async () => {
+    sub.close();
+    await closeSinks();
+  });
   try {
-    for await (const frame of sub) void frame;
+    for await (const frame of sub) {
+      player?.write(frame);
+      recorder?.write(frame);
+    }
   } finally {
     for (const s of stops) s();
+    await closeSinks();
+    if (recorder && !sinkError) process.stderr.write(`framewire view: recorded ${recorder.written} frames to ${values.record}${recorder.dropped ? ` (${recorder.dropped} dropped: the disk was behind)` : ''}\n`);
     // A last figure for the partial second, so --duration N gives N lines.
     if (values.json) process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), final: true, ...sub.stats() })}\n`);
   }
+  if (sinkError) throw sinkError;
 }

@@ -37,21 +37,35 @@ function isExecutable(file: string, platform: string): boolean {
  * directory on `PATH`. Throws FW_FFMPEG_NOT_FOUND with install instructions.
  */
 export function findFfmpeg(env: Record<string, string | undefined> = process.env, platform: string = process.platform): string {
-  const explicit = env.FFMPEG_PATH;
+  return findTool('ffmpeg', env, platform);
+}
+
+/**
+ * Finds one of ffmpeg's programs (`ffmpeg`, `ffplay`, `ffprobe`): its own
+ * variable (`FFPLAY_PATH`…) first, then the directory of `FFMPEG_PATH`, then
+ * `PATH`. Throws FW_FFMPEG_NOT_FOUND with install instructions.
+ */
+export function findTool(name: 'ffmpeg' | 'ffplay' | 'ffprobe', env: Record<string, string | undefined> = process.env, platform: string = process.platform): string {
+  const variable = `${name.toUpperCase()}_PATH`;
+  const explicit = env[variable];
   if (explicit) {
     if (isExecutable(explicit, platform)) return explicit;
-    throw new FramewireError(ErrorCodes.FFMPEG_NOT_FOUND, `FFMPEG_PATH is set to "${explicit}", which is not an executable file; fix it or unset it to search PATH`);
+    throw new FramewireError(ErrorCodes.FFMPEG_NOT_FOUND, `${variable} is set to "${explicit}", which is not an executable file; fix it or unset it to search PATH`);
   }
   const sep = platform === 'win32' ? ';' : ':';
-  const names = platform === 'win32' ? ['ffmpeg.exe', 'ffmpeg.cmd', 'ffmpeg.bat', 'ffmpeg'] : ['ffmpeg'];
-  for (const dir of (env.PATH ?? env.Path ?? '').split(sep)) {
+  const p = platform === 'win32' ? path.win32 : path.posix;
+  const names = platform === 'win32' ? [`${name}.exe`, `${name}.cmd`, `${name}.bat`, name] : [name];
+  const dirs = (env.PATH ?? env.Path ?? '').split(sep);
+  if (name !== 'ffmpeg' && env.FFMPEG_PATH) dirs.unshift(p.dirname(env.FFMPEG_PATH));
+  for (const dir of dirs) {
     if (!dir) continue;
-    for (const name of names) {
-      const file = (platform === 'win32' ? path.win32 : path.posix).join(dir, name);
+    for (const n of names) {
+      const file = p.join(dir, n);
       if (isExecutable(file, platform)) return file;
     }
   }
-  throw new FramewireError(ErrorCodes.FFMPEG_NOT_FOUND, `ffmpeg was not found on PATH; this source needs it: ${installHint(platform)}`);
+  const what = name === 'ffmpeg' ? 'this source needs it' : `it comes with ffmpeg`;
+  throw new FramewireError(ErrorCodes.FFMPEG_NOT_FOUND, `${name} was not found on PATH; ${what}: ${installHint(platform)}`);
 }
 
 const NOISE = [/^Conversion failed!?$/i, /^Exiting normally/i, /^Error (writing trailer|closing file)/i, /^av_interleaved_write_frame\(\)/i];
@@ -87,13 +101,15 @@ export function ffmpegErrorLine(stderr: string, exit?: { code: number | null; si
  * is kept.
  */
 const children = new Set<ChildProcess>();
+/** Children stopped with SIGTERM instead (a recorder that must write its file's trailer). */
+const graceful = new WeakSet<ChildProcess>();
 const SIGNALS: NodeJS.Signals[] = process.platform === 'win32' ? ['SIGINT', 'SIGTERM'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
 let hooked = false;
 
 function killAll(): void {
   for (const c of children) {
     try {
-      c.kill('SIGKILL');
+      c.kill(graceful.has(c) ? 'SIGTERM' : 'SIGKILL');
     } catch {
       // already gone
     }
@@ -122,9 +138,14 @@ function unhook(): void {
   for (const s of SIGNALS) process.off(s, onSignal);
 }
 
-/** Registers a child to be killed if this process exits or is signalled; forgotten when it exits. */
-export function trackChild(child: ChildProcess): void {
+/**
+ * Registers a child to be killed if this process exits or is signalled;
+ * forgotten when it exits. `signal` SIGTERM lets an ffmpeg that writes a
+ * file finish it (ffmpeg ends its output cleanly on SIGTERM).
+ */
+export function trackChild(child: ChildProcess, signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL'): void {
   if (child.exitCode !== null || child.signalCode !== null) return;
+  if (signal === 'SIGTERM') graceful.add(child);
   children.add(child);
   hook();
   const forget = (): void => {

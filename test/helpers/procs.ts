@@ -49,6 +49,11 @@ export async function waitDead(pid: number, ms = 3000): Promise<boolean> {
 
 /** Pids of live ffmpeg processes whose parent is `ppid` (Linux /proc; [] elsewhere). */
 export function ffmpegChildren(ppid: number = process.pid): number[] {
+  return childrenNamed('ffmpeg', ppid);
+}
+
+/** Pids of live processes called `name` whose parent is `ppid` (Linux /proc; [] elsewhere). */
+export function childrenNamed(name: string, ppid: number): number[] {
   if (!existsSync('/proc/self')) return [];
   const out: number[] = [];
   for (const d of readdirSync('/proc')) {
@@ -57,7 +62,7 @@ export function ffmpegChildren(ppid: number = process.pid): number[] {
       const stat = readFileSync(`/proc/${d}/stat`, 'latin1');
       const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
       const [state, parent] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (comm === 'ffmpeg' && Number(parent) === ppid && state !== 'Z') out.push(Number(d));
+      if (comm === name && Number(parent) === ppid && state !== 'Z') out.push(Number(d));
     } catch {
       // raced with its exit
     }
