@@ -12,5 +12,7 @@ function find(dir) {
 }
 
 const files = find('dist/test').sort();
-const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...process.argv.slice(2), ...files], { stdio: 'inherit' });
+// No test may hang CI: each has at most 2 minutes unless it says otherwise, and
+// a file whose test left a socket or child open still exits when it is done.
+const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', '--test-timeout=120000', '--test-force-exit', ...process.argv.slice(2), ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);

@@ -70,9 +70,12 @@ describe('renditions', () => {
     const { relay, url } = await startRelay({ maxRenditions: 2 });
     relays.push(relay);
     const pub = await publish(url('lim'), testPattern({ width: 640, height: 480, fps: 10 }));
+    const subs: Subscription[] = [];
     try {
+      // The source size is granted once the relay has seen a frame.
+      await until(() => (relay.streams()[0]?.framesIn ?? 0) > 0, 'a first frame at the relay');
       const asks = [{ width: 320 }, { width: 160 }, { width: 200 }, { width: 320 }];
-      const subs = asks.map((a) => subscribe(url('lim'), a));
+      for (const a of asks) subs.push(subscribe(url('lim'), a));
       const welcomes = await Promise.all(subs.map((s) => s.ready));
       assert.deepEqual(welcomes[0]?.granted, { width: 320, quality: 75 });
       assert.deepEqual(welcomes[1]?.granted, { width: 160, quality: 75 });
@@ -87,8 +90,8 @@ describe('renditions', () => {
       assert.deepEqual([f2.width, f2.height], [640, 480]);
       const f1 = await first(subs[1] as Subscription);
       assert.deepEqual([f1.width, f1.height], [160, 120]);
-      for (const s of subs) s.close();
     } finally {
+      for (const s of subs) s.close();
       pub.close();
     }
   });
