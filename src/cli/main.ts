@@ -1,4 +1,5 @@
 import { UsageError, errorLine } from './common.js';
+import { chatCommand, chatHelp } from './chat.js';
 import { demoCommand, demoHelp } from './demo.js';
 import { publishCommand, publishHelp } from './publish.js';
 import { serveCommand, serveHelp } from './serve.js';
@@ -13,6 +14,7 @@ Commands:
   serve      run a relay
   publish    send a source (default: a test pattern) to a relay
   view       watch a stream and report fps, bitrate, latency and losses
+  chat       two-way video between two machines, one command on each side
 
 Run "framewire <command> --help" for a command's options.
 `;
@@ -22,6 +24,7 @@ const commands: Record<string, { run: (argv: string[]) => Promise<void>; help: s
   serve: { run: serveCommand, help: serveHelp },
   publish: { run: publishCommand, help: publishHelp },
   view: { run: viewCommand, help: viewHelp },
+  chat: { run: chatCommand, help: chatHelp },
 };
 
 async function main(argv: string[]): Promise<number> {
