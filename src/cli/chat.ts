@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { createRelay, publish, subscribe, type Publication, type Relay, type Subscription } from '../index.js';
 import { playerSink, type FrameSink } from '../sinks/ffmpeg-sink.js';
 import { durationTimer, formatStats, onSignals, parseNum, parseSize, statusLine, UsageError } from './common.js';
-import { makeSource } from './publish.js';
+import { jsonEverySecond, makeSource } from './publish.js';
 
 export const chatHelp = `Usage: framewire chat --listen [HOST:]PORT [options]     (the side that waits)
        framewire chat tcp://HOST:PORT [options]             (the side that calls)
@@ -122,10 +122,7 @@ export async function chatCommand(argv: string[]): Promise<void> {
   const s = sub;
   process.stderr.write(`framewire chat: sending ${source.info.width}x${source.info.height} @ ${fps} fps as "${mine}", receiving "${theirs}"\n`);
   const stops: (() => void)[] = [];
-  if (values.json) {
-    const t = setInterval(() => process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), sent: p.stats(), received: s.stats() })}\n`), 1000);
-    stops.push(() => clearInterval(t));
-  }
+  if (values.json) stops.push(jsonEverySecond(() => ({ sent: p.stats(), received: s.stats() })));
   if (values.stats ?? (!values.json && process.stderr.isTTY === true)) {
     stops.push(statusLine(() => `${formatStats('you', { ...p.stats(), framesLost: 0, framesSkipped: p.stats().framesNotSent }, true)}  |  ${formatStats('them', s.stats())}`));
   }

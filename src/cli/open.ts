@@ -19,21 +19,22 @@ export function viewerPageUrl(input: string, httpPort = DEFAULT_HTTP_PORT, token
     throw new FramewireError(ErrorCodes.BAD_URL, `"${input}" is not a URL; expected http://HOST:PORT/STREAM or tcp://HOST:PORT/STREAM`);
   }
   let stream = u.searchParams.get('stream');
-  if (!stream && (u.protocol === 'ws:' || u.protocol === 'wss:')) {
+  let base: string;
+  if (u.protocol === 'ws:' || u.protocol === 'wss:') {
+    // ws(s)://H:P/[prefix/]N: the pages live next to the /ws endpoint, on the same HTTP port.
     const i = u.pathname.lastIndexOf('/');
-    const t = token ?? u.searchParams.get('token') ?? undefined;
-    const page = `${u.protocol === 'wss:' ? 'https:' : 'http:'}//${u.host}${u.pathname.slice(0, i)}/view`;
-    return `${page}?stream=${encodeURIComponent(decodeURIComponent(u.pathname.slice(i + 1)))}${t ? `&token=${encodeURIComponent(t)}` : ''}`;
-  }
-  if (!stream) {
-    const m = /^\/(?:streams\/)?([^/]+?)(?:\.mjpg|\.jpg)?$/.exec(u.pathname);
-    stream = m ? decodeURIComponent(m[1] as string) : null;
+    stream ??= decodeURIComponent(u.pathname.slice(i + 1)) || null;
+    base = `${u.protocol === 'wss:' ? 'https:' : 'http:'}//${u.host}${u.pathname.slice(0, i)}`;
+  } else {
+    if (!stream) {
+      const m = /^\/(?:streams\/)?([^/]+?)(?:\.mjpg|\.jpg)?$/.exec(u.pathname);
+      stream = m ? decodeURIComponent(m[1] as string) : null;
+    }
+    if (u.protocol === 'http:' || u.protocol === 'https:') base = `${u.protocol}//${u.host}`;
+    else if (u.protocol === 'tcp:') base = `http://${u.hostname || '127.0.0.1'}:${httpPort}`;
+    else throw new FramewireError(ErrorCodes.BAD_URL, `unsupported scheme "${u.protocol}" in ${input}`);
   }
   if (!stream) throw new FramewireError(ErrorCodes.BAD_URL, `no stream name in ${input}`);
-  let base: string;
-  if (u.protocol === 'http:' || u.protocol === 'https:') base = `${u.protocol}//${u.host}`;
-  else if (u.protocol === 'tcp:') base = `http://${u.hostname || '127.0.0.1'}:${httpPort}`;
-  else throw new FramewireError(ErrorCodes.BAD_URL, `unsupported scheme "${u.protocol}" in ${input}`);
   const t = token ?? u.searchParams.get('token') ?? undefined;
   return `${base}/view?stream=${encodeURIComponent(stream)}${t ? `&token=${encodeURIComponent(t)}` : ''}`;
 }

@@ -275,8 +275,8 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
           acks: hello.acks,
           rttUs: () => session.clockSync.minRttUs,
           // UDP repairs loss within a budget of about two frame intervals, holding later frames back meanwhile.
-          repairFrames: session.channel.transport === 'udp' ? 3 : 0,
-          lossy: session.channel.transport === 'udp',
+          repairFrames: session.channel.lossy ? 3 : 0,
+          lossy: session.channel.lossy,
           clock: this.clock,
         }),
         profile,

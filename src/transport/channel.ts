@@ -25,6 +25,12 @@ export abstract class MessageChannel extends EventEmitter<ChannelEvents> {
   abstract readonly remote: string;
   /** The transport's name, for logs and stats. */
   abstract readonly transport: string;
+  /**
+   * The transport may lose whole messages and repairs loss within a latency
+   * budget (UDP): the relay's ack window then leaves room for frames held
+   * back during a repair and takes long-unacked frames as lost.
+   */
+  readonly lossy: boolean = false;
   /** True when the transport's send buffer is full: the next frame should wait (or be skipped). */
   abstract readonly backedUp: boolean;
   /** Bytes queued in user space waiting for the socket. */

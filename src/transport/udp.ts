@@ -67,6 +67,7 @@ export interface UdpLink {
  */
 export class UdpChannel extends MessageChannel {
   readonly transport = 'udp';
+  override readonly lossy = true;
   private readonly clock: Clock;
   private readonly fragmentSize: number;
   private readonly fecGroup: number;

@@ -59,6 +59,11 @@ describe('Node clients over WebSocket (ws://HOST:HTTP/STREAM)', { timeout: 60_00
   it('a wrong token is FW_UNAUTHORIZED; nothing listening is a coded connect error', async () => {
     await assert.rejects(subscribe(`ws://127.0.0.1:${r.httpPort}/wsc?token=no`).ready, (e) => isFramewireError(e, 'FW_UNAUTHORIZED'));
     await assert.rejects(publish(`ws://127.0.0.1:${r.httpPort}/wsc`, testPattern({ width: 64, height: 48 })), (e) => isFramewireError(e, 'FW_UNAUTHORIZED'));
+    // A wrong path prefix reaches no WebSocket endpoint: the HTTP refusal is reported, not a hang.
+    await assert.rejects(
+      subscribe(`ws://127.0.0.1:${r.httpPort}/nope/wsc?token=k`, { reconnect: false }).ready,
+      (e) => isFramewireError(e, 'FW_CONNECTION_CLOSED') && /HTTP 404/.test(e.message),
+    );
     const dead = await freePort();
     await assert.rejects(subscribe(`ws://127.0.0.1:${dead}/x`, { reconnect: false }).ready, (e) => isFramewireError(e, 'FW_CONNECTION_CLOSED'));
   });
