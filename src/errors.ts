@@ -48,6 +48,12 @@ export const ErrorCodes = {
   FFMPEG_NOT_FOUND: 'FW_FFMPEG_NOT_FOUND',
   /** ffmpeg exited with an error (no such device, permission denied, busy…); the message is ffmpeg's own line. */
   FFMPEG_FAILED: 'FW_FFMPEG_FAILED',
+  /** The relay's memory budget is spent; the peer holding the most of it is closed. */
+  OVERLOADED: 'FW_OVERLOADED',
+  /** A publisher's frame is not what its header says (not a JPEG, or its SOF size disagrees, or too large a picture). */
+  BAD_FRAME: 'FW_BAD_FRAME',
+  /** An HTTP request the relay cannot read (headers too large, request line too long, conflicting lengths). */
+  BAD_REQUEST: 'FW_BAD_REQUEST',
 } as const;
 
 /** A stable error code string. */

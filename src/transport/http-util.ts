@@ -16,6 +16,7 @@ export function httpStatusFor(code: ErrorCode): number {
     case ErrorCodes.NOT_JPEG:
       return 415;
     case ErrorCodes.TOO_MANY_CLIENTS:
+    case ErrorCodes.OVERLOADED:
       return 503;
     case ErrorCodes.HANDSHAKE_TIMEOUT:
     case ErrorCodes.TIMEOUT:
