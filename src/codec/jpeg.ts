@@ -290,3 +290,33 @@ export function jpegSize(buf: Uint8Array): JpegSize | undefined {
 function bad(message: string): FramewireError {
   return new FramewireError(ErrorCodes.BAD_MESSAGE, message);
 }
+
+/** Limits on a frame's picture (see {@link checkJpegFrame}). */
+export interface PictureLimits {
+  /** Largest width or height, pixels. Default 8192. */
+  maxDimension?: number;
+  /** Most pixels (width × height). Default 8192 × 8192. */
+  maxPixels?: number;
+}
+
+/** Default picture limits. */
+export const DEFAULT_PICTURE_LIMITS: Required<PictureLimits> = { maxDimension: 8192, maxPixels: 8192 * 8192 };
+
+/**
+ * Checks, without decoding, that `data` is a JPEG whose own SOF size is the
+ * `width` × `height` its frame header declares, within the limits. Returns
+ * what is wrong, or undefined when the frame is fine. Cost: a walk over the
+ * marker segments before the SOF (a few dozen bytes read).
+ */
+export function checkJpegFrame(data: Uint8Array, width: number, height: number, limits: PictureLimits = {}): string | undefined {
+  const lim = { ...DEFAULT_PICTURE_LIMITS, ...limits };
+  if (width > lim.maxDimension || height > lim.maxDimension) return `a ${width}x${height} picture is larger than ${lim.maxDimension} pixels a side`;
+  if (width * height > lim.maxPixels) return `a ${width}x${height} picture has more than ${lim.maxPixels} pixels`;
+  if (!looksLikeJpeg(data)) return 'the payload is not a JPEG (no SOI marker)';
+  const size = jpegSize(data);
+  if (!size) return 'the JPEG has no readable SOF marker';
+  if (size.width !== width || size.height !== height) {
+    return `the JPEG is ${size.width}x${size.height} but its frame header says ${width}x${height}`;
+  }
+  return undefined;
+}

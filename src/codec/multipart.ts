@@ -48,6 +48,17 @@ export class MultipartParser {
   private readonly delimiter: Buffer;
   private readonly limits: Required<MultipartLimits>;
   private buf: Buffer = Buffer.alloc(0);
+  /**
+   * When `buf` holds bytes of several chunks it is a view into `store`,
+   * ending at its write position; new bytes are copied into the spare room
+   * behind it (a new, larger store when full). Bytes before `buf` are never
+   * overwritten, so the part bodies handed out stay valid. Every byte is
+   * copied O(1) times on average, and a search resumes where it stopped
+   * (`scanned`): parsing is linear however the body is chunked.
+   */
+  private store: Buffer | undefined;
+  /** Bytes of `buf` already searched for what the current state waits for (a delimiter, the blank line). */
+  private scanned = 0;
   private state: State = 'boundary';
   private headers: Record<string, string> = {};
   private length: number | undefined;
@@ -78,15 +89,61 @@ export class MultipartParser {
     if (this.failed) throw this.failed;
     const out: MultipartPart[] = [];
     if (this.state === 'done') return out;
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    this.append(chunk);
     try {
       while (this.step(out));
     } catch (err) {
-      this.failed = err instanceof FramewireError ? err : new FramewireError(ErrorCodes.BAD_MESSAGE, String(err));
+      if (!(err instanceof FramewireError)) throw err;
+      this.failed = err;
       this.buf = Buffer.alloc(0);
+      this.store = undefined;
       throw this.failed;
     }
     return out;
+  }
+
+  /** Adds a chunk behind the buffered bytes (see `store`). */
+  private append(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    if (this.buf.length === 0) {
+      this.buf = chunk;
+      this.store = undefined;
+      return;
+    }
+    const need = this.buf.length + chunk.length;
+    const store = this.store;
+    if (store !== undefined) {
+      const start = this.buf.byteOffset - store.byteOffset;
+      if (start + need <= store.length) {
+        chunk.copy(store, start + this.buf.length);
+        this.buf = store.subarray(start, start + need);
+        return;
+      }
+    }
+    // A new store, twice what is needed (at most what the limits let one part need).
+    const most = this.limits.maxPartBytes + this.limits.maxHeaderBytes + this.delimiter.length + 1024;
+    const next = Buffer.allocUnsafe(Math.max(need, Math.min(2 * need, most), 64 * 1024));
+    this.buf.copy(next, 0);
+    chunk.copy(next, this.buf.length);
+    this.store = next;
+    this.buf = next.subarray(0, need);
+  }
+
+  /** Drops the first `n` buffered bytes (the search resumes at the same data). */
+  private advance(n: number): void {
+    this.buf = this.buf.subarray(n);
+    this.scanned = Math.max(0, this.scanned - n);
+  }
+
+  /** Enters a state; its search starts from the first buffered byte. */
+  private enter(state: State): void {
+    this.state = state;
+    this.scanned = 0;
+  }
+
+  /** Finds `needle` in the buffered bytes, resuming where the last unsuccessful search stopped. */
+  private find(needle: Buffer | string): number {
+    return this.buf.indexOf(needle, Math.max(0, this.scanned - needle.length + 1));
   }
 
   /** One state transition; false when more input is needed. */
@@ -108,30 +165,31 @@ export class MultipartParser {
         }
         const rest = this.buf.subarray(at + this.delimiter.length, lineEnd).toString('latin1').trim();
         this.skip(at);
-        this.buf = this.buf.subarray(lineEnd - at + 1);
+        this.advance(lineEnd - at + 1);
         if (rest.startsWith('--')) {
-          this.state = 'done';
+          this.enter('done');
           return false;
         }
         this.skipped = 0;
-        this.state = 'headers';
+        this.enter('headers');
         this.headers = {};
         this.length = undefined;
         return true;
       }
       case 'headers': {
-        let end = this.buf.indexOf('\r\n\r\n');
-        let sep = 4;
-        const lf = this.buf.indexOf('\n\n');
-        if (lf >= 0 && (end < 0 || lf < end)) {
-          end = lf;
-          sep = 2;
-        }
+        let end: number;
+        let sep: number;
         // A part with no headers at all starts with its blank line.
         if (this.buf.length >= 2 && this.buf[0] === 0x0d && this.buf[1] === 0x0a) [end, sep] = [0, 2];
         else if (this.buf.length >= 1 && this.buf[0] === 0x0a) [end, sep] = [0, 1];
+        else {
+          [end, sep] = [this.find('\r\n\r\n'), 4];
+          const lf = this.find('\n\n');
+          if (lf >= 0 && (end < 0 || lf < end)) [end, sep] = [lf, 2];
+        }
         if (end < 0) {
           if (this.buf.length > this.limits.maxHeaderBytes) throw bad(`part headers exceed ${this.limits.maxHeaderBytes} bytes`);
+          this.scanned = this.buf.length;
           return false;
         }
         if (end > this.limits.maxHeaderBytes) throw bad(`part headers exceed ${this.limits.maxHeaderBytes} bytes`);
@@ -142,37 +200,38 @@ export class MultipartParser {
         }
         const cl = this.headers['content-length'];
         if (cl !== undefined) {
-          if (!/^\d{1,10}$/.test(cl)) throw bad(`bad Content-Length "${cl}"`);
+          if (!/^\d{1,10}$/.test(cl)) throw bad(`bad Content-Length "${cl.slice(0, 32)}"`);
           const n = Number(cl);
           if (n > this.limits.maxPartBytes) {
             throw new FramewireError(ErrorCodes.FRAME_TOO_LARGE, `part of ${n} bytes exceeds the limit of ${this.limits.maxPartBytes}`);
           }
           this.length = n;
         }
-        this.buf = this.buf.subarray(end + sep);
-        this.state = 'body';
+        this.advance(end + sep);
+        this.enter('body');
         return true;
       }
       case 'body': {
         if (this.length !== undefined) {
           if (this.buf.length < this.length) return false;
           out.push({ headers: this.headers, body: this.buf.subarray(0, this.length) });
-          this.buf = this.buf.subarray(this.length);
+          this.advance(this.length);
         } else {
-          const at = this.buf.indexOf(this.delimiter);
+          const at = this.find(this.delimiter);
           if (at < 0) {
             if (this.buf.length > this.limits.maxPartBytes + this.delimiter.length + 2) {
               throw new FramewireError(ErrorCodes.FRAME_TOO_LARGE, `part exceeds the limit of ${this.limits.maxPartBytes} bytes`);
             }
+            this.scanned = this.buf.length;
             return false;
           }
           let end = at;
           if (end >= 1 && this.buf[end - 1] === 0x0a) end--;
           if (end >= 1 && this.buf[end - 1] === 0x0d) end--;
           out.push({ headers: this.headers, body: this.buf.subarray(0, end) });
-          this.buf = this.buf.subarray(at);
+          this.advance(at);
         }
-        this.state = 'boundary';
+        this.enter('boundary');
         return true;
       }
       case 'done':
@@ -184,7 +243,7 @@ export class MultipartParser {
     if (n <= 0) return;
     this.skipped += n;
     if (this.skipped > this.limits.maxSkipBytes) throw bad(`no boundary "${this.delimiter.toString('latin1')}" within ${this.limits.maxSkipBytes} bytes`);
-    this.buf = this.buf.subarray(n);
+    this.advance(n);
   }
 }
 

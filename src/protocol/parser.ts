@@ -90,6 +90,8 @@ function checkHeader(buf: Buffer, lim: Required<ParserLimits>): CheckedHeader {
   return h;
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 function buildMessage(h: CheckedHeader, header: Buffer, payload: Buffer): Message {
   if (h.type === MessageType.frame) {
     const codec = codecFromId(header.readUInt8(28));
@@ -111,9 +113,15 @@ function buildMessage(h: CheckedHeader, header: Buffer, payload: Buffer): Messag
     };
   }
   const type = messageTypeName(h.type) as ControlMessage['type'];
+  let text: string;
+  try {
+    text = utf8.decode(payload);
+  } catch {
+    throw new FramewireError(ErrorCodes.BAD_MESSAGE, `${type} body is not valid UTF-8`);
+  }
   let body: unknown;
   try {
-    body = JSON.parse(payload.toString('utf8'));
+    body = JSON.parse(text);
   } catch {
     throw new FramewireError(ErrorCodes.BAD_MESSAGE, `${type} body is not valid JSON`);
   }
@@ -132,6 +140,7 @@ export class StreamParser {
   private chunks: Buffer[] = [];
   private buffered = 0;
   private pending: CheckedHeader | undefined;
+  private framesAllowed = true;
   /** The error that killed this parser, if any. */
   failed: FramewireError | undefined;
 
@@ -144,7 +153,20 @@ export class StreamParser {
     return this.buffered;
   }
 
-  /** Feeds a chunk; returns every message it completes, in order. Throws a FramewireError on bad input. */
+  /**
+   * Whether frame messages are accepted now. When not, a frame is refused
+   * (FW_UNEXPECTED_MESSAGE) as soon as its fixed header arrives, before any
+   * of its payload is held.
+   */
+  acceptFrames(allowed: boolean): void {
+    this.framesAllowed = allowed;
+  }
+
+  /**
+   * Feeds a chunk; returns every message it completes, in order (while
+   * frames are refused, at most one: push an empty chunk for the next).
+   * Throws a FramewireError on bad input.
+   */
   push(chunk: Buffer): Message[] {
     if (this.failed) throw this.failed;
     if (chunk.length > 0) this.append(chunk);
@@ -152,8 +174,14 @@ export class StreamParser {
     try {
       for (;;) {
         if (this.pending === undefined) {
+          // While frames are refused, stop after each message: the one just
+          // parsed (a publisher's hello) may allow them (see acceptFrames).
+          if (!this.framesAllowed && out.length > 0) break;
           if (this.buffered < FIXED_HEADER_BYTES) break;
           this.pending = checkHeader(this.peek(FIXED_HEADER_BYTES), this.limits);
+          if (!this.framesAllowed && this.pending.type === MessageType.frame) {
+            throw new FramewireError(ErrorCodes.UNEXPECTED_MESSAGE, 'a frame is not accepted here: only a publisher sends frames, after its hello');
+          }
         }
         const total = this.pending.headerLength + this.pending.payloadLength;
         if (this.buffered < total) break;
@@ -164,7 +192,9 @@ export class StreamParser {
         out.push(buildMessage(h, header, payload));
       }
     } catch (err) {
-      this.failed = err instanceof FramewireError ? err : new FramewireError(ErrorCodes.BAD_MESSAGE, String(err));
+      // Our own bug is not the peer's fault: only coded errors blame the peer.
+      if (!(err instanceof FramewireError)) throw err;
+      this.failed = err;
       this.chunks = [];
       this.buffered = 0;
       throw this.failed;

@@ -47,6 +47,7 @@ const MAX_CACHED_FILES = 64;
  * ```
  * GET  /  /view?stream=N  /publish?stream=N   pages (dist/web)
  * GET  /api/streams                           {"streams":[StreamInfo...]}
+ * GET  /api/health                            RelayHealth (clients, memory budget, refusals)
  * GET  /streams/N.mjpg[?fps=F][&wait=1]      multipart/x-mixed-replace
  * GET  /streams/N.jpg                         newest frame
  * POST /streams/N  (or PUT)                   multipart JPEG body (ffmpeg -f mpjpeg)
@@ -70,7 +71,7 @@ export function createHttpServer(relay: Relay, options: HttpServerOptions = {}):
   // An MJPEG upload lasts as long as its source: no whole-request deadline (Node's default is 5 min).
   // Header timeouts still apply, so a client that never finishes its headers is dropped.
   server.requestTimeout = 0;
-  server.on('clientError', (_err, socket) => socket.destroy());
+  server.on('clientError', (err: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex) => answerClientError(err, socket));
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => undefined);
     const url = parseUrl(req);
@@ -82,7 +83,7 @@ export function createHttpServer(relay: Relay, options: HttpServerOptions = {}):
           `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
       );
     };
-    if (url.pathname !== '/ws') return refuse(ErrorCodes.NOT_FOUND, `no WebSocket endpoint at ${url.pathname}; use /ws`);
+    if (url.pathname !== '/ws') return refuse(ErrorCodes.NOT_FOUND, `no WebSocket endpoint at ${shown(url.pathname)}; use /ws`);
     const token = requestToken(req, url);
     if (token !== undefined) {
       try {
@@ -102,7 +103,7 @@ export function createHttpServer(relay: Relay, options: HttpServerOptions = {}):
     const streamRoute = /^\/streams\/([^/]+?)(\.mjpg|\.jpg)?$/.exec(p);
     if (streamRoute) {
       const name = decodeSegment(streamRoute[1] as string);
-      if (!STREAM_NAME.test(name)) throw new FramewireError(ErrorCodes.BAD_MESSAGE, `stream name "${name}" must match ${STREAM_NAME.source}`);
+      if (!STREAM_NAME.test(name)) throw new FramewireError(ErrorCodes.BAD_MESSAGE, `stream name "${shown(name)}" must match ${STREAM_NAME.source}`);
       const kind = streamRoute[2];
       const token = requestToken(req, url);
       if (kind === undefined) {
@@ -128,6 +129,10 @@ export function createHttpServer(relay: Relay, options: HttpServerOptions = {}):
       relay.authorize(requestToken(req, url));
       return json(res, { streams: relay.streams(), clients: relay.clientCount });
     }
+    if (p === '/api/health') {
+      relay.authorize(requestToken(req, url));
+      return json(res, relay.health());
+    }
     return serveStatic(res, p, method === 'HEAD');
   }
 
@@ -149,13 +154,13 @@ export function createHttpServer(relay: Relay, options: HttpServerOptions = {}):
   async function serveStatic(res: ServerResponse, urlPath: string, headOnly: boolean): Promise<void> {
     const rel = PAGES[urlPath] ?? staticPath(urlPath);
     const file = path.resolve(webRoot, rel);
-    if (!file.startsWith(webRoot + path.sep)) throw new FramewireError(ErrorCodes.NOT_FOUND, `no such file ${urlPath}`);
+    if (!file.startsWith(webRoot + path.sep)) throw new FramewireError(ErrorCodes.NOT_FOUND, `no such file ${shown(urlPath)}`);
     let body = files.get(file);
     if (!body) {
       try {
         body = await readFile(file);
       } catch {
-        throw new FramewireError(ErrorCodes.NOT_FOUND, `no such file ${urlPath}`);
+        throw new FramewireError(ErrorCodes.NOT_FOUND, `no such file ${shown(urlPath)}`);
       }
       if (files.size < MAX_CACHED_FILES) files.set(file, body);
     }
@@ -171,12 +176,58 @@ export function createHttpServer(relay: Relay, options: HttpServerOptions = {}):
   return server;
 }
 
+/** At most 64 characters of a name a client sent, for an error message (never echo a peer's megabyte back). */
+function shown(s: string): string {
+  return s.length > 64 ? `${s.slice(0, 64)}…` : s;
+}
+
+/**
+ * Answers a request Node's HTTP parser refused before any handler saw it
+ * (framewire's JSON error body, then close): headers too large (431), a
+ * request line too long (414), anything else unreadable — Content-Length
+ * with Transfer-Encoding, a bad header, a bad method (400).
+ */
+function answerClientError(err: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex): void {
+  if (!socket.writable || (err.code !== undefined && ['ECONNRESET', 'EPIPE', 'ERR_STREAM_DESTROYED'].includes(err.code))) {
+    socket.destroy();
+    return;
+  }
+  let status = 400;
+  let message = 'the request cannot be read as HTTP/1.1';
+  if (err.code === 'HPE_HEADER_OVERFLOW') {
+    // Node reports a long request line and long headers alike; a request line with no end in what was read is the former.
+    const raw = err.rawPacket;
+    const lineEnd = raw ? raw.indexOf(0x0a) : -1;
+    if (raw && (lineEnd < 0 || lineEnd > 8 * 1024)) {
+      status = 414;
+      message = 'the request line (method and URL) is too long';
+    } else {
+      status = 431;
+      message = 'the request headers are too large';
+    }
+  } else if (err.code === 'HPE_UNEXPECTED_CONTENT_LENGTH') {
+    message = 'a request may not carry both Content-Length and Transfer-Encoding';
+  } else if (err.code === 'HPE_HEADER_TIMEOUT' || err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    status = 408;
+    message = 'the request headers did not arrive in time';
+  } else if (err.code !== undefined && err.code.startsWith('HPE_')) {
+    message = `the request cannot be read as HTTP/1.1 (${err.code.slice(4).toLowerCase().replace(/_/g, ' ')})`;
+  }
+  const code = status === 408 ? ErrorCodes.HANDSHAKE_TIMEOUT : ErrorCodes.BAD_REQUEST;
+  const body = JSON.stringify({ error: { code, message } });
+  socket.end(
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+  setTimeout(() => socket.destroy(), 1000).unref();
+}
+
 /** A static path checked for traversal: no "..", no backslashes, no NUL, no hidden files. */
 function staticPath(urlPath: string): string {
   const decoded = decodeSegment(urlPath);
   const segments = decoded.split('/').filter((s) => s.length > 0);
   if (segments.length === 0 || decoded.includes('\\') || decoded.includes('\0') || segments.some((s) => s.startsWith('.'))) {
-    throw new FramewireError(ErrorCodes.NOT_FOUND, `no such file ${urlPath}`);
+    throw new FramewireError(ErrorCodes.NOT_FOUND, `no such file ${shown(urlPath)}`);
   }
   return segments.join('/');
 }
@@ -185,7 +236,7 @@ function decodeSegment(s: string): string {
   try {
     return decodeURIComponent(s);
   } catch {
-    throw new FramewireError(ErrorCodes.BAD_MESSAGE, `bad percent-encoding in "${s}"`);
+    throw new FramewireError(ErrorCodes.BAD_MESSAGE, `bad percent-encoding in "${shown(s)}"`);
   }
 }
 

@@ -11,6 +11,8 @@ import { TcpChannel } from '../transport/tcp.js';
 import type { Profile } from '../codec/transcode.js';
 import { createHttpServer, type HttpServerOptions } from './http.js';
 import { DEFAULT_MAX_RENDITIONS, DEFAULT_RENDITION_QUALITY } from './rendition.js';
+import { DEFAULT_MEMORY_BUDGET, MemoryBudget, type BudgetInfo } from './budget.js';
+import { checkJpegFrame, DEFAULT_PICTURE_LIMITS, type PictureLimits } from '../codec/jpeg.js';
 import { UdpServer, type UdpServerOptions, type UdpServerStats } from '../transport/udp-server.js';
 import { ServerSession, type SessionHost } from './session.js';
 import { RelayStream, ViewerSlot, toRelayFrame, type StreamInfo } from './stream.js';
@@ -34,8 +36,59 @@ export interface RelayOptions extends ParserLimits {
    * says so.
    */
   maxRenditions?: number;
+  /**
+   * Memory budget for everything peers can make the relay hold (half-received
+   * messages, UDP reassembly, upload parts, rendition decodes), bytes.
+   * Default 256 MiB. When it is spent, the peer holding the most is closed
+   * with FW_OVERLOADED.
+   */
+  memoryBudgetBytes?: number;
+  /** Most of the budget one peer may hold, bytes. Default 2 × maxFrameBytes + 1 MiB (at most the budget). */
+  peerBudgetBytes?: number;
+  /** Check publishers' frames (JPEG SOI, SOF size = header size, picture limits) without decoding. Default true. */
+  validateFrames?: boolean;
+  /** A publisher is closed with FW_BAD_FRAME at this many invalid frames. Default 3. */
+  maxBadFrames?: number;
+  /** Largest picture width or height a frame may declare, pixels. Default 8192. */
+  maxPictureDimension?: number;
+  /** Most pixels a frame may declare, and a rendition may decode. Default 8192 × 8192. */
+  maxPixels?: number;
+  /** Most viewers waiting for streams that have no publisher, in all. Default 1000. */
+  maxWaitingViewers?: number;
+  /** Most viewers waiting for streams that have no publisher, from one IP address. Default 32. */
+  maxWaitingPerAddress?: number;
+  /**
+   * A viewer that announced acks and acks nothing while its window is full
+   * for this long is closed with FW_TIMEOUT (over TCP and WebSocket; UDP
+   * takes such frames as lost). Default 10000 ms.
+   */
+  ackTimeoutMs?: number;
   /** Clock (µs); injectable for tests. */
   clock?: Clock;
+}
+
+/** Figures from {@link Relay.health}, served at `/api/health`. */
+export interface RelayHealth {
+  /** Connections open now, all transports. */
+  clients: number;
+  /** Stream entries (live, or kept for their viewers). */
+  streams: number;
+  /** Streams with a publisher. */
+  liveStreams: number;
+  /** Viewers waiting for a stream that had no publisher when they came. */
+  waitingViewers: number;
+  /** The memory budget. */
+  memory: BudgetInfo;
+  /** Frames refused by validation (not a JPEG, size mismatch, too large a picture). */
+  badFrames: number;
+  /** Publishers closed with FW_BAD_FRAME. */
+  badPublishers: number;
+  /** Rendition decodes refused: size mismatch, pixel limit or no room in the budget. */
+  decodesRefused: number;
+  /** Viewers closed because they stopped acking. */
+  ackTimeouts: number;
+  /** The process's resident memory, bytes. */
+  rssBytes: number;
 }
 
 /** Events a relay emits, for logs and monitoring. */
@@ -84,11 +137,26 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
   private readonly maxStreams: number;
   private readonly maxRenditions: number;
   private readonly tokenDigest: Buffer | undefined;
+  /** @internal the memory budget every channel's held bytes are charged to */
+  readonly budget: MemoryBudget<ServerSession>;
+  private readonly validateFrames: boolean;
+  private readonly maxBadFrames: number;
+  private readonly pictureLimits: Required<PictureLimits>;
+  private readonly maxWaiting: number;
+  private readonly maxWaitingPerAddress: number;
+  private readonly ackTimeoutUs: number;
   private readonly streamsByName = new Map<string, RelayStream>();
+  private liveStreams = 0;
+  /** Viewers that came for a stream with no publisher, and the address each came from. */
+  private readonly waiting = new Map<ServerSession, string>();
+  private readonly waitingByAddress = new Map<string, number>();
+  private readonly counts = { badFrames: 0, badPublishers: 0, ackTimeouts: 0 };
+  private readonly badFramesBySession = new WeakMap<ServerSession, number>();
   private readonly sessions = new Set<ServerSession>();
   private readonly servers: net.Server[] = [];
   private readonly udpServers: UdpServer[] = [];
   private closed = false;
+  private closedDecodesRefused = 0;
 
   constructor(options: RelayOptions = {}) {
     super();
@@ -107,6 +175,18 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
       maxHeaderBytes: positive(options.maxHeaderBytes, DEFAULT_LIMITS.maxHeaderBytes, 'maxHeaderBytes'),
     };
     this.tokenDigest = options.token ? digest(options.token) : undefined;
+    const total = positive(options.memoryBudgetBytes, DEFAULT_MEMORY_BUDGET, 'memoryBudgetBytes');
+    const perPeer = positive(options.peerBudgetBytes, Math.min(total, 2 * this.limits.maxFrameBytes + 1024 * 1024), 'peerBudgetBytes');
+    this.budget = new MemoryBudget(total, Math.min(total, perPeer));
+    this.validateFrames = options.validateFrames ?? true;
+    this.maxBadFrames = positive(options.maxBadFrames, 3, 'maxBadFrames');
+    this.pictureLimits = {
+      maxDimension: positive(options.maxPictureDimension, DEFAULT_PICTURE_LIMITS.maxDimension, 'maxPictureDimension'),
+      maxPixels: positive(options.maxPixels, DEFAULT_PICTURE_LIMITS.maxPixels, 'maxPixels'),
+    };
+    this.maxWaiting = positive(options.maxWaitingViewers, 1000, 'maxWaitingViewers');
+    this.maxWaitingPerAddress = positive(options.maxWaitingPerAddress, 32, 'maxWaitingPerAddress');
+    this.ackTimeoutUs = positive(options.ackTimeoutMs, 10_000, 'ackTimeoutMs') * 1000;
   }
 
   /** Starts a TCP listener for the native protocol. Port 0 picks a free port. */
@@ -235,12 +315,18 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
         throw new FramewireError(ErrorCodes.UNAUTHORIZED, hello.token === undefined ? 'this relay needs a token' : 'wrong token');
       }
     }
-    let stream = this.streamsByName.get(hello.stream);
+    const existing = this.streamsByName.get(hello.stream);
+    if (hello.role === 'publish' && !existing?.live && this.liveStreams >= this.maxStreams) {
+      throw new FramewireError(ErrorCodes.TOO_MANY_CLIENTS, `the relay is at its limit of ${this.maxStreams} streams`);
+    }
+    if (hello.role === 'view' && !existing?.live) this.admitWaiting(session);
+    let stream = existing;
     if (!stream) {
-      if (this.streamsByName.size >= this.maxStreams) {
-        throw new FramewireError(ErrorCodes.TOO_MANY_CLIENTS, `the relay is at its limit of ${this.maxStreams} streams`);
-      }
-      stream = new RelayStream(hello.stream, this.maxRenditions);
+      stream = new RelayStream(hello.stream, {
+        maxRenditions: this.maxRenditions,
+        pictureLimits: this.pictureLimits,
+        reserve: (bytes) => this.budget.reserve(bytes),
+      });
       this.streamsByName.set(hello.stream, stream);
     }
     const granted: ControlMessage & { type: 'welcome' } = {
@@ -258,9 +344,12 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
     if (hello.role === 'publish') {
       if (stream.publisher) {
         this.dropIfEmpty(stream);
-        throw new FramewireError(ErrorCodes.STREAM_BUSY, `stream "${stream.name}" already has a publisher (${stream.publisher.remote})`);
+        throw new FramewireError(ErrorCodes.STREAM_BUSY, `stream "${stream.name}" already has a publisher`);
       }
       stream.publisher = { session: session.id, remote: session.remote, since: this.clock() };
+      this.liveStreams++;
+      // Its viewers are no longer waiting for a stream that does not exist.
+      for (const w of [...this.waiting.keys()]) if (w.hello?.stream === stream.name) this.leaveWaiting(w);
       stream.meter.resetSequence();
       granted.body.live = true;
       granted.body.granted = { ...hello.params };
@@ -307,8 +396,20 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
   onFrame(session: ServerSession, msg: Extract<Message, { type: 'frame' }>, arrivalUs: number): void {
     const stream = this.streamsByName.get(session.hello?.stream ?? '');
     if (!stream || stream.publisher?.session !== session.id) return;
-    // Restamp once, on the relay's clock, so every viewer needs only its own offset to the relay.
     const f = msg.frame;
+    const problem = this.validateFrames && f.codec === 'jpeg' ? checkJpegFrame(f.data, f.width, f.height, this.pictureLimits) : undefined;
+    if (problem !== undefined) {
+      this.counts.badFrames++;
+      stream.badFrames++;
+      const n = (this.badFramesBySession.get(session) ?? 0) + 1;
+      this.badFramesBySession.set(session, n);
+      if (n >= this.maxBadFrames) {
+        this.counts.badPublishers++;
+        session.fail(new FramewireError(ErrorCodes.BAD_FRAME, `frame ${f.seq}: ${problem} (${n} invalid frames; none was forwarded)`));
+      }
+      return;
+    }
+    // Restamp once, on the relay's clock, so every viewer needs only its own offset to the relay.
     const captureUs = Math.max(0, Math.round(f.captureUs - session.clockSync.offsetUs));
     stream.fanOut(toRelayFrame({ ...f, captureUs }), arrivalUs);
   }
@@ -321,8 +422,61 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
   }
 
   /** @internal SessionHost */
+  onHeld(session: ServerSession, bytes: number): void {
+    const victim = this.budget.hold(session, bytes);
+    if (!victim) return;
+    const { totalBytes, perPeerBytes } = this.budget;
+    victim.fail(
+      new FramewireError(
+        ErrorCodes.OVERLOADED,
+        victim === session && bytes > perPeerBytes
+          ? `this connection holds ${bytes} bytes of unfinished input, more than its share of ${perPeerBytes}`
+          : `the relay's memory budget of ${totalBytes} bytes is spent and this connection holds the most of it`,
+      ),
+    );
+  }
+
+  /** @internal SessionHost */
+  onTick(session: ServerSession, nowUs: number): void {
+    const hello = session.hello;
+    if (hello?.role !== 'view') return;
+    const slot = this.streamsByName.get(hello.stream)?.viewers.get(session.id);
+    if (!slot?.ackStalled(nowUs, this.ackTimeoutUs)) return;
+    this.counts.ackTimeouts++;
+    session.fail(
+      new FramewireError(
+        ErrorCodes.TIMEOUT,
+        `no ack for ${slot.unacked} frames in ${this.ackTimeoutUs / 1000} ms: a viewer that says acks: true must ack every frame it gets`,
+      ),
+    );
+  }
+
+  /**
+   * Figures on the relay's own health: clients, streams, waiting viewers, the
+   * memory budget, refused frames and decodes (served at `/api/health`).
+   */
+  health(): RelayHealth {
+    let decodesRefused = 0;
+    for (const s of this.streamsByName.values()) decodesRefused += s.renditions.refused;
+    return {
+      clients: this.sessions.size,
+      streams: this.streamsByName.size,
+      liveStreams: this.liveStreams,
+      waitingViewers: this.waiting.size,
+      memory: this.budget.info(),
+      badFrames: this.counts.badFrames,
+      badPublishers: this.counts.badPublishers,
+      decodesRefused: decodesRefused + this.closedDecodesRefused,
+      ackTimeouts: this.counts.ackTimeouts,
+      rssBytes: process.memoryUsage.rss(),
+    };
+  }
+
+  /** @internal SessionHost */
   detach(session: ServerSession, reason: string, error?: FramewireError): void {
     this.sessions.delete(session);
+    this.budget.release(session);
+    this.leaveWaiting(session);
     const hello = session.hello;
     if (error) {
       this.safeEmit('peerError', { remote: session.remote, transport: session.channel.transport, code: error.code, message: error.message });
@@ -340,6 +494,7 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
     if (!stream) return;
     if (stream.publisher?.session === session.id) {
       stream.publisher = undefined;
+      this.liveStreams--;
       stream.announce();
     } else {
       stream.removeViewer(session.id);
@@ -348,7 +503,34 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
   }
 
   private dropIfEmpty(stream: RelayStream): void {
-    if (!stream.live && stream.viewers.size === 0) this.streamsByName.delete(stream.name);
+    if (stream.live || stream.viewers.size > 0) return;
+    this.closedDecodesRefused += stream.renditions.refused;
+    this.streamsByName.delete(stream.name);
+  }
+
+  /** Puts a viewer of a stream with no publisher on the bounded waiting list, or refuses it. */
+  private admitWaiting(session: ServerSession): void {
+    const address = hostOf(session.remote);
+    const mine = this.waitingByAddress.get(address) ?? 0;
+    if (this.waiting.size >= this.maxWaiting || mine >= this.maxWaitingPerAddress) {
+      throw new FramewireError(
+        ErrorCodes.TOO_MANY_CLIENTS,
+        this.waiting.size >= this.maxWaiting
+          ? `${this.maxWaiting} viewers are already waiting for streams that have no publisher`
+          : `${mine} viewers from ${address} are already waiting for streams that have no publisher`,
+      );
+    }
+    this.waiting.set(session, address);
+    this.waitingByAddress.set(address, mine + 1);
+  }
+
+  private leaveWaiting(session: ServerSession): void {
+    const address = this.waiting.get(session);
+    if (address === undefined) return;
+    this.waiting.delete(session);
+    const n = (this.waitingByAddress.get(address) ?? 1) - 1;
+    if (n > 0) this.waitingByAddress.set(address, n);
+    else this.waitingByAddress.delete(address);
   }
 
   private safeEmit<K extends keyof RelayEvents>(event: K, ...args: RelayEvents[K]): void {
@@ -363,6 +545,12 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
 /** Creates a relay. Call `listenTcp()` (and later other transports) to accept peers. */
 export function createRelay(options: RelayOptions = {}): Relay {
   return new Relay(options);
+}
+
+/** The address part of "ip:port" / "[ipv6]:port". */
+function hostOf(remote: string): string {
+  const colon = remote.lastIndexOf(':');
+  return colon > 0 ? remote.slice(0, colon) : remote;
 }
 
 function digest(token: string): Buffer {

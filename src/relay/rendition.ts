@@ -1,4 +1,5 @@
 import { decodeJpeg, encodeProfile, profileKey, satisfiedBySource, type Profile } from '../codec/transcode.js';
+import { checkJpegFrame, DEFAULT_PICTURE_LIMITS, type PictureLimits } from '../codec/jpeg.js';
 import type { EncodedFrame } from '../frame/frame.js';
 import { toRelayFrame, type RelayFrame, type ViewerSlot } from './stream.js';
 
@@ -7,6 +8,17 @@ export interface RenditionInfo {
   profile: string;
   viewers: number;
   encodes: number;
+}
+
+/** What renditions may decode, and where their pixels are accounted. */
+export interface RenditionOptions {
+  /** Pictures larger than this are not decoded. Default 8192 × 8192, 8192 a side. */
+  pictureLimits?: PictureLimits;
+  /**
+   * Reserves room for a decode's pixels in the relay's memory budget;
+   * false = no room (the frame is not decoded). Default: always room.
+   */
+  reserve?: (bytes: number) => (() => void) | false;
 }
 
 /** Default limit of distinct rendition profiles per stream. */
@@ -32,8 +44,22 @@ interface Entry {
  */
 export class Renditions {
   private readonly entries = new Map<string, Entry>();
-  /** @param max most distinct profiles at once (each costs a resize and an encode per frame) */
-  constructor(readonly max = DEFAULT_MAX_RENDITIONS) {}
+  private readonly limits: Required<PictureLimits>;
+  private readonly reserve: (bytes: number) => (() => void) | false;
+  /**
+   * @param max most distinct profiles at once (each costs a resize and an encode per frame)
+   * @param options decode limits and the memory budget
+   */
+  constructor(
+    readonly max = DEFAULT_MAX_RENDITIONS,
+    options: RenditionOptions = {},
+  ) {
+    this.limits = { ...DEFAULT_PICTURE_LIMITS, ...options.pictureLimits };
+    this.reserve = options.reserve ?? (() => () => undefined);
+  }
+
+  /** Source frames not decoded: size disagreeing with the frame header, past the pixel limit, or no room in the memory budget. */
+  refused = 0;
 
   private busy = false;
   private next: RelayFrame | undefined;
@@ -99,18 +125,31 @@ export class Renditions {
         else todo.push(e);
       }
       if (todo.length > 0) {
-        const pic = await decodeJpeg(src.data);
-        this.decodes++;
-        await Promise.all(
-          todo.map(async (e) => {
-            const out = await encodeProfile(pic, e.profile, DEFAULT_RENDITION_QUALITY);
-            e.encodes++;
-            const frame: EncodedFrame = { ...src, data: out.data, width: out.width, height: out.height };
-            const rendered = toRelayFrame(frame);
-            // Viewers that joined or left meanwhile are handled: the set is read now.
-            for (const v of e.viewers) v.offer(rendered);
-          }),
-        );
+        // Read the JPEG's own size before decoding: a small file may declare a huge picture.
+        const problem = checkJpegFrame(src.data, src.width, src.height, this.limits);
+        // sharp decodes to at most 4 channels; the resize and encode need about as much again.
+        const release = problem === undefined ? this.reserve(2 * 4 * src.width * src.height) : false;
+        if (!release) {
+          this.refused++;
+          for (const e of todo) for (const v of e.viewers) v.skipped++;
+          return;
+        }
+        try {
+          const pic = await decodeJpeg(src.data, this.limits.maxPixels);
+          this.decodes++;
+          await Promise.all(
+            todo.map(async (e) => {
+              const out = await encodeProfile(pic, e.profile, DEFAULT_RENDITION_QUALITY);
+              e.encodes++;
+              const frame: EncodedFrame = { ...src, data: out.data, width: out.width, height: out.height };
+              const rendered = toRelayFrame(frame);
+              // Viewers that joined or left meanwhile are handled: the set is read now.
+              for (const v of e.viewers) v.offer(rendered);
+            }),
+          );
+        } finally {
+          release();
+        }
       }
     } catch {
       this.errors++;

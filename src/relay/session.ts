@@ -18,6 +18,10 @@ export interface SessionHost {
   onAck(session: ServerSession, seq: number): void;
   /** The session ended (once). */
   detach(session: ServerSession, reason: string, error?: FramewireError): void;
+  /** The bytes the peer makes this session's channel hold changed (charged to the memory budget). */
+  onHeld(session: ServerSession, bytes: number): void;
+  /** Once a second while open (with the ping): per-session housekeeping such as ack timeouts. */
+  onTick(session: ServerSession, nowUs: number): void;
 }
 
 const PING_INTERVAL_MS = 1000;
@@ -47,6 +51,11 @@ export class ServerSession {
       () => this.fail(new FramewireError(ErrorCodes.HANDSHAKE_TIMEOUT, `no hello within ${host.handshakeTimeoutMs} ms`)),
       host.handshakeTimeoutMs,
     );
+    // Until a publisher is welcomed, the peer has no business sending frames.
+    channel.acceptFrames(false);
+    channel.on('held', (bytes) => {
+      if (this.state !== 'closed') host.onHeld(this, bytes);
+    });
     channel.on('message', (m) => this.onMessage(m));
     channel.on('protocolError', (err) => this.fail(err));
     channel.on('close', (err) => this.finish(err ? `socket error: ${err.message}` : 'connection closed'));
@@ -95,6 +104,7 @@ export class ServerSession {
         this.hello = msg.body;
         clearTimeout(this.handshakeTimer);
         this.state = 'open';
+        if (msg.body.role === 'publish') this.channel.acceptFrames(true);
         this.send(welcome);
         this.startPings();
         return;
@@ -140,6 +150,7 @@ export class ServerSession {
         return;
       }
       this.send({ type: 'ping', body: { id: this.clockSync.nextPingId(), t0: now } });
+      this.host.onTick(this, now);
     };
     ping();
     this.pingTimer = setInterval(ping, PING_INTERVAL_MS);

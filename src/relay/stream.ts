@@ -4,7 +4,7 @@ import { StatsMeter, type StatsSnapshot } from '../frame/meter.js';
 import { encodeControl, encodeFrameHeader } from '../protocol/messages.js';
 import type { MessageChannel } from '../transport/channel.js';
 import type { Profile } from '../codec/transcode.js';
-import { Renditions, type RenditionInfo } from './rendition.js';
+import { Renditions, type RenditionInfo, type RenditionOptions } from './rendition.js';
 
 /** A frame as the relay holds it: the frame plus its wire header, built once and shared by every viewer. */
 export interface RelayFrame {
@@ -76,6 +76,8 @@ export class ViewerSlot {
   private readonly repairFrames: number;
   /** Frames taken as lost after no ack came for them (lossy transports only). */
   expired = 0;
+  /** When the viewer last acked, or when the first frame went to it (µs; acking viewers). */
+  private lastAckUs: number | undefined;
   /** Sequence numbers sent and not yet acked, oldest first (bounded by the window). */
   private readonly inFlight: number[] = [];
   /** When each of `inFlight` was sent, µs (lossy transports only). */
@@ -131,10 +133,21 @@ export class ViewerSlot {
     this.expired += n;
   }
 
+  /**
+   * True when the viewer acks frames (said so in its hello), its window is
+   * full, and no ack came for `timeoutUs`: a viewer that promised acks and
+   * sends none (over a transport that loses nothing).
+   */
+  ackStalled(nowUs: number, timeoutUs: number): boolean {
+    if (!this.acks || this.lossy || this.lastAckUs === undefined) return false;
+    return this.inFlight.length >= this.window && nowUs - this.lastAckUs > timeoutUs;
+  }
+
   /** The viewer acked `seq` (and, acks being in order, everything sent before it). */
   onAck(seq: number): void {
     const i = this.inFlight.indexOf(seq);
     if (i < 0) return;
+    this.lastAckUs = this.clock();
     this.inFlight.splice(0, i + 1);
     if (this.lossy) this.inFlightAt.splice(0, i + 1);
     this.flush();
@@ -196,6 +209,7 @@ export class ViewerSlot {
     this.channel.send([rf.header, rf.frame.data]);
     this.sent++;
     if (this.acks) {
+      this.lastAckUs ??= this.clock();
       this.inFlight.push(rf.frame.seq);
       if (this.lossy) this.inFlightAt.push(this.clock());
     }
@@ -219,6 +233,16 @@ export interface StreamInfo {
   renditions: RenditionInfo[];
   /** Source frames decoded for renditions. */
   renditionDecodes: number;
+  /** Source frames not decoded: their size disagreed with the header, passed the pixel limit, or the memory budget had no room. */
+  renditionDecodesRefused: number;
+  /** Frames the publisher sent that failed validation (never forwarded). */
+  badFrames: number;
+}
+
+/** How a {@link RelayStream} makes renditions. */
+export interface RelayStreamOptions extends RenditionOptions {
+  /** Most distinct rendition profiles at once. */
+  maxRenditions?: number;
 }
 
 /** A named stream: at most one publisher, any number of viewers (up to the relay's limits). */
@@ -228,13 +252,14 @@ export class RelayStream {
   readonly meter = new StatsMeter();
   readonly renditions: Renditions;
   latest: RelayFrame | undefined;
+  /** Frames the publisher sent that failed validation. */
+  badFrames = 0;
 
-  /** @param maxRenditions most distinct rendition profiles at once */
   constructor(
     readonly name: string,
-    maxRenditions?: number,
+    options: RelayStreamOptions = {},
   ) {
-    this.renditions = new Renditions(maxRenditions);
+    this.renditions = new Renditions(options.maxRenditions, options);
   }
 
   /** Adds a viewer, of the source or (with a profile) of a rendition. */
@@ -287,6 +312,8 @@ export class RelayStream {
       publisher: this.publisher?.remote ?? null,
       renditions: this.renditions.info(),
       renditionDecodes: this.renditions.decodes,
+      renditionDecodesRefused: this.renditions.refused,
+      badFrames: this.badFrames,
     };
   }
 }

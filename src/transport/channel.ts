@@ -12,6 +12,12 @@ export interface ChannelEvents {
   drain: [];
   /** The channel is closed (by either side, or after an I/O error). Emitted once. */
   close: [Error | undefined];
+  /**
+   * The bytes the peer makes this channel hold changed (a half-received
+   * message, reassembly buffers, an upload part): the new total. The relay
+   * charges it to its memory budget.
+   */
+  held: [number];
 }
 
 /**
@@ -43,6 +49,22 @@ export abstract class MessageChannel extends EventEmitter<ChannelEvents> {
   abstract destroy(): void;
   /** True once closed. */
   abstract readonly closed: boolean;
+
+  /** Bytes the peer makes this channel hold now (see the `held` event). */
+  get heldBytes(): number {
+    return 0;
+  }
+
+  /**
+   * Whether the peer may send frame messages now. Before its hello, and as a
+   * viewer, a peer sends only small control messages: a transport that can
+   * tell refuses a frame (FW_UNEXPECTED_MESSAGE) as soon as its header
+   * arrives, so nobody can make the relay hold a frame-sized message it would
+   * refuse anyway. Default: allowed.
+   */
+  acceptFrames(_allowed: boolean): void {
+    /* transports that cannot tell early rely on the session's check */
+  }
 
   /** Transport-specific counters (UDP: loss and repair), or undefined when the transport keeps none. */
   transportStats(): Record<string, number> | undefined {

@@ -44,6 +44,7 @@ export class MjpegIngestChannel extends MessageChannel {
   private isClosed = false;
   private failed = false;
   private bytesSincePing = true;
+  private lastHeld = 0;
   private readonly clock: Clock;
   private readonly maxFrameBytes: number;
 
@@ -68,6 +69,10 @@ export class MjpegIngestChannel extends MessageChannel {
 
   get closed(): boolean {
     return this.isClosed;
+  }
+
+  override get heldBytes(): number {
+    return (this.parser?.bufferedBytes ?? 0) + this.sniff.length;
   }
 
   /** Frames taken from the body so far. */
@@ -136,6 +141,11 @@ export class MjpegIngestChannel extends MessageChannel {
       for (const part of parser.push(input)) {
         this.onPart(part.body);
         if (this.failed || this.isClosed) return;
+      }
+      const held = parser.bufferedBytes;
+      if (held !== this.lastHeld) {
+        this.lastHeld = held;
+        this.safeEmit('held', held);
       }
     } catch (err) {
       this.protocolError(err instanceof FramewireError ? err : new FramewireError(ErrorCodes.BAD_MESSAGE, String(err)));

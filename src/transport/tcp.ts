@@ -3,6 +3,8 @@ import { ErrorCodes, FramewireError } from '../errors.js';
 import { StreamParser, type ParserLimits } from '../protocol/parser.js';
 import { MessageChannel } from './channel.js';
 
+const EMPTY = Buffer.alloc(0);
+
 /** Formats a socket's peer address as "ip:port" (IPv6 in brackets). */
 export function peerAddress(socket: net.Socket): string {
   const a = socket.remoteAddress ?? '?';
@@ -19,6 +21,7 @@ export class TcpChannel extends MessageChannel {
   readonly remote: string;
   private readonly parser: StreamParser;
   private isClosed = false;
+  private lastHeld = 0;
 
   constructor(
     readonly socket: net.Socket,
@@ -48,6 +51,14 @@ export class TcpChannel extends MessageChannel {
     return this.isClosed;
   }
 
+  override get heldBytes(): number {
+    return this.parser.bufferedBytes;
+  }
+
+  override acceptFrames(allowed: boolean): void {
+    this.parser.acceptFrames(allowed);
+  }
+
   send(parts: readonly Buffer[]): void {
     if (this.isClosed || this.socket.destroyed || this.socket.writableEnded) return;
     if (parts.length === 1) {
@@ -71,21 +82,32 @@ export class TcpChannel extends MessageChannel {
   }
 
   private onData(chunk: Buffer): void {
-    if (this.parser.failed) return;
-    let messages;
-    try {
-      messages = this.parser.push(chunk);
-    } catch (err) {
-      this.socket.pause();
-      this.safeEmit(
-        'protocolError',
-        err instanceof FramewireError ? err : new FramewireError(ErrorCodes.BAD_MESSAGE, String(err)),
-      );
-      return;
+    let input = chunk;
+    for (;;) {
+      if (this.parser.failed || this.isClosed) return;
+      let messages;
+      try {
+        messages = this.parser.push(input);
+      } catch (err) {
+        this.socket.pause();
+        this.safeEmit(
+          'protocolError',
+          err instanceof FramewireError ? err : new FramewireError(ErrorCodes.BAD_MESSAGE, String(err)),
+        );
+        return;
+      }
+      for (const m of messages) {
+        if (this.isClosed) return;
+        this.safeEmit('message', m);
+      }
+      // The parser stops after one message while frames are refused: go on with what it holds.
+      if (messages.length === 0 || this.parser.bufferedBytes === 0) break;
+      input = EMPTY;
     }
-    for (const m of messages) {
-      if (this.isClosed) return;
-      this.safeEmit('message', m);
+    const held = this.parser.bufferedBytes;
+    if (held !== this.lastHeld && !this.isClosed) {
+      this.lastHeld = held;
+      this.safeEmit('held', held);
     }
   }
 

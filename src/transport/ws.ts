@@ -26,6 +26,9 @@ export class WsChannel extends MessageChannel {
   private isClosed = false;
   private failed = false;
   private endTimer: NodeJS.Timeout | undefined;
+  /** Bytes read from the socket since the last whole message: an upper bound of what `ws` holds for the next one. */
+  private partial = 0;
+  private framesAllowed = true;
 
   /**
    * @param ws an open WebSocket (server or client side)
@@ -43,6 +46,7 @@ export class WsChannel extends MessageChannel {
     this.limits = limits;
     ws.binaryType = 'nodebuffer';
     ws.on('message', (data, isBinary) => this.onData(data as Buffer | Buffer[], isBinary));
+    socket.on('data', (chunk: Buffer) => this.onBytes(chunk.length));
     socket.on('drain', () => this.safeEmit('drain'));
     ws.on('error', (err) => this.finish(err));
     ws.on('close', () => this.finish(undefined));
@@ -58,6 +62,14 @@ export class WsChannel extends MessageChannel {
 
   get closed(): boolean {
     return this.isClosed;
+  }
+
+  override get heldBytes(): number {
+    return this.partial;
+  }
+
+  override acceptFrames(allowed: boolean): void {
+    this.framesAllowed = allowed;
   }
 
   send(parts: readonly Buffer[]): void {
@@ -82,8 +94,24 @@ export class WsChannel extends MessageChannel {
     this.ws.terminate();
   }
 
+  /** Counts what `ws` may be holding of an unfinished message; refuses a frame-sized one where no frame is allowed. */
+  private onBytes(n: number): void {
+    if (this.failed || this.isClosed) return;
+    this.partial += n;
+    this.safeEmit('held', this.partial);
+    const most = (this.limits.maxControlBytes ?? DEFAULT_LIMITS.maxControlBytes) + (this.limits.maxHeaderBytes ?? DEFAULT_LIMITS.maxHeaderBytes) + 64;
+    if (!this.framesAllowed && this.partial > most) {
+      this.failed = true;
+      this.safeEmit('protocolError', new FramewireError(ErrorCodes.UNEXPECTED_MESSAGE, `a message of more than ${most} bytes is not accepted here: only a publisher sends frames, after its hello`));
+    }
+  }
+
   private onData(data: Buffer | Buffer[], isBinary: boolean): void {
     if (this.failed || this.isClosed) return;
+    if (this.partial !== 0) {
+      this.partial = 0;
+      this.safeEmit('held', 0);
+    }
     let msg;
     try {
       if (!isBinary) throw new FramewireError(ErrorCodes.BAD_MESSAGE, 'text WebSocket messages are not part of the protocol; send binary messages');

@@ -102,9 +102,27 @@ export async function until(cond: () => boolean, what: string, ms = 10_000): Pro
   }
 }
 
-/** A synthetic frame with `size` bytes of payload tagged with its seq. */
+/**
+ * The smallest bytes the relay's frame check takes for a `width`×`height`
+ * JPEG: SOI, then a baseline SOF0 segment with that size (nothing that
+ * decodes: enough for tests of forwarding, not of renditions).
+ */
+export function jpegHeader(width: number, height: number): Buffer {
+  const h = Buffer.from([0xff, 0xd8, 0xff, 0xc0, 0x00, 0x11, 0x08, 0, 0, 0, 0, 0x03, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]);
+  h.writeUInt16BE(height, 7);
+  h.writeUInt16BE(width, 9);
+  return h;
+}
+
+/** A synthetic 64x48 frame with `size` bytes of payload: a JPEG header, then bytes tagged with its seq (the last 4 bytes). */
 export function fakeFrame(seq: number, size = 1000): EncodedFrame {
-  const data = Buffer.alloc(size, seq & 0xff);
-  data.writeUInt32BE(seq, 0);
+  const data = Buffer.alloc(Math.max(size, 32), seq & 0xff);
+  jpegHeader(64, 48).copy(data, 0);
+  data.writeUInt32BE(seq, data.length - 4);
   return { seq, captureUs: nowUs(), width: 64, height: 48, codec: 'jpeg', key: true, data };
+}
+
+/** The seq a {@link fakeFrame} payload is tagged with. */
+export function fakeFrameSeq(data: Buffer): number {
+  return data.readUInt32BE(data.length - 4);
 }
