@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { ErrorCodes, FramewireError } from '../errors.js';
@@ -9,6 +8,7 @@ import { DEFAULT_LIMITS, type ParserLimits } from '../protocol/parser.js';
 import type { MessageChannel } from '../transport/channel.js';
 import { TcpChannel } from '../transport/tcp.js';
 import type { Profile } from '../codec/transcode.js';
+import { RelayAuth, type AccessNeed, type TokenScope } from './auth.js';
 import { createHttpServer, type HttpServerOptions } from './http.js';
 import { DEFAULT_MAX_RENDITIONS, DEFAULT_RENDITION_QUALITY } from './rendition.js';
 import { UdpServer, type UdpServerOptions, type UdpServerStats } from '../transport/udp-server.js';
@@ -17,8 +17,14 @@ import { RelayStream, ViewerSlot, toRelayFrame, type StreamInfo } from './stream
 
 /** Options for {@link createRelay}. Every limit has a safe default. */
 export interface RelayOptions extends ParserLimits {
-  /** When set, publishers and viewers must present this token. */
+  /** When set, publishers and viewers must present this token (one shared secret: every stream, every role). */
   token?: string;
+  /**
+   * When set, the relay accepts tokens signed with this secret (see
+   * {@link createToken}), each scoped to a stream (or a prefix) and a role.
+   * At least 32 bytes. With `token` also set, either kind is accepted.
+   */
+  secret?: string;
   /** A peer must finish its hello within this time. Default 5000 ms. */
   handshakeTimeoutMs?: number;
   /** A peer that sends nothing (not even a pong) for this long is closed. Default 20000 ms. */
@@ -83,7 +89,7 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
   private readonly maxClients: number;
   private readonly maxStreams: number;
   private readonly maxRenditions: number;
-  private readonly tokenDigest: Buffer | undefined;
+  private readonly auth: RelayAuth;
   private readonly streamsByName = new Map<string, RelayStream>();
   private readonly sessions = new Set<ServerSession>();
   private readonly servers: net.Server[] = [];
@@ -106,7 +112,7 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
       maxControlBytes: positive(options.maxControlBytes, DEFAULT_LIMITS.maxControlBytes, 'maxControlBytes'),
       maxHeaderBytes: positive(options.maxHeaderBytes, DEFAULT_LIMITS.maxHeaderBytes, 'maxHeaderBytes'),
     };
-    this.tokenDigest = options.token ? digest(options.token) : undefined;
+    this.auth = new RelayAuth({ token: options.token, secret: options.secret, now: () => this.clock() / 1000 });
   }
 
   /** Starts a TCP listener for the native protocol. Port 0 picks a free port. */
@@ -196,15 +202,14 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
   }
 
   /**
-   * Checks a token against the relay's (for transports that serve requests
-   * outside a session, e.g. an HTTP snapshot). Throws FW_UNAUTHORIZED.
+   * Checks a token (for requests served outside a session, e.g. an HTTP
+   * snapshot or the stream list) and resolves with what it allows: the
+   * shared token, or no auth on this relay, allows everything. With `need`,
+   * the token must also allow that role on that stream. Rejects with
+   * FW_UNAUTHORIZED and the reason.
    */
-  authorize(token: string | undefined): void {
-    if (!this.tokenDigest) return;
-    const given = token === undefined ? undefined : digest(token);
-    if (!given || !timingSafeEqual(given, this.tokenDigest)) {
-      throw new FramewireError(ErrorCodes.UNAUTHORIZED, token === undefined ? 'this relay needs a token' : 'wrong token');
-    }
+  async checkToken(token: string | undefined, need?: AccessNeed): Promise<TokenScope> {
+    return this.auth.check(token, need);
   }
 
   /** Number of open connections. */
@@ -228,13 +233,13 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
   }
 
   /** @internal SessionHost */
+  authenticate(hello: HelloBody): void | Promise<unknown> {
+    const scope = this.auth.check(hello.token, { stream: hello.stream, role: hello.role });
+    return scope instanceof Promise ? scope : undefined;
+  }
+
+  /** @internal SessionHost */
   attach(session: ServerSession, hello: HelloBody): ControlMessage {
-    if (this.tokenDigest) {
-      const given = hello.token === undefined ? undefined : digest(hello.token);
-      if (!given || !timingSafeEqual(given, this.tokenDigest)) {
-        throw new FramewireError(ErrorCodes.UNAUTHORIZED, hello.token === undefined ? 'this relay needs a token' : 'wrong token');
-      }
-    }
     let stream = this.streamsByName.get(hello.stream);
     if (!stream) {
       if (this.streamsByName.size >= this.maxStreams) {
@@ -363,10 +368,6 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
 /** Creates a relay. Call `listenTcp()` (and later other transports) to accept peers. */
 export function createRelay(options: RelayOptions = {}): Relay {
   return new Relay(options);
-}
-
-function digest(token: string): Buffer {
-  return createHash('sha256').update(token, 'utf8').digest();
 }
 
 function positive(v: number | undefined, dflt: number, name: string): number {
