@@ -10,6 +10,18 @@ export { nowUs, type Clock } from './frame/clock.js';
 export { StatsMeter, type StatsSnapshot } from './frame/meter.js';
 export { createRelay, Relay, type RelayOptions, type RelayEvents, type ListenAddress, type ViewerInfo } from './relay/relay.js';
 export type { StreamInfo } from './relay/stream.js';
+export {
+  createToken,
+  verifyToken,
+  parseTtl,
+  streamAllowed,
+  DEFAULT_TTL,
+  MIN_SECRET_BYTES,
+  type CreateTokenOptions,
+  type TokenClaims,
+  type TokenScope,
+  type AccessNeed,
+} from './relay/auth.js';
 export { publish, Publication, type PublishOptions, type PublicationStats } from './client/publish.js';
 export { subscribe, Subscription, type SubscribeOptions, type SubscriptionStats } from './client/subscribe.js';
 export { parseStreamUrl, DEFAULT_TCP_PORT, DEFAULT_HTTP_PORT, DEFAULT_UDP_PORT, type StreamUrl } from './client/url.js';

@@ -3,6 +3,7 @@ import { chatCommand, chatHelp } from './chat.js';
 import { demoCommand, demoHelp } from './demo.js';
 import { publishCommand, publishHelp } from './publish.js';
 import { serveCommand, serveHelp } from './serve.js';
+import { tokenCommand, tokenHelp } from './token.js';
 import { viewCommand, viewHelp } from './view.js';
 
 const help = `framewire — live video over the network with the least latency a socket allows
@@ -15,6 +16,7 @@ Commands:
   publish    send a source (default: a test pattern) to a relay
   view       watch a stream and report fps, bitrate, latency and losses
   chat       two-way video between two machines, one command on each side
+  token      make a token for one stream and role (for serve --secret)
 
 Run "framewire <command> --help" for a command's options.
 `;
@@ -25,6 +27,7 @@ const commands: Record<string, { run: (argv: string[]) => Promise<void>; help: s
   publish: { run: publishCommand, help: publishHelp },
   view: { run: viewCommand, help: viewHelp },
   chat: { run: chatCommand, help: chatHelp },
+  token: { run: tokenCommand, help: tokenHelp },
 };
 
 async function main(argv: string[]): Promise<number> {

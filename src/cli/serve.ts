@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { createRelay, DEFAULT_TCP_PORT, type ListenAddress, type Relay } from '../index.js';
 import { DEFAULT_HTTP_PORT } from '../client/url.js';
 import { onSignals, parseNum } from './common.js';
+import { secretOption } from './token.js';
 
 export { DEFAULT_HTTP_PORT };
 
@@ -17,6 +18,9 @@ Options:
   --udp PORT      also listen for the native protocol over UDP (0 picks a free one)
   --token T       require this token from every publisher and viewer (TCP, WebSocket,
                   MJPEG, ingest, API: "Authorization: Bearer T" or ?token=T on HTTP)
+  --secret S      accept tokens signed with S, each for one stream (or a prefix) and
+                  one role, made with "framewire token" (or FRAMEWIRE_SECRET in the
+                  environment); at least 32 bytes; may be used with --token
   --max-clients N most connections at once (default 10000)
   --max-renditions N
                   most distinct sizes/qualities made for viewers per stream (default 4;
@@ -37,6 +41,8 @@ export interface ServeArgs {
   /** UDP port, or undefined for no UDP listener. */
   udp?: number | undefined;
   token: string | undefined;
+  /** Secret for scoped tokens (see `framewire token`). */
+  secret?: string | undefined;
   maxClients: number | undefined;
   /** Most rendition profiles per stream (undefined = the relay's default). */
   maxRenditions?: number | undefined;
@@ -48,7 +54,7 @@ export async function startRelay(
   a: ServeArgs,
   log: (line: string) => void,
 ): Promise<{ relay: Relay; tcp: ListenAddress; http: ListenAddress | undefined; udp: ListenAddress | undefined }> {
-  const relay = createRelay({ token: a.token, maxClients: a.maxClients, maxRenditions: a.maxRenditions });
+  const relay = createRelay({ token: a.token, secret: a.secret, maxClients: a.maxClients, maxRenditions: a.maxRenditions });
   const emit = (event: string, fields: Record<string, unknown>): void => {
     if (a.json) log(JSON.stringify({ time: new Date().toISOString(), event, ...fields }));
     else log(`${new Date().toISOString()} ${event} ${Object.entries(fields).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`);
@@ -76,6 +82,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
       http: { type: 'string' },
       udp: { type: 'string' },
       token: { type: 'string' },
+      secret: { type: 'string' },
       'max-clients': { type: 'string' },
       'max-renditions': { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -92,6 +99,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     http: parseNum('http', values.http, 0, 65535) ?? DEFAULT_HTTP_PORT,
     udp: parseNum('udp', values.udp, 0, 65535),
     token: values.token,
+    secret: secretOption(values.secret),
     maxClients: parseNum('max-clients', values['max-clients'], 1, 1_000_000),
     maxRenditions: parseNum('max-renditions', values['max-renditions'], 0, 64),
     json: values.json ?? false,
@@ -107,6 +115,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     process.stdout.write(`  publish: npx framewire publish tcp://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${tcp.port}/cam${args.token ? ` --token ${args.token}` : ''}\n`);
     process.stdout.write(`  view:    npx framewire view tcp://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${tcp.port}/cam --stats${args.token ? ` --token ${args.token}` : ''}\n`);
   }
+  if (args.secret !== undefined && !args.json) process.stdout.write('  tokens:  npx framewire token --secret S --stream cam --role view|publish\n');
   onSignals(() => relay.close('relay shutting down'));
   // Runs until a signal: onSignals exits the process.
   await new Promise<never>(() => undefined);

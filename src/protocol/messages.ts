@@ -173,7 +173,7 @@ export function validateControl(type: ControlMessage['type'], body: unknown): Co
   switch (type) {
     case 'hello': {
       const out: HelloBody = { role: role(body), stream: streamName(body) };
-      const token = optStr(body, 'token', 256);
+      const token = optStr(body, 'token', 1024);
       if (token !== undefined) out.token = token;
       const p = params(body.params, 'params');
       if (p) out.params = p;

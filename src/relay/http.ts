@@ -10,6 +10,7 @@ import { requestRemote, requestToken, sendHttpError, httpStatusFor } from '../tr
 import { MjpegIngestChannel } from '../transport/mjpeg-ingest.js';
 import { MjpegViewerChannel } from '../transport/mjpeg.js';
 import { WsChannel } from '../transport/ws.js';
+import { streamAllowed } from './auth.js';
 import type { Relay } from './relay.js';
 
 /** Options for {@link createHttpServer}. */
@@ -84,15 +85,18 @@ export function createHttpServer(relay: Relay, options: HttpServerOptions = {}):
       );
     };
     if (url.pathname !== '/ws') return refuse(ErrorCodes.NOT_FOUND, `no WebSocket endpoint at ${shown(url.pathname)}; use /ws`);
+    const upgrade = (): void => {
+      if (socket.destroyed) return;
+      wss.handleUpgrade(req, socket, head, (ws) => relay.accept(new WsChannel(ws, socket, requestRemote(req), relay.limits)));
+    };
+    // A token on the upgrade request is checked here (valid, not expired); its stream and role are
+    // checked against the hello, which must carry the token too (the web pages put it there).
     const token = requestToken(req, url);
-    if (token !== undefined) {
-      try {
-        relay.authorize(token);
-      } catch (err) {
-        return refuse(ErrorCodes.UNAUTHORIZED, (err as Error).message);
-      }
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => relay.accept(new WsChannel(ws, socket, requestRemote(req), relay.limits)));
+    if (token === undefined) return upgrade();
+    relay
+      .checkToken(token)
+      .then(upgrade, (err: unknown) => refuse(ErrorCodes.UNAUTHORIZED, isFramewireError(err) ? err.message : 'wrong token'))
+      .catch(() => socket.destroy());
   });
   server.on('close', () => wss.close());
 
@@ -112,10 +116,13 @@ export function createHttpServer(relay: Relay, options: HttpServerOptions = {}):
         return;
       }
       if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET, HEAD');
-      if (kind === '.jpg') return snapshot(res, name, token, method === 'HEAD');
+      if (kind === '.jpg') {
+        await relay.checkToken(token, { stream: name, role: 'view' });
+        return snapshot(res, name, method === 'HEAD');
+      }
       const known = relay.streams().some((s) => s.name === name);
       if (!known && url.searchParams.get('wait') !== '1') {
-        relay.authorize(token);
+        await relay.checkToken(token, { stream: name, role: 'view' });
         throw new FramewireError(ErrorCodes.NOT_FOUND, `no stream "${name}" on this relay (add ?wait=1 to wait for it)`);
       }
       const fpsParam = url.searchParams.get('fps');
@@ -126,18 +133,20 @@ export function createHttpServer(relay: Relay, options: HttpServerOptions = {}):
     }
     if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET, HEAD');
     if (p === '/api/streams') {
-      relay.authorize(requestToken(req, url));
-      return json(res, { streams: relay.streams(), clients: relay.clientCount });
+      // A scoped token sees only the streams it names; the shared token (or no auth) sees all.
+      const scope = await relay.checkToken(requestToken(req, url));
+      return json(res, { streams: relay.streams().filter((s) => streamAllowed(scope.stream, s.name)), clients: relay.clientCount });
     }
     if (p === '/api/health') {
-      relay.authorize(requestToken(req, url));
+      // Relay-wide figures: for the shared token (or an open relay), or a token for every stream.
+      const scope = await relay.checkToken(requestToken(req, url));
+      if (scope.stream !== '*') throw new FramewireError(ErrorCodes.UNAUTHORIZED, 'this token is for one stream; /api/health needs the relay token or a token for every stream (--stream "*")');
       return json(res, relay.health());
     }
     return serveStatic(res, p, method === 'HEAD');
   }
 
-  function snapshot(res: ServerResponse, name: string, token: string | undefined, headOnly: boolean): void {
-    relay.authorize(token);
+  function snapshot(res: ServerResponse, name: string, headOnly: boolean): void {
     const frame = relay.latestFrame(name);
     if (!frame || frame.codec !== 'jpeg') throw new FramewireError(ErrorCodes.NOT_FOUND, `stream "${name}" has no frame yet`);
     res.writeHead(200, {

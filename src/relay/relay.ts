@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { ErrorCodes, FramewireError } from '../errors.js';
@@ -9,6 +8,7 @@ import { DEFAULT_LIMITS, type ParserLimits } from '../protocol/parser.js';
 import type { MessageChannel } from '../transport/channel.js';
 import { TcpChannel } from '../transport/tcp.js';
 import type { Profile } from '../codec/transcode.js';
+import { RelayAuth, type AccessNeed, type TokenScope } from './auth.js';
 import { createHttpServer, type HttpServerOptions } from './http.js';
 import { DEFAULT_MAX_RENDITIONS, DEFAULT_RENDITION_QUALITY } from './rendition.js';
 import { DEFAULT_MEMORY_BUDGET, MemoryBudget, type BudgetInfo } from './budget.js';
@@ -19,8 +19,14 @@ import { RelayStream, ViewerSlot, toRelayFrame, type StreamInfo } from './stream
 
 /** Options for {@link createRelay}. Every limit has a safe default. */
 export interface RelayOptions extends ParserLimits {
-  /** When set, publishers and viewers must present this token. */
+  /** When set, publishers and viewers must present this token (one shared secret: every stream, every role). */
   token?: string;
+  /**
+   * When set, the relay accepts tokens signed with this secret (see
+   * {@link createToken}), each scoped to a stream (or a prefix) and a role.
+   * At least 32 bytes. With `token` also set, either kind is accepted.
+   */
+  secret?: string;
   /** A peer must finish its hello within this time. Default 5000 ms. */
   handshakeTimeoutMs?: number;
   /** A peer that sends nothing (not even a pong) for this long is closed. Default 20000 ms. */
@@ -136,7 +142,7 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
   private readonly maxClients: number;
   private readonly maxStreams: number;
   private readonly maxRenditions: number;
-  private readonly tokenDigest: Buffer | undefined;
+  private readonly auth: RelayAuth;
   /** @internal the memory budget every channel's held bytes are charged to */
   readonly budget: MemoryBudget<ServerSession>;
   private readonly validateFrames: boolean;
@@ -174,7 +180,7 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
       maxControlBytes: positive(options.maxControlBytes, DEFAULT_LIMITS.maxControlBytes, 'maxControlBytes'),
       maxHeaderBytes: positive(options.maxHeaderBytes, DEFAULT_LIMITS.maxHeaderBytes, 'maxHeaderBytes'),
     };
-    this.tokenDigest = options.token ? digest(options.token) : undefined;
+    this.auth = new RelayAuth({ token: options.token, secret: options.secret, now: () => this.clock() / 1000 });
     const total = positive(options.memoryBudgetBytes, DEFAULT_MEMORY_BUDGET, 'memoryBudgetBytes');
     const perPeer = positive(options.peerBudgetBytes, Math.min(total, 2 * this.limits.maxFrameBytes + 1024 * 1024), 'peerBudgetBytes');
     this.budget = new MemoryBudget(total, Math.min(total, perPeer));
@@ -276,15 +282,14 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
   }
 
   /**
-   * Checks a token against the relay's (for transports that serve requests
-   * outside a session, e.g. an HTTP snapshot). Throws FW_UNAUTHORIZED.
+   * Checks a token (for requests served outside a session, e.g. an HTTP
+   * snapshot or the stream list) and resolves with what it allows: the
+   * shared token, or no auth on this relay, allows everything. With `need`,
+   * the token must also allow that role on that stream. Rejects with
+   * FW_UNAUTHORIZED and the reason.
    */
-  authorize(token: string | undefined): void {
-    if (!this.tokenDigest) return;
-    const given = token === undefined ? undefined : digest(token);
-    if (!given || !timingSafeEqual(given, this.tokenDigest)) {
-      throw new FramewireError(ErrorCodes.UNAUTHORIZED, token === undefined ? 'this relay needs a token' : 'wrong token');
-    }
+  async checkToken(token: string | undefined, need?: AccessNeed): Promise<TokenScope> {
+    return this.auth.check(token, need);
   }
 
   /** Number of open connections. */
@@ -308,13 +313,13 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
   }
 
   /** @internal SessionHost */
+  authenticate(hello: HelloBody): void | Promise<unknown> {
+    const scope = this.auth.check(hello.token, { stream: hello.stream, role: hello.role });
+    return scope instanceof Promise ? scope : undefined;
+  }
+
+  /** @internal SessionHost */
   attach(session: ServerSession, hello: HelloBody): ControlMessage {
-    if (this.tokenDigest) {
-      const given = hello.token === undefined ? undefined : digest(hello.token);
-      if (!given || !timingSafeEqual(given, this.tokenDigest)) {
-        throw new FramewireError(ErrorCodes.UNAUTHORIZED, hello.token === undefined ? 'this relay needs a token' : 'wrong token');
-      }
-    }
     const existing = this.streamsByName.get(hello.stream);
     if (hello.role === 'publish' && !existing?.live && this.liveStreams >= this.maxStreams) {
       throw new FramewireError(ErrorCodes.TOO_MANY_CLIENTS, `the relay is at its limit of ${this.maxStreams} streams`);
@@ -551,10 +556,6 @@ export function createRelay(options: RelayOptions = {}): Relay {
 function hostOf(remote: string): string {
   const colon = remote.lastIndexOf(':');
   return colon > 0 ? remote.slice(0, colon) : remote;
-}
-
-function digest(token: string): Buffer {
-  return createHash('sha256').update(token, 'utf8').digest();
 }
 
 function positive(v: number | undefined, dflt: number, name: string): number {

@@ -10,7 +10,13 @@ export interface SessionHost {
   readonly clock: Clock;
   readonly handshakeTimeoutMs: number;
   readonly idleTimeoutMs: number;
-  /** Validates the hello and attaches the session; throws a FramewireError to refuse. */
+  /**
+   * Checks the hello's token for its stream and role: returns when that is
+   * decided at once, or a promise when a signature must be verified first.
+   * Throws (or rejects with) a FramewireError to refuse.
+   */
+  authenticate(hello: HelloBody): void | Promise<unknown>;
+  /** Validates the hello and attaches the session (after {@link SessionHost.authenticate}); throws a FramewireError to refuse. */
   attach(session: ServerSession, hello: HelloBody): ControlMessage;
   /** A frame arrived from an attached publisher (capture time already on the relay clock). */
   onFrame(session: ServerSession, msg: Extract<Message, { type: 'frame' }>, arrivalUs: number): void;
@@ -25,6 +31,9 @@ export interface SessionHost {
 }
 
 const PING_INTERVAL_MS = 1000;
+/** What a peer may send after its hello while its token is being verified (kept, then handled in order). */
+const MAX_EARLY_MESSAGES = 8;
+const MAX_EARLY_FRAME_BYTES = 4 << 20;
 
 /**
  * The relay's side of one connection: handshake with a timeout, then
@@ -37,7 +46,10 @@ export class ServerSession {
   hello: HelloBody | undefined;
   /** Publisher's clock minus the relay's clock. */
   readonly clockSync = new ClockSync();
-  private state: 'handshake' | 'open' | 'closed' = 'handshake';
+  private state: 'handshake' | 'verifying' | 'open' | 'closed' = 'handshake';
+  /** Messages that arrived while the hello's token was being verified, with their arrival times. */
+  private early: { msg: Message; at: number }[] = [];
+  private earlyFrameBytes = 0;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   private lastHeardUs: number;
@@ -94,19 +106,36 @@ export class ServerSession {
     if (this.state === 'closed') return;
     const now = this.host.clock();
     this.lastHeardUs = now;
+    if (this.state === 'verifying') {
+      this.keepEarly(msg, now);
+      return;
+    }
+    this.handle(msg, now);
+  }
+
+  private handle(msg: Message, now: number): void {
     try {
       if (this.state === 'handshake') {
         if (msg.type !== 'hello') {
           throw new FramewireError(ErrorCodes.UNEXPECTED_MESSAGE, `expected hello, got ${msg.type}`);
         }
-        const welcome = this.host.attach(this, msg.body);
-        // Set only once attached, so a refused peer is never logged as a publisher or viewer.
-        this.hello = msg.body;
-        clearTimeout(this.handshakeTimer);
-        this.state = 'open';
+        // A publisher's frames may follow its hello at once (held while a token is checked).
         if (msg.body.role === 'publish') this.channel.acceptFrames(true);
-        this.send(welcome);
-        this.startPings();
+        const verifying = this.host.authenticate(msg.body);
+        if (!verifying) {
+          this.admit(msg.body);
+          return;
+        }
+        // The signature check is asynchronous: hold what arrives meanwhile, in order.
+        this.state = 'verifying';
+        const hello = msg.body;
+        verifying
+          .then(
+            () => this.admit(hello),
+            (err: unknown) => this.fail(coded(err)),
+          )
+          // Neither handler throws; should one ever, the peer is dropped rather than the process.
+          .catch(() => this.channel.destroy());
         return;
       }
       switch (msg.type) {
@@ -137,8 +166,41 @@ export class ServerSession {
           throw new FramewireError(ErrorCodes.UNEXPECTED_MESSAGE, `unexpected ${msg.type} after the handshake`);
       }
     } catch (err) {
-      this.fail(err instanceof FramewireError ? err : new FramewireError(ErrorCodes.BAD_MESSAGE, String(err)));
+      this.fail(coded(err));
     }
+  }
+
+  /** Attaches a session whose token checked out (unless it closed meanwhile), then handles what arrived in between. */
+  private admit(hello: HelloBody): void {
+    if (this.state === 'closed') return;
+    try {
+      const welcome = this.host.attach(this, hello);
+      // Set only once attached, so a refused peer is never logged as a publisher or viewer.
+      this.hello = hello;
+      clearTimeout(this.handshakeTimer);
+      this.state = 'open';
+      this.send(welcome);
+      this.startPings();
+    } catch (err) {
+      this.fail(coded(err));
+      return;
+    }
+    const early = this.early;
+    this.early = [];
+    this.earlyFrameBytes = 0;
+    for (const { msg, at } of early) {
+      if (this.state !== 'open') return;
+      this.handle(msg, at);
+    }
+  }
+
+  private keepEarly(msg: Message, at: number): void {
+    if (msg.type === 'frame') this.earlyFrameBytes += msg.frame.data.length;
+    if (this.early.length >= MAX_EARLY_MESSAGES || this.earlyFrameBytes > MAX_EARLY_FRAME_BYTES) {
+      this.fail(new FramewireError(ErrorCodes.UNEXPECTED_MESSAGE, 'too much sent before the welcome'));
+      return;
+    }
+    this.early.push({ msg, at });
   }
 
   private startPings(): void {
@@ -160,8 +222,13 @@ export class ServerSession {
   private finish(reason: string, error?: FramewireError): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.early = [];
     clearTimeout(this.handshakeTimer);
     clearInterval(this.pingTimer);
     this.host.detach(this, reason, error);
   }
+}
+
+function coded(err: unknown): FramewireError {
+  return err instanceof FramewireError ? err : new FramewireError(ErrorCodes.BAD_MESSAGE, String(err));
 }

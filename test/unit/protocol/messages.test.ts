@@ -93,7 +93,7 @@ describe('control messages', () => {
       ['stream with a slash', 'hello', '{"role":"view","stream":"a/b"}'],
       ['stream with non-ASCII', 'hello', '{"role":"view","stream":"kamera-ü"}'],
       ['stream of 129 characters', 'hello', `{"role":"view","stream":"${long(129)}"}`],
-      ['token of 257 characters', 'hello', `{"role":"view","stream":"cam","token":"${long(257)}"}`],
+      ['token of 1025 characters', 'hello', `{"role":"view","stream":"cam","token":"${long(1025)}"}`],
       ['token as a number', 'hello', '{"role":"view","stream":"cam","token":1234}'],
       ['client of 129 characters', 'hello', `{"role":"view","stream":"cam","client":"${long(129)}"}`],
       ['params as an array', 'hello', '{"role":"view","stream":"cam","params":[1]}'],
