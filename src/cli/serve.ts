@@ -22,6 +22,12 @@ Options:
                   one role, made with "framewire token" (or FRAMEWIRE_SECRET in the
                   environment); at least 32 bytes; may be used with --token
   --max-clients N most connections at once (default 10000)
+  --memory-budget MB
+                  most memory peers can make the relay hold (half-received frames, uploads,
+                  UDP reassembly, rendition decodes), MiB (default 256); past it, the peer
+                  holding the most is closed with FW_OVERLOADED
+  --max-waiting N most viewers waiting for streams that have no publisher (default 1000;
+                  32 per IP address)
   --max-renditions N
                   most distinct sizes/qualities made for viewers per stream (default 4;
                   0 = none: viewers get the stream as published)
@@ -46,6 +52,10 @@ export interface ServeArgs {
   maxClients: number | undefined;
   /** Most rendition profiles per stream (undefined = the relay's default). */
   maxRenditions?: number | undefined;
+  /** Memory budget, MiB (undefined = the relay's default). */
+  memoryBudgetMiB?: number | undefined;
+  /** Most waiting viewers (undefined = the relay's default). */
+  maxWaiting?: number | undefined;
   json: boolean;
 }
 
@@ -54,7 +64,10 @@ export async function startRelay(
   a: ServeArgs,
   log: (line: string) => void,
 ): Promise<{ relay: Relay; tcp: ListenAddress; http: ListenAddress | undefined; udp: ListenAddress | undefined }> {
-  const relay = createRelay({ token: a.token, secret: a.secret, maxClients: a.maxClients, maxRenditions: a.maxRenditions });
+  const relay = createRelay({ token: a.token, secret: a.secret, maxClients: a.maxClients, maxRenditions: a.maxRenditions,
+    memoryBudgetBytes: a.memoryBudgetMiB === undefined ? undefined : a.memoryBudgetMiB * 1024 * 1024,
+    maxWaitingViewers: a.maxWaiting,
+  });
   const emit = (event: string, fields: Record<string, unknown>): void => {
     if (a.json) log(JSON.stringify({ time: new Date().toISOString(), event, ...fields }));
     else log(`${new Date().toISOString()} ${event} ${Object.entries(fields).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`);
@@ -85,6 +98,8 @@ export async function serveCommand(argv: string[]): Promise<void> {
       secret: { type: 'string' },
       'max-clients': { type: 'string' },
       'max-renditions': { type: 'string' },
+      'memory-budget': { type: 'string' },
+      'max-waiting': { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
@@ -102,6 +117,8 @@ export async function serveCommand(argv: string[]): Promise<void> {
     secret: secretOption(values.secret),
     maxClients: parseNum('max-clients', values['max-clients'], 1, 1_000_000),
     maxRenditions: parseNum('max-renditions', values['max-renditions'], 0, 64),
+    memoryBudgetMiB: parseNum('memory-budget', values['memory-budget'], 16, 1024 * 1024),
+    maxWaiting: parseNum('max-waiting', values['max-waiting'], 1, 1_000_000),
     json: values.json ?? false,
   };
   const { relay, tcp, http, udp } = await startRelay(args, (line) => process.stderr.write(`${line}\n`));

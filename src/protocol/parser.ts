@@ -163,6 +163,25 @@ export class StreamParser {
   }
 
   /**
+   * Bytes the peer has made this parser hold or announced it will: the
+   * whole of a message whose header has arrived, else what is buffered. A
+   * memory budget charged with this learns of a 16 MiB frame from its
+   * 12-byte header, before any of it is held.
+   */
+  get claimedBytes(): number {
+    const p = this.pending;
+    return p === undefined ? this.buffered : Math.max(this.buffered, p.headerLength + p.payloadLength);
+  }
+
+  /** Drops whatever is buffered and ignores all later input (the connection is closing). */
+  discard(): void {
+    this.chunks = [];
+    this.buffered = 0;
+    this.pending = undefined;
+    this.failed ??= new FramewireError(ErrorCodes.CONNECTION_CLOSED, 'the parser was discarded: the connection is closing');
+  }
+
+  /**
    * Feeds a chunk; returns every message it completes, in order (while
    * frames are refused, at most one: push an empty chunk for the next).
    * Throws a FramewireError on bad input.

@@ -52,7 +52,7 @@ export class TcpChannel extends MessageChannel {
   }
 
   override get heldBytes(): number {
-    return this.parser.bufferedBytes;
+    return this.parser.claimedBytes;
   }
 
   override acceptFrames(allowed: boolean): void {
@@ -72,6 +72,13 @@ export class TcpChannel extends MessageChannel {
 
   end(): void {
     if (this.isClosed) return;
+    // Closing: read nothing more, and let go of any half-received message now.
+    this.parser.discard();
+    this.socket.pause();
+    if (this.lastHeld !== 0) {
+      this.lastHeld = 0;
+      this.safeEmit('held', 0);
+    }
     this.socket.end();
     // Do not wait forever for a peer that will not read the rest.
     setTimeout(() => this.socket.destroy(), 2000).unref();
@@ -104,7 +111,7 @@ export class TcpChannel extends MessageChannel {
       if (messages.length === 0 || this.parser.bufferedBytes === 0) break;
       input = EMPTY;
     }
-    const held = this.parser.bufferedBytes;
+    const held = this.parser.claimedBytes;
     if (held !== this.lastHeld && !this.isClosed) {
       this.lastHeld = held;
       this.safeEmit('held', held);

@@ -29,6 +29,7 @@ export class WsChannel extends MessageChannel {
   /** Bytes read from the socket since the last whole message: an upper bound of what `ws` holds for the next one. */
   private partial = 0;
   private framesAllowed = true;
+  private ending = false;
 
   /**
    * @param ws an open WebSocket (server or client side)
@@ -84,6 +85,9 @@ export class WsChannel extends MessageChannel {
 
   end(): void {
     if (this.isClosed) return;
+    // Closing: what the peer sends now is not read (ws may hold a half message until the close completes).
+    this.ending = true;
+    this.partial = 0;
     // A normal closure after what is queued; do not wait forever for a peer that will not answer.
     this.ws.close(this.failed ? 1008 : 1000);
     this.endTimer ??= setTimeout(() => this.ws.terminate(), 2000);
@@ -96,7 +100,7 @@ export class WsChannel extends MessageChannel {
 
   /** Counts what `ws` may be holding of an unfinished message; refuses a frame-sized one where no frame is allowed. */
   private onBytes(n: number): void {
-    if (this.failed || this.isClosed) return;
+    if (this.failed || this.isClosed || this.ending) return;
     this.partial += n;
     this.safeEmit('held', this.partial);
     const most = (this.limits.maxControlBytes ?? DEFAULT_LIMITS.maxControlBytes) + (this.limits.maxHeaderBytes ?? DEFAULT_LIMITS.maxHeaderBytes) + 64;
@@ -107,7 +111,7 @@ export class WsChannel extends MessageChannel {
   }
 
   private onData(data: Buffer | Buffer[], isBinary: boolean): void {
-    if (this.failed || this.isClosed) return;
+    if (this.failed || this.isClosed || this.ending) return;
     if (this.partial !== 0) {
       this.partial = 0;
       this.safeEmit('held', 0);

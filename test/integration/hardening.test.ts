@@ -1,0 +1,340 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import sharp from 'sharp';
+import { createRelay, isFramewireError, publish, subscribe, testPattern, type Relay, type Subscription } from '../../src/index.js';
+import { nowUs } from '../../src/frame/clock.js';
+import type { EncodedFrame, FrameSource } from '../../src/frame/frame.js';
+import { encodeControl, encodeFrameHeader } from '../../src/protocol/messages.js';
+import { cli, waitForOutput } from '../helpers/cli.js';
+import { RawClient, fakeFrame, until } from '../helpers/relay.js';
+
+/** A source that yields `make(seq)` at `fps` until closed. */
+function frameSource(make: (seq: number) => EncodedFrame, fps = 30): FrameSource {
+  let closed = false;
+  return {
+    info: { width: 64, height: 48, fps },
+    close() {
+      closed = true;
+    },
+    async *[Symbol.asyncIterator]() {
+      for (let seq = 0; !closed; seq++) {
+        yield { ...make(seq), seq, captureUs: nowUs() };
+        await new Promise((r) => setTimeout(r, 1000 / fps));
+      }
+    },
+  };
+}
+
+/** Counts the frames a subscription gets, in the background. */
+function counter(sub: Subscription): { count: () => number; done: Promise<void> } {
+  let n = 0;
+  const done = (async () => {
+    try {
+      for await (const _ of sub) n++;
+    } catch {
+      /* closed */
+    }
+  })();
+  return { count: () => n, done };
+}
+
+/** A relay's resident memory, bytes, from /proc. */
+function rssOf(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+/** A JPEG of 16x16 pixels whose SOF marker claims `w`×`h` (a decompression bomb when w×h is huge). */
+async function lyingJpeg(w: number, h: number): Promise<Buffer> {
+  const jpeg = await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 200, g: 20, b: 20 } } }).jpeg().toBuffer();
+  for (let i = 2; i + 9 < jpeg.length; ) {
+    const code = jpeg[i + 1] as number;
+    const len = jpeg.readUInt16BE(i + 2);
+    if (code === 0xc0) {
+      jpeg.writeUInt16BE(h, i + 5);
+      jpeg.writeUInt16BE(w, i + 7);
+      return jpeg;
+    }
+    i += 2 + len;
+  }
+  throw new Error('no SOF0 in the JPEG sharp made');
+}
+
+describe('a hostile peer cannot crash or starve the relay (issue: hardening)', { timeout: 120_000 }, () => {
+  it('50 half-sent 16 MiB frames: the relay stays within its budget, the biggest holders get FW_OVERLOADED, a healthy viewer keeps its rate', async (t) => {
+    // The default budget (256 MiB); BUDGET_MIB picks another.
+    const budgetMiB = Number(process.env.BUDGET_MIB ?? 256);
+    const srv = cli(['serve', '--tcp', '0', '--http', '0', '--memory-budget', String(budgetMiB)]);
+    try {
+      const m = await waitForOutput(srv.stdout, /tcp=127\.0\.0\.1:(\d+) http=127\.0\.0\.1:(\d+)/);
+      const tcp = Number(m[1]);
+      const http = Number(m[2]);
+      const pid = srv.child.pid as number;
+      const pub = await publish(`tcp://127.0.0.1:${tcp}/cam`, testPattern({ width: 320, height: 240, fps: 30 }));
+      const sub = subscribe(`tcp://127.0.0.1:${tcp}/cam`);
+      const healthy = counter(sub);
+      await until(() => healthy.count() >= 30, 'the healthy viewer to get going');
+      const rssBefore = rssOf(pid);
+      let rssMax = rssBefore;
+      const sampler = setInterval(() => (rssMax = Math.max(rssMax, rssOf(pid))), 50);
+
+      const t0 = Date.now();
+      const n0 = healthy.count();
+      const attackers = await Promise.all(Array.from({ length: 50 }, () => RawClient.connect(tcp)));
+      await Promise.all(
+        attackers.map(async (a, i) => {
+          a.send({ type: 'hello', body: { role: 'publish', stream: `atk${i}` } });
+          await a.waitFor('welcome');
+          // Announce a 16 MiB frame, then trickle 12 MiB of it (64 KiB every 25 ms) and stop.
+          const header = encodeFrameHeader({ seq: 0, captureUs: 0, width: 64, height: 48, codec: 'jpeg', key: true, data: Buffer.alloc(0) });
+          header.writeUInt32BE(16 * 1024 * 1024, 8);
+          a.socket.write(header);
+          const chunk = Buffer.alloc(64 * 1024, 0x55);
+          for (let sent = 0; sent < 12 * 1024 * 1024 && !a.socket.destroyed; sent += chunk.length) {
+            if (!a.socket.write(chunk)) await new Promise<void>((r) => { a.socket.once('drain', r); a.socket.once('close', r); });
+            await new Promise((r) => setTimeout(r, 25));
+          }
+        }),
+      );
+      // Let the relay read what is still in flight, then look.
+      await new Promise((r) => setTimeout(r, 500));
+      const seconds = (Date.now() - t0) / 1000;
+      const fps = (healthy.count() - n0) / seconds;
+      clearInterval(sampler);
+      const overloaded = attackers.filter((a) => a.messages.some((x) => x.type === 'error' && x.body.code === 'FW_OVERLOADED'));
+      const health = (await (await fetch(`http://127.0.0.1:${http}/api/health`)).json()) as { memory: { usedBytes: number; overloads: number; totalBytes: number } };
+
+      t.diagnostic(`relay RSS ${(rssBefore / 1e6).toFixed(0)} → peak ${(rssMax / 1e6).toFixed(0)} MB (budget ${budgetMiB} MiB); ${overloaded.length} of 50 attackers got FW_OVERLOADED; healthy viewer ${fps.toFixed(1)} fps over ${seconds.toFixed(1)} s`);
+      assert.ok(overloaded.length > 0, 'the biggest holders were closed with FW_OVERLOADED');
+      assert.ok(overloaded.length < 50, `not everyone was closed (${overloaded.length} of 50)`);
+      assert.ok(health.memory.overloads >= overloaded.length, `health counts the overloads (${health.memory.overloads})`);
+      assert.ok(health.memory.usedBytes <= health.memory.totalBytes, 'what is held stays within the budget');
+      assert.ok(rssMax < budgetMiB * 1024 * 1024 + 100e6, `relay RSS peaked at ${(rssMax / 1e6).toFixed(0)} MB (budget ${budgetMiB} MiB + 100 MB allowed; ${(rssBefore / 1e6).toFixed(0)} MB before)`);
+      assert.ok(fps >= 27, `the healthy viewer got ${fps.toFixed(1)} fps during the attack (${seconds.toFixed(1)} s)`);
+
+      for (const a of attackers) a.close();
+      await Promise.all(attackers.map((a) => a.closed));
+      await new Promise((r) => setTimeout(r, 300));
+      const afterHealth = (await (await fetch(`http://127.0.0.1:${http}/api/health`)).json()) as { memory: { usedBytes: number; holders: number } };
+      assert.equal(afterHealth.memory.usedBytes, 0, 'every held byte is released when the attackers go');
+      sub.close();
+      pub.close();
+    } finally {
+      srv.child.kill('SIGTERM');
+      await srv.exited;
+    }
+  });
+
+  describe('a 16000x16000 JPEG in a 4 KB file', () => {
+    let bomb: Buffer;
+    before(async () => {
+      bomb = await lyingJpeg(16000, 16000);
+    });
+
+    async function attempt(relay: Relay, port: number): Promise<{ rssDelta: number; error: unknown; viewerFrames: number }> {
+      const url = `tcp://127.0.0.1:${port}/bomb`;
+      const viewer = subscribe(url, { width: 320 });
+      const got = counter(viewer);
+      await viewer.ready;
+      const rss0 = process.memoryUsage.rss();
+      let rssMax = rss0;
+      const sampler = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage.rss())), 20);
+      const src = frameSource(() => ({ ...fakeFrame(0), width: 16000, height: 16000, data: bomb }), 10);
+      let error: unknown;
+      try {
+        const pub = await publish(url, src, { reconnect: false });
+        await Promise.race([pub.done, new Promise((r) => setTimeout(r, 1500))]);
+        pub.close();
+      } catch (err) {
+        error = err;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+      clearInterval(sampler);
+      src.close();
+      viewer.close();
+      void relay;
+      return { rssDelta: rssMax - rss0, error, viewerFrames: got.count() };
+    }
+
+    it('is refused by frame validation: FW_BAD_FRAME, nothing forwarded, nothing decoded', async () => {
+      const relay = createRelay();
+      const { port } = await relay.listenTcp(0);
+      const r = await attempt(relay, port);
+      assert.ok(isFramewireError(r.error, 'FW_BAD_FRAME'), `publisher error ${String(r.error)}`);
+      assert.equal(r.viewerFrames, 0);
+      assert.ok(r.rssDelta < 50e6, `RSS moved ${(r.rssDelta / 1e6).toFixed(1)} MB`);
+      const h = relay.health();
+      assert.ok(h.badFrames >= 3 && h.badPublishers === 1, JSON.stringify(h));
+      await relay.close();
+    });
+
+    it('with validation off, the rendition refuses to decode it (pixel limit) and counts it', async () => {
+      const relay = createRelay({ validateFrames: false });
+      const { port } = await relay.listenTcp(0);
+      const r = await attempt(relay, port);
+      assert.equal(r.viewerFrames, 0, 'the rendition viewer got nothing');
+      assert.ok(r.rssDelta < 50e6, `RSS moved ${(r.rssDelta / 1e6).toFixed(1)} MB`);
+      assert.ok(relay.health().decodesRefused >= 1, `decodes refused: ${relay.health().decodesRefused}`);
+      await relay.close();
+    });
+  });
+
+  describe('publishers\' frames are checked on every transport', () => {
+    let relay: Relay;
+    let tcp: number;
+    let http: number;
+    let udp: number;
+    before(async () => {
+      relay = createRelay();
+      tcp = (await relay.listenTcp(0)).port;
+      http = (await relay.listenHttp(0)).port;
+      udp = (await relay.listenUdp(0)).port;
+    });
+    after(() => relay.close());
+
+    const cases: [string, (seq: number) => EncodedFrame][] = [
+      ['non-JPEG bytes', (seq) => ({ ...fakeFrame(seq), data: Buffer.from('this is not a picture at all, just bytes') })],
+      ['a 64x48 JPEG header claiming 65535x65535', (seq) => ({ ...fakeFrame(seq), width: 65535, height: 65535 })],
+      ['a 64x48 JPEG whose header says 640x480', (seq) => ({ ...fakeFrame(seq), width: 640, height: 480 })],
+    ];
+    for (const [scheme, port] of [['tcp', () => tcp], ['ws', () => http], ['udp', () => udp]] as const) {
+      for (const [what, make] of cases) {
+        it(`${scheme}: ${what} → FW_BAD_FRAME after 3, no viewer sees one`, async () => {
+          const name = `bad-${scheme}-${what.length}`;
+          const url = `${scheme}://127.0.0.1:${port()}/${name}`;
+          const viewer = subscribe(url);
+          const got = counter(viewer);
+          await viewer.ready;
+          const before = relay.health().badPublishers;
+          const src = frameSource(make);
+          await assert.rejects(
+            (async () => {
+              const pub = await publish(url, src, { reconnect: false });
+              await pub.done;
+            })(),
+            (e) => isFramewireError(e, 'FW_BAD_FRAME'),
+          );
+          src.close();
+          assert.equal(relay.health().badPublishers, before + 1);
+          assert.equal(got.count(), 0);
+          viewer.close();
+        });
+      }
+    }
+  });
+
+  it('viewers of made-up streams wait in a bounded list; a real publisher still gets its stream; entries go with their viewers', async () => {
+    const relay = createRelay({ maxStreams: 4, maxWaitingPerAddress: 8, maxWaitingViewers: 10 });
+    const { port } = await relay.listenTcp(0);
+    const viewers = await Promise.all(Array.from({ length: 12 }, () => RawClient.connect(port)));
+    viewers.forEach((v, i) => v.send({ type: 'hello', body: { role: 'view', stream: `made-up-${i}` } }));
+    await until(() => viewers.every((v) => v.messages.some((m) => m.type === 'welcome' || m.type === 'error')), 'every viewer answered');
+    const refused = viewers.filter((v) => v.messages.some((m) => m.type === 'error' && m.body.code === 'FW_TOO_MANY_CLIENTS'));
+    assert.equal(refused.length, 4, 'the 9th and later from one address are refused');
+    assert.equal(relay.health().waitingViewers, 8);
+    // More made-up viewers than maxStreams exist, yet a publisher gets a new stream.
+    const pub = await publish(`tcp://127.0.0.1:${port}/real`, testPattern({ width: 64, height: 48, fps: 10 }), { reconnect: false });
+    assert.ok(relay.streams().some((s) => s.name === 'real' && s.live));
+    for (const v of viewers) v.close();
+    await until(() => relay.streams().length === 1, 'the made-up entries to go');
+    assert.equal(relay.health().waitingViewers, 0);
+    pub.close();
+    await relay.close();
+  });
+
+  it('a publisher whose viewers were waiting takes them off the waiting list', async () => {
+    const relay = createRelay({ maxWaitingPerAddress: 2 });
+    const { port } = await relay.listenTcp(0);
+    const a = subscribe(`tcp://127.0.0.1:${port}/soon`);
+    const b = subscribe(`tcp://127.0.0.1:${port}/soon`);
+    await Promise.all([a.ready, b.ready]);
+    assert.equal(relay.health().waitingViewers, 2);
+    const pub = await publish(`tcp://127.0.0.1:${port}/soon`, testPattern({ width: 64, height: 48, fps: 10 }));
+    assert.equal(relay.health().waitingViewers, 0);
+    const c = subscribe(`tcp://127.0.0.1:${port}/other`);
+    await c.ready;
+    for (const s of [a, b, c]) s.close();
+    pub.close();
+    await relay.close();
+  });
+
+  it('frames before the hello, or from a viewer, are refused as soon as their header arrives', async () => {
+    const relay = createRelay();
+    const { port } = await relay.listenTcp(0);
+    const header = encodeFrameHeader({ seq: 0, captureUs: 0, width: 64, height: 48, codec: 'jpeg', key: true, data: Buffer.alloc(0) });
+    header.writeUInt32BE(16 * 1024 * 1024, 8);
+    const early = await RawClient.connect(port);
+    early.socket.write(header);
+    await early.closed;
+    assert.ok(early.messages.some((m) => m.type === 'error' && m.body.code === 'FW_UNEXPECTED_MESSAGE'));
+    const viewer = await RawClient.connect(port);
+    viewer.send({ type: 'hello', body: { role: 'view', stream: 'x' } });
+    await viewer.waitFor('welcome');
+    viewer.socket.write(header);
+    await viewer.closed;
+    assert.ok(viewer.messages.some((m) => m.type === 'error' && m.body.code === 'FW_UNEXPECTED_MESSAGE'));
+    assert.equal(relay.budget.info().peakBytes, 0, 'nothing of the announced frames was held');
+    await relay.close();
+  });
+
+  it('a hello and a frame in one write still work (the frame is not refused as early)', async () => {
+    const relay = createRelay();
+    const { port } = await relay.listenTcp(0);
+    const viewer = subscribe(`tcp://127.0.0.1:${port}/pipe`);
+    const got = counter(viewer);
+    await viewer.ready;
+    const p = await RawClient.connect(port);
+    const f = fakeFrame(1);
+    p.socket.write(Buffer.concat([encodeControl({ type: 'hello', body: { role: 'publish', stream: 'pipe' } }), encodeFrameHeader(f), f.data]));
+    await until(() => got.count() === 1, 'the pipelined frame');
+    p.close();
+    viewer.close();
+    await relay.close();
+  });
+
+  it('invalid UTF-8 inside a JSON string → FW_BAD_MESSAGE', async () => {
+    const relay = createRelay();
+    const { port } = await relay.listenTcp(0);
+    const c = await RawClient.connect(port);
+    const good = encodeControl({ type: 'hello', body: { role: 'view', stream: 'x', client: 'ab' } });
+    const i = good.indexOf(Buffer.from('"ab"'));
+    good[i + 1] = 0xc3; // a lone lead byte: not UTF-8
+    good[i + 2] = 0x28;
+    c.socket.write(good);
+    await c.closed;
+    assert.ok(c.messages.some((m) => m.type === 'error' && m.body.code === 'FW_BAD_MESSAGE'));
+    await relay.close();
+  });
+
+  it('FW_STREAM_BUSY does not tell the current publisher\'s address', async () => {
+    const relay = createRelay();
+    const { port } = await relay.listenTcp(0);
+    const first = await RawClient.connect(port);
+    first.send({ type: 'hello', body: { role: 'publish', stream: 'busy' } });
+    await first.waitFor('welcome');
+    const second = await RawClient.connect(port);
+    second.send({ type: 'hello', body: { role: 'publish', stream: 'busy' } });
+    const err = await second.waitFor('error');
+    assert.equal(err.body.code, 'FW_STREAM_BUSY');
+    assert.ok(!err.body.message.includes('127.0.0.1'), err.body.message);
+    first.close();
+    second.close();
+    await relay.close();
+  });
+
+  it('a viewer that says acks: true and never acks is closed with FW_TIMEOUT, not left frozen', async () => {
+    const relay = createRelay({ ackTimeoutMs: 500 });
+    const { port } = await relay.listenTcp(0);
+    const v = await RawClient.connect(port);
+    v.send({ type: 'hello', body: { role: 'view', stream: 'acks', acks: true } });
+    await v.waitFor('welcome');
+    const pub = await publish(`tcp://127.0.0.1:${port}/acks`, testPattern({ width: 64, height: 48, fps: 30 }));
+    const err = await v.waitFor('error', 10_000);
+    assert.equal(err.body.code, 'FW_TIMEOUT');
+    assert.ok(v.frames().length >= 2, `it got its window first (${v.frames().length} frames)`);
+    assert.equal(relay.health().ackTimeouts, 1);
+    pub.close();
+    await relay.close();
+  });
+});
