@@ -287,3 +287,64 @@ function spyAllocations(fn: () => void): number[] {
   }
   return sizes;
 }
+
+describe('StreamParser: frames refused where none belong (before the hello, from a viewer)', () => {
+  const hello = encodeControl({ type: 'hello', body: { role: 'publish', stream: 'cam' } });
+  const frame = encodeFrame(sampleFrame(1, 5000));
+
+  it('a frame header is refused with FW_UNEXPECTED_MESSAGE as soon as its 12 bytes arrive, before its payload is held', () => {
+    for (let n = 12; n <= 32; n++) {
+      const p = new StreamParser();
+      p.acceptFrames(false);
+      throwsCode(() => p.push(frame.subarray(0, n)), ErrorCodes.UNEXPECTED_MESSAGE, `${n} bytes`);
+      assert.equal(p.bufferedBytes, 0);
+    }
+    const p = new StreamParser();
+    p.acceptFrames(false);
+    assert.deepEqual(p.push(frame.subarray(0, 11)), []);
+  });
+
+  it('stops after each message while frames are refused, so a hello can allow the frame right behind it, at every split point', () => {
+    const wire = Buffer.concat([hello, frame, hello]);
+    for (let s = 0; s <= wire.length; s++) {
+      const p = new StreamParser();
+      p.acceptFrames(false);
+      const out: Message[] = [];
+      for (const chunk of [wire.subarray(0, s), wire.subarray(s)]) {
+        let input = chunk;
+        for (;;) {
+          const got = p.push(input);
+          input = Buffer.alloc(0);
+          for (const m of got) {
+            out.push(m);
+            if (m.type === 'hello') p.acceptFrames(true);
+          }
+          if (got.length === 0) break;
+        }
+      }
+      assert.deepEqual(out.map((m) => m.type), ['hello', 'frame', 'hello'], `split at ${s}`);
+    }
+  });
+
+  it('claims a message\'s whole size from its header; discard() lets go of everything and ignores what follows', () => {
+    const p = new StreamParser();
+    p.push(frame.subarray(0, 100));
+    assert.equal(p.bufferedBytes, 100);
+    assert.equal(p.claimedBytes, frame.length);
+    p.discard();
+    assert.equal(p.bufferedBytes, 0);
+    assert.equal(p.claimedBytes, 0);
+    throwsCode(() => p.push(frame), ErrorCodes.CONNECTION_CLOSED);
+  });
+});
+
+describe('control bodies must be UTF-8', () => {
+  it('a lone lead byte or an overlong encoding inside a JSON string → FW_BAD_MESSAGE', () => {
+    for (const bad of [[0xc3, 0x28], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xff]]) {
+      const json = Buffer.concat([Buffer.from('{"role":"view","stream":"x","client":"'), Buffer.from(bad), Buffer.from('"}')]);
+      throwsCode(() => decodeMessage(rawControl('hello', json)), ErrorCodes.BAD_MESSAGE, bad.join(','));
+    }
+    const ok = Buffer.from('{"role":"view","stream":"x","client":"Zoë 📷"}');
+    assert.equal(decodeMessage(rawControl('hello', ok)).type, 'hello');
+  });
+});
