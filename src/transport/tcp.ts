@@ -73,8 +73,8 @@ export class TcpChannel extends MessageChannel {
   end(): void {
     if (this.isClosed) return;
     // Closing: read nothing more, and let go of any half-received message now.
+    // (Reading goes on, so the peer's FIN is seen; what it sends is dropped unread.)
     this.parser.discard();
-    this.socket.pause();
     if (this.lastHeld !== 0) {
       this.lastHeld = 0;
       this.safeEmit('held', 0);

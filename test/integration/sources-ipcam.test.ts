@@ -184,9 +184,20 @@ describe('IP webcam source (HTTP MJPEG)', { timeout: 30_000 }, () => {
       const s1 = server.start(port);
       const s2ref: { s?: Owned } = {};
       const reasons: string[] = [];
-      // The server may take a moment to listen: the first attempt is retried by starting the source after it is up.
-      await new Promise((r) => setTimeout(r, 300));
-      const src = ipCameraSource(`http://127.0.0.1:${port}/`, { backoffMs: { initial: 100, max: 400 }, onDisconnect: (r) => reasons.push(r) });
+      // ffmpeg takes a moment to listen (longer on a loaded machine), and a source
+      // whose first connect is refused fails for good: start sources until one connects.
+      let src = ipCameraSource(`http://127.0.0.1:${port}/`, { backoffMs: { initial: 100, max: 400 }, onDisconnect: (r) => reasons.push(r) });
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await src.ready;
+          break;
+        } catch (err) {
+          src.close();
+          if (attempt >= 40 || !/ECONNREFUSED/.test(String(err))) throw err;
+          await new Promise((r) => setTimeout(r, 250));
+          src = ipCameraSource(`http://127.0.0.1:${port}/`, { backoffMs: { initial: 100, max: 400 }, onDisconnect: (r) => reasons.push(r) });
+        }
+      }
       try {
         const first = await take(src, 5);
         assert.deepEqual([first[0]?.width, first[0]?.height], [320, 240]);
