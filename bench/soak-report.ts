@@ -119,7 +119,8 @@ export function renderSoak(rows: MinuteRow[], restarts: RestartRow[], end: SoakE
   out.push('');
   out.push(
     'Publisher restarts. "back": a viewer\'s first frame captured after the old publisher was reaped; ' +
-      'times are from the capture of the new publisher\'s first frame (wire seq 0; on loopback it reaches the relay a few ms later, so these are upper bounds) to that viewer\'s arrival.',
+      'times are from the capture of the new publisher\'s first frame (wire seq 0), which comes before its JPEG encode and its hop to the relay, ' +
+      'to that viewer\'s arrival: upper bounds on the time from the frame reaching the relay.',
   );
   out.push('');
   out.push(
