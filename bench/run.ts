@@ -12,7 +12,8 @@
  *   BENCH_PARSER    fan-out viewers: stream (light raw socket + the library's StreamParser, default)
  *                   | skip (header-only parse) | subscribe (the library's subscribe(), heavier)
  *   BENCH_STALL_N   normal viewers in the stall test (default 50)
- *   BENCH_ONLY      comma list of sections to run: a,b,c,d,seed,web,udp,sources,renditions,tokens (default all);
+  *   BENCH_ONLY      comma list of sections to run: a,b,c,d,seed,web,udp,sources,renditions,tokens (default all),
+  *                   and soak (10 minutes, so only when named; SOAK_MINUTES=N to shorten, see bench/soak.ts);
  *                   the last five run their own scripts (dist/bench/NAME.js) in a child and append its table
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -43,13 +44,15 @@ const procs = envNum('BENCH_PROCS', 2);
 const parser = (process.env.BENCH_PARSER ?? 'stream') as ParserKind;
 const stallN = envNum('BENCH_STALL_N', 50);
 const only = new Set((process.env.BENCH_ONLY ?? 'a,b,c,d,seed,web,udp,sources,renditions,tokens').split(','));
-/** Sections that are their own scripts, with their arguments. */
-const scripts: [string, string[]][] = [
+/** Sections that are their own scripts, with their arguments and how long they may take (default 10 minutes). */
+const soakMinutes = envNum('SOAK_MINUTES', 10);
+const scripts: [string, string[], number?][] = [
   ['web', ['--seconds', String(Math.max(5, seconds))]],
   ['udp', []],
   ['sources', [String(Math.max(4, seconds - 1))]],
   ['renditions', ['60']],
   ['tokens', []],
+  ['soak', [], (soakMinutes + 3) * 60_000],
 ];
 if (!['skip', 'stream', 'subscribe'].includes(parser)) throw new Error('BENCH_PARSER must be skip, stream or subscribe');
 
@@ -126,11 +129,11 @@ try {
   cleanupAndExit(1);
 }
 const extra: string[] = [];
-for (const [name, args] of scripts) {
+for (const [name, args, timeout = 10 * 60_000] of scripts) {
   if (!only.has(name)) continue;
   log(`${name}: node dist/bench/${name}.js ${args.join(' ')}`);
   const file = fileURLToPath(new URL(`./${name}.js`, import.meta.url));
-  const r = spawnSync(process.execPath, [file, ...args], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', timeout: 10 * 60_000 });
+  const r = spawnSync(process.execPath, [file, ...args], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', timeout });
   if (r.status === 0) extra.push(`### ${name}\n\n${r.stdout.trim()}`);
   else extra.push(`### ${name}\n\nfailed (exit ${r.status ?? r.signal}); run \`node dist/bench/${name}.js\` alone to see why.`);
 }

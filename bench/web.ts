@@ -13,12 +13,12 @@
  * Usage: node dist/bench/web.js [--ws N] [--mjpeg N] [--seconds S] [--skip-browser]
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
 import { createRelay, nowUs, publish, testPattern, type EncodedFrame, type FrameSource } from '../src/index.js';
 import { MessageType } from '../src/protocol/header.js';
+import { procStat, rssBytes, TICKS_PER_S } from './procfs.js';
 
 const WIDTH = 1280;
 const HEIGHT = 720;
@@ -110,14 +110,8 @@ interface ProcSample {
 }
 
 function procSample(pid: number): ProcSample {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const cpuTicks = Number(fields[11]) + Number(fields[12]);
-  const rss = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return { cpuTicks, rssMb: Number(rss?.[1] ?? 0) / 1024 };
+  return { cpuTicks: procStat(pid)?.cpuTicks ?? NaN, rssMb: (rssBytes(pid) ?? NaN) / 2 ** 20 };
 }
-
-const TICKS_PER_S = 100;
 
 function waitMessage<T>(child: ChildProcess, pred: (m: T) => boolean): Promise<T> {
   return new Promise((resolve) => {
