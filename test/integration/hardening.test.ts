@@ -5,9 +5,10 @@ import sharp from 'sharp';
 import { createRelay, isFramewireError, publish, subscribe, testPattern, type Relay, type Subscription } from '../../src/index.js';
 import { nowUs } from '../../src/frame/clock.js';
 import type { EncodedFrame, FrameSource } from '../../src/frame/frame.js';
-import { encodeControl, encodeFrameHeader } from '../../src/protocol/messages.js';
+import { encodeControl, encodeFrame, encodeFrameHeader } from '../../src/protocol/messages.js';
 import { cli, waitForOutput } from '../helpers/cli.js';
 import { RawClient, fakeFrame, until } from '../helpers/relay.js';
+import { wsClient } from '../helpers/web.js';
 
 /** A source that yields `make(seq)` at `fps` until closed. */
 function frameSource(make: (seq: number) => EncodedFrame, fps = 30): FrameSource {
@@ -275,6 +276,31 @@ describe('a hostile peer cannot crash or starve the relay (issue: hardening)', {
     await viewer.closed;
     assert.ok(viewer.messages.some((m) => m.type === 'error' && m.body.code === 'FW_UNEXPECTED_MESSAGE'));
     assert.equal(relay.budget.info().peakBytes, 0, 'nothing of the announced frames was held');
+    await relay.close();
+  });
+
+  it('over WebSocket too: a 1 MB message before the hello, or from a viewer, is refused before it is whole', async () => {
+    const relay = createRelay();
+    const { port } = await relay.listenHttp(0);
+    const big = encodeFrame({ ...fakeFrame(1, 1024 * 1024) });
+    for (const hello of [undefined, { role: 'view' as const, stream: 'x' }]) {
+      const c = await wsClient(`http://127.0.0.1:${port}`, hello);
+      if (hello) await c.waitFor((x) => x.messages.some((m) => m.type === 'welcome'));
+      c.ws.send(big);
+      await c.closed;
+      const e = c.messages.find((m) => m.type === 'error');
+      assert.equal(e?.type === 'error' ? e.body.code : undefined, 'FW_UNEXPECTED_MESSAGE');
+    }
+    // A publisher may send it.
+    const p = await wsClient(`http://127.0.0.1:${port}`, { role: 'publish', stream: 'big' });
+    await p.waitFor((x) => x.messages.some((m) => m.type === 'welcome'));
+    const v = subscribe(`ws://127.0.0.1:${port}/big`);
+    const got = counter(v);
+    await v.ready;
+    p.ws.send(big);
+    await until(() => got.count() === 1, 'the 1 MB frame at the viewer');
+    v.close();
+    p.close();
     await relay.close();
   });
 
