@@ -289,6 +289,12 @@ export class Reassembler {
     if (ahead > 0) {
       // Keep the window within maxFramesInFlight: give up the oldest first.
       while (seqDiff(seq, this.next as number) >= this.o.maxFramesInFlight) {
+        if (this.frames.size === 0) {
+          // Nothing held: skip the rest of the gap in one step. One seq at a time, a datagram
+          // 2^31 ahead (a long outage, or a hostile peer) would block the process for seconds.
+          this.skip(seqDiff(seq, this.next as number) - this.o.maxFramesInFlight + 1);
+          break;
+        }
         const oldest = this.frames.get(this.next as number);
         if (oldest?.complete) this.release(oldest);
         else this.abandon(this.next as number);
@@ -408,6 +414,13 @@ export class Reassembler {
     }
     this.stats.framesLost++;
     this.next = (seq + 1) >>> 0;
+    if (seqDiff(this.highest as number, this.next) < -1) this.highest = (this.next - 1) >>> 0;
+  }
+
+  /** Gives up `n` messages of which nothing is held (counted lost) and moves the window past them. */
+  private skip(n: number): void {
+    this.stats.framesLost += n;
+    this.next = ((this.next as number) + n) >>> 0;
     if (seqDiff(this.highest as number, this.next) < -1) this.highest = (this.next - 1) >>> 0;
   }
 
