@@ -241,8 +241,8 @@ test('a fragment 2^31 − 1 messages ahead moves the window in one step (it used
   r.push(one(0), 0);
   const far = 0x7fff_ffff;
   for (const d of whole(far)) r.push(d, 1);
-  const { messages } = r.poll(2);
-  assert.equal(messages.length, 1, 'the far message is delivered once the window reaches it');
+  const { messages } = r.poll(2_000_000);
+  assert.equal(messages.length, 1, 'the far message is delivered once the placeholders before it are given up');
   assert.equal(r.stats.framesLost, far, 'everything before it counted lost');
   assert.equal(r.inFlight, 0);
 });
