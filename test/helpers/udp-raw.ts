@@ -23,6 +23,10 @@ export class RawUdp {
   readonly controls: Message[] = [];
   readonly fragments: FragmentHeader[] = [];
   session = 0;
+  /** The cookie of the last handshake (valid for this socket's address for 30 s). */
+  cookie: Buffer | undefined;
+  /** True once the relay closed the current session or said it does not know it. */
+  sessionEnded = false;
   private controlSeq = 0;
   private waiters: (() => void)[] = [];
 
@@ -64,17 +68,25 @@ export class RawUdp {
     const nonce = randomBytes(8);
     const from = this.received.length;
     await this.send(encodeInit(nonce));
-    const c = await this.next((b) => readDatagram(b)?.kind === Kind.cookie, 3000, from);
-    const dgC = c && readDatagram(c);
-    const cookie = dgC && readCookie(dgC, nonce);
+    const cookieOf = (b: Buffer): Buffer | undefined => {
+      const dg = readDatagram(b);
+      return dg && readCookie(dg, nonce);
+    };
+    const c = await this.next((b) => cookieOf(b) !== undefined, 3000, from);
+    const cookie = c && cookieOf(c);
     if (!cookie) throw new Error('no cookie from the relay');
     const from2 = this.received.length;
     await this.send(encodeOpen({ nonce, cookie, fragmentSize, fecGroup }));
-    const o = await this.next((b) => readDatagram(b)?.kind === Kind.opened, 3000, from2);
-    const dgO = o && readDatagram(o);
-    const opened = dgO && readOpened(dgO, nonce);
+    const openedOf = (b: Buffer): ReturnType<typeof readOpened> => {
+      const dg = readDatagram(b);
+      return dg && readOpened(dg, nonce);
+    };
+    const o = await this.next((b) => openedOf(b) !== undefined, 3000, from2);
+    const opened = o && openedOf(o);
     if (!opened) throw new Error('no opened from the relay');
     this.session = opened.session;
+    this.cookie = cookie;
+    this.sessionEnded = false;
     return { session: opened.session, fragmentSize: opened.granted?.fragmentSize, fecGroup: opened.granted?.fecGroup };
   }
 
@@ -112,6 +124,7 @@ export class RawUdp {
     this.received.push(m);
     const dg = readDatagram(m);
     if (dg && dg.session === this.session && this.session !== 0) {
+      if (dg.kind === Kind.close || dg.kind === Kind.unknownSession) this.sessionEnded = true;
       if (dg.kind === Kind.control && dg.body.length >= 8) {
         if ((dg.body.readUInt8(4) & 1) === 1) {
           const ack = makeDatagram(Kind.ack, this.session, 4);
