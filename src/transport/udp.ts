@@ -3,7 +3,7 @@ import { nowUs, type Clock } from '../frame/clock.js';
 import { MessageType } from '../protocol/header.js';
 import { DEFAULT_LIMITS, decodeMessage, type ParserLimits } from '../protocol/parser.js';
 import { ReliableControl } from '../protocol/udp/control.js';
-import { FLAG_RETRANSMIT, FRAGMENT_HEADER_BYTES, Kind, decodeNack, encodeNacks, makeDatagram, type Datagram } from '../protocol/udp/datagram.js';
+import { CONTROL_PREFIX_BYTES, FLAG_RETRANSMIT, FRAGMENT_HEADER_BYTES, Kind, decodeNack, encodeNacks, makeDatagram, type Datagram } from '../protocol/udp/datagram.js';
 import { checkFecGroup, checkFragmentSize, fragmentMessage, fragmentSizeFor } from '../protocol/udp/fragmenter.js';
 import { Reassembler, type ReassemblerOptions, type ReassemblerStats } from '../protocol/udp/reassembler.js';
 import { SendHistory } from '../protocol/udp/send-history.js';
@@ -51,6 +51,8 @@ export interface UdpStats extends ReassemblerStats {
   reassemblyUs: number;
   /** Exceptions caught in this session's datagram or timer handling (a bug; the session is closed). */
   internalErrors: number;
+  /** NACK, control and ack datagrams too short or malformed to read (ignored). Bad fragments count in `invalid`. */
+  malformed: number;
 }
 
 /** How a channel sends on its socket and what it tells its owner. */
@@ -92,7 +94,7 @@ export class UdpChannel extends MessageChannel {
   private wakeAtUs = Infinity;
   private pollPending: NodeJS.Immediate | undefined;
   private readonly counters = {
-    framesSent: 0, framesNotQueued: 0, datagramsSent: 0, datagramsReceived: 0, nacksReceived: 0, reassemblyUs: 0, internalErrors: 0,
+    framesSent: 0, framesNotQueued: 0, datagramsSent: 0, datagramsReceived: 0, nacksReceived: 0, reassemblyUs: 0, internalErrors: 0, malformed: 0,
   };
   /** The fragment size the peer said it sends with (a relay's `opened` reply), when known. */
   peerFragmentSize: number | undefined;
@@ -235,13 +237,20 @@ export class UdpChannel extends MessageChannel {
       }
       case Kind.nack: {
         const entries = decodeNack(dg.body);
-        if (!entries) return;
+        if (!entries) {
+          this.counters.malformed++;
+          return;
+        }
         this.counters.nacksReceived++;
         const resend = this.history.lookup(entries, now);
         if (resend.length > 0) this.pacer.pushUrgent(resend);
         return;
       }
       case Kind.control: {
+        if (dg.body.length < CONTROL_PREFIX_BYTES) {
+          this.counters.malformed++;
+          return;
+        }
         const { message, ack } = this.control.onControl(dg.body);
         if (ack) this.pacer.pushUrgent([[ack]]);
         if (!message) return;
@@ -257,6 +266,10 @@ export class UdpChannel extends MessageChannel {
         return;
       }
       case Kind.ack:
+        if (dg.body.length < 4) {
+          this.counters.malformed++;
+          return;
+        }
         this.control.onAck(dg.body, now);
         if (this.control.srttUs !== undefined) this.reassembler.rttUs = this.control.srttUs;
         return;
