@@ -161,7 +161,7 @@ function dropIcmpErrors(): () => void {
   };
 }
 
-test('a UDP viewer resumes after its relay is killed and restarted on the same ports: the new relay says "unknown session"', async () => {
+test('a UDP viewer and a UDP publisher resume after their relay is killed and restarted on the same ports: the new relay says "unknown session"', async () => {
   const restore = dropIcmpErrors();
   const child = spawn(process.execPath, [CHILD], { stdio: ['ignore', 'pipe', 'inherit'] });
   let relay2: ReturnType<typeof createRelay> | undefined;
@@ -173,7 +173,11 @@ test('a UDP viewer resumes after its relay is killed and restarted on the same p
       child.once('exit', () => reject(new Error('relay child exited')));
     });
     const pictures = await encodeFrames(640, 360, 4);
-    pub = await publish(`tcp://127.0.0.1:${ports.tcp}/cam`, replaySource(pictures, 640, 360, 30, 100_000));
+    const pubReasons: string[] = [];
+    pub = await publish(`udp://127.0.0.1:${ports.udp}/cam`, replaySource(pictures, 640, 360, 30, 100_000), {
+      udp: { sessionTimeoutMs: 120_000 },
+      onDisconnect: (reason) => pubReasons.push(reason),
+    });
     const reasons: string[] = [];
     // A session timeout far beyond the test's patience: only the unknown-session reply can end the old session in time.
     viewer = subscribe(`udp://127.0.0.1:${ports.udp}/cam`, { udp: { sessionTimeoutMs: 120_000 }, onDisconnect: (reason) => reasons.push(reason) });
@@ -187,9 +191,13 @@ test('a UDP viewer resumes after its relay is killed and restarted on the same p
     relay2 = createRelay();
     await relay2.listenTcp(ports.tcp, '127.0.0.1');
     await relay2.listenUdp(ports.udp, '127.0.0.1');
+    const restartedAt = Date.now();
+    await until(() => frames.count() > atCrash, 10_000, 'a frame from the restarted relay');
+    console.log(`# restart: first frame ${Date.now() - restartedAt} ms after the new relay listened (session timeout 120 s)`);
     await until(() => frames.count() >= atCrash + 10, 10_000, 'frames from the restarted relay');
     assert.ok(reasons.some((r) => /unknown session/.test(r)), `the viewer reconnected because of the reply (reasons: ${reasons.join(' | ')})`);
-    assert.ok((relay2.udpStats()[0]?.unknownSessionReplies ?? 0) >= 1);
+    assert.ok(pubReasons.some((r) => /unknown session/.test(r)), `the publisher too (reasons: ${pubReasons.join(' | ')})`);
+    assert.ok((relay2.udpStats()[0]?.unknownSessionReplies ?? 0) >= 2);
     assert.equal(viewer.stats().connected, true);
   } finally {
     restore();
