@@ -13,10 +13,11 @@ import { fileURLToPath } from 'node:url';
 import { publish } from '../../src/client/publish.js';
 import { subscribe, type Subscription } from '../../src/client/subscribe.js';
 import { isFramewireError } from '../../src/errors.js';
-import { encodeFrameHeader } from '../../src/protocol/messages.js';
+import { encodeControl, encodeFrameHeader } from '../../src/protocol/messages.js';
 import { fragmentMessage, MIN_FRAGMENT_SIZE } from '../../src/protocol/udp/fragmenter.js';
 import { createRelay } from '../../src/relay/relay.js';
-import { connectUdp } from '../../src/transport/udp-server.js';
+import { connectUdp, UdpServer } from '../../src/transport/udp-server.js';
+import { UdpChannel } from '../../src/transport/udp.js';
 import { encodeFrames, replaySource } from '../helpers/udp-frames.js';
 import { RawUdp } from '../helpers/udp-raw.js';
 
@@ -206,4 +207,46 @@ test('a UDP viewer and a UDP publisher resume after their relay is killed and re
     pub?.close();
     await relay2?.close();
   }
+});
+
+test('a bug in datagram handling is caught and counted, and closes only the session concerned (server and client)', async () => {
+  let calls = 0;
+  const accepted: UdpChannel[] = [];
+  const server = new UdpServer((ch) => {
+    if (++calls === 1) throw new Error('a bug in the owner');
+    accepted.push(ch);
+    ch.on('message', () => undefined);
+  });
+  const { port } = await server.listen(0, '127.0.0.1');
+  const first = await connectUdp({ host: '127.0.0.1', port });
+  const firstClosed = new Promise<Error | undefined>((r) => first.once('close', r));
+  await firstClosed;
+  assert.equal(server.stats().handlerErrors, 1);
+  assert.equal(server.stats().sessions, 0, 'the session whose handling threw is gone');
+  // The next client is served, and a bug on its own side ends only its channel.
+  const second = await connectUdp({ host: '127.0.0.1', port });
+  const third = await connectUdp({ host: '127.0.0.1', port });
+  await until(() => accepted.length === 2, 5000, 'two sessions accepted');
+  const receive = UdpChannel.prototype.receive;
+  let thrown = 0;
+  UdpChannel.prototype.receive = function (this: UdpChannel, ...a: Parameters<UdpChannel['receive']>): void {
+    if (this === second && thrown++ === 0) throw new Error('a bug in the client');
+    receive.apply(this, a);
+  };
+  try {
+    const secondClosed = new Promise<Error | undefined>((r) => second.once('close', r));
+    (accepted[0] as UdpChannel).send([encodeControl({ type: 'ping', body: { id: 1, t0: 1 } })]);
+    const err = await secondClosed;
+    assert.match(String(err?.message), /internal error/);
+    assert.equal(second.stats().internalErrors, 1);
+  } finally {
+    UdpChannel.prototype.receive = receive;
+  }
+  assert.equal(third.closed, false, 'the other client is untouched');
+  let pinged = false;
+  third.on('message', (m) => (pinged ||= m.type === 'ping'));
+  (accepted[1] as UdpChannel).send([encodeControl({ type: 'ping', body: { id: 2, t0: 1 } })]);
+  await until(() => pinged, 5000, 'the other client to still get messages');
+  third.destroy();
+  await server.close();
 });
