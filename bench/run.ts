@@ -12,7 +12,7 @@
  *   BENCH_PARSER    fan-out viewers: stream (light raw socket + the library's StreamParser, default)
  *                   | skip (header-only parse) | subscribe (the library's subscribe(), heavier)
  *   BENCH_STALL_N   normal viewers in the stall test (default 50)
-  *   BENCH_ONLY      comma list of sections to run: a,b,c,d,seed,web,udp,sources,renditions,tokens (default all),
+  *   BENCH_ONLY      comma list of sections to run: a,b,c,d,seed,web,udp,udp-fragments,sources,renditions,tokens (default all),
   *                   and soak (10 minutes, so only when named; SOAK_MINUTES=N to shorten, see bench/soak.ts);
  *                   the last five run their own scripts (dist/bench/NAME.js) in a child and append its table
  */
@@ -43,12 +43,13 @@ const viewerCounts = (process.env.BENCH_VIEWERS ?? '1,50,200,500').split(',').ma
 const procs = envNum('BENCH_PROCS', 2);
 const parser = (process.env.BENCH_PARSER ?? 'stream') as ParserKind;
 const stallN = envNum('BENCH_STALL_N', 50);
-const only = new Set((process.env.BENCH_ONLY ?? 'a,b,c,d,seed,web,udp,sources,renditions,tokens').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'a,b,c,d,seed,web,udp,udp-fragments,sources,renditions,tokens').split(','));
 /** Sections that are their own scripts, with their arguments and how long they may take (default 10 minutes). */
 const soakMinutes = envNum('SOAK_MINUTES', 10);
 const scripts: [string, string[], number?][] = [
   ['web', ['--seconds', String(Math.max(5, seconds))]],
   ['udp', []],
+  ['udp-fragments', [`--seconds=${seconds}`]],
   ['sources', [String(Math.max(4, seconds - 1))]],
   ['renditions', ['60']],
   ['tokens', []],

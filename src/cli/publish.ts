@@ -129,7 +129,7 @@ export async function publishCommand(argv: string[]): Promise<void> {
 
 /** The udp:// options of --fec and --mtu. */
 export function udpOptions(fec: boolean, mtu: string | undefined): { fecGroup: number; fragmentSize?: number } {
-  const fragmentSize = parseNum('mtu', mtu, 64, 65_000);
+  const fragmentSize = parseNum('mtu', mtu, 512, 65_000);
   return { fecGroup: fec ? 10 : 0, ...(fragmentSize !== undefined ? { fragmentSize } : {}) };
 }
 

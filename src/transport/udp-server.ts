@@ -1,23 +1,25 @@
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
-import net from 'node:net';
 import { ErrorCodes, FramewireError } from '../errors.js';
 import { nowUs } from '../frame/clock.js';
 import { CookieJar } from '../protocol/udp/cookie.js';
+import { COMMON_HEADER_BYTES, Kind, UDP_MAGIC, readDatagram, type Datagram } from '../protocol/udp/datagram.js';
 import {
-  COOKIE_BYTES,
-  INIT_MIN_BYTES,
-  Kind,
-  NONCE_BYTES,
-  makeDatagram,
-  readDatagram,
-} from '../protocol/udp/datagram.js';
+  DEFAULT_MAX_GRANTED_FRAGMENT_SIZE,
+  MIN_FRAGMENT_SIZE,
+  checkFecGroup,
+  checkFragmentSize,
+  grantFecGroup,
+  grantFragmentSize,
+  type FragmentGrant,
+} from '../protocol/udp/fragmenter.js';
+import { answersUnknownSession, encodeCookie, encodeOpened, encodeUnknownSession, readInit, readOpen, UNKNOWN_SESSION_BYTES } from '../protocol/udp/handshake.js';
+import { TokenBucket } from '../protocol/udp/token-bucket.js';
+import { addr, DEFAULT_SOCKET_BUFFER, sendParts } from './udp-socket.js';
 import { UdpChannel, type UdpChannelOptions, type UdpStats } from './udp.js';
-import type { Parts } from './udp-pacer.js';
 
-/** Socket buffer size asked for by default (the kernel may cap it at net.core.[rw]mem_max). */
-export const DEFAULT_SOCKET_BUFFER = 4 * 1024 * 1024;
-const OPEN_BODY = NONCE_BYTES + COOKIE_BYTES + 4;
+export { connectUdp, type ConnectUdpOptions } from './udp-client.js';
+export { DEFAULT_SOCKET_BUFFER } from './udp-socket.js';
 
 /** Options of a {@link UdpServer}. */
 export interface UdpServerOptions extends UdpChannelOptions {
@@ -25,6 +27,14 @@ export interface UdpServerOptions extends UdpChannelOptions {
   maxSessions?: number;
   /** Socket receive and send buffer size, bytes. Default 4 MiB. */
   socketBufferBytes?: number;
+  /**
+   * Largest fragment size granted to a client that asks for more (requests
+   * are clamped into [512, this]). Default 8948 (a 9000-byte jumbo frame),
+   * or the relay's own `fragmentSize` if larger.
+   */
+  maxFragmentSize?: number;
+  /** "Unknown session" replies per second, over all peers (a token bucket; burst a quarter of it). 0 = never reply. Default 256. */
+  unknownSessionRepliesPerS?: number;
 }
 
 /** Server-wide counters. */
@@ -33,24 +43,26 @@ export interface UdpServerStats {
   /** Datagrams ignored: not framewire, unknown session, wrong address, bad cookie. */
   ignored: number;
   cookiesSent: number;
+  /** Opens whose fragment size or FEC group was outside the granted range (clamped). */
+  clamped: number;
+  /** "Unknown session" replies sent. */
+  unknownSessionReplies: number;
+  /** "Unknown session" replies not sent (over the rate limit). */
+  unknownSessionRefused: number;
+  /** Exceptions caught in the datagram handler (a bug: the session concerned was closed, nothing else). */
+  handlerErrors: number;
   recvBufferBytes: number;
   sendBufferBytes: number;
   /** Sums over open and closed sessions. */
   totals: UdpStats;
 }
 
-function addr(host: string, port: number): string {
-  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
-}
-
-function sendParts(socket: dgram.Socket, parts: Parts, port?: number, host?: string): void {
-  const cb = (): void => undefined;
-  try {
-    if (port === undefined) socket.send(parts as Buffer[], cb);
-    else socket.send(parts as Buffer[], port, host, cb);
-  } catch {
-    /* socket closed */
-  }
+interface Session {
+  channel: UdpChannel;
+  address: string;
+  nonce: string;
+  fragmentSize: number;
+  fecGroup: number;
 }
 
 function addStats(into: Partial<Record<string, number>>, s: UdpStats): void {
@@ -63,28 +75,48 @@ function addStats(into: Partial<Record<string, number>>, s: UdpStats): void {
  * carrying a fresh cookie for its source address creates a session, so
  * nothing bulky goes to an address that has not proved it receives there.
  * Each session becomes a {@link UdpChannel} handed to `onChannel`.
- * Datagrams from unknown sessions or other addresses are ignored.
+ * Datagrams of a session that does not exist here (or from another
+ * address) get a rate-limited 8-byte "unknown session" reply, so a client
+ * of a restarted relay reconnects at once. Nothing a peer sends can throw
+ * out of the socket handler: a bug closes only the session concerned.
  */
 export class UdpServer {
   readonly socket: dgram.Socket;
-  private readonly sessions = new Map<number, { channel: UdpChannel; address: string; nonce: string }>();
+  private readonly sessions = new Map<number, Session>();
   private readonly byAddress = new Map<string, number>();
   private readonly jar = new CookieJar();
   private readonly maxSessions: number;
+  private readonly grant: FragmentGrant;
+  private readonly fecDefault: number;
+  private readonly unknownReplies: TokenBucket | undefined;
   private readonly closedTotals: Partial<Record<string, number>> = {};
-  private ignored = 0;
-  private cookiesSent = 0;
+  private readonly counters = { ignored: 0, cookiesSent: 0, clamped: 0, unknownSessionReplies: 0, handlerErrors: 0 };
   private isClosed = false;
 
+  /** Throws FW_BAD_OPTION for options out of range (a programmer's mistake). */
   constructor(
     private readonly onChannel: (channel: UdpChannel) => void,
     private readonly options: UdpServerOptions = {},
     type: 'udp4' | 'udp6' = 'udp4',
   ) {
     this.maxSessions = options.maxSessions ?? 10_000;
+    const dflt = checkFragmentSize(options.fragmentSize);
+    const max = checkFragmentSize(options.maxFragmentSize ?? Math.max(dflt, DEFAULT_MAX_GRANTED_FRAGMENT_SIZE));
+    if (max < dflt) throw new FramewireError(ErrorCodes.BAD_OPTION, `maxFragmentSize (${max}) is below fragmentSize (${dflt})`);
+    this.grant = { min: MIN_FRAGMENT_SIZE, max, dflt };
+    this.fecDefault = checkFecGroup(options.fecGroup);
+    const rate = options.unknownSessionRepliesPerS ?? 256;
+    if (!(rate >= 0) || !Number.isFinite(rate)) throw new FramewireError(ErrorCodes.BAD_OPTION, `unknownSessionRepliesPerS must be a number ≥ 0, got ${rate}`);
+    this.unknownReplies = rate > 0 ? new TokenBucket(rate, Math.max(1, rate / 4)) : undefined;
     const buf = options.socketBufferBytes ?? DEFAULT_SOCKET_BUFFER;
     this.socket = dgram.createSocket({ type, recvBufferSize: buf, sendBufferSize: buf });
-    this.socket.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo));
+    this.socket.on('message', (msg, rinfo) => {
+      try {
+        this.onDatagram(msg, rinfo);
+      } catch (err) {
+        this.onHandlerError(msg, rinfo, err);
+      }
+    });
     this.socket.on('error', () => undefined);
   }
 
@@ -112,7 +144,14 @@ export class UdpServer {
     } catch {
       /* not bound */
     }
-    return { sessions: this.sessions.size, ignored: this.ignored, cookiesSent: this.cookiesSent, recvBufferBytes: recv, sendBufferBytes: send, totals: totals as unknown as UdpStats };
+    return {
+      sessions: this.sessions.size,
+      ...this.counters,
+      unknownSessionRefused: this.unknownReplies?.refused ?? 0,
+      recvBufferBytes: recv,
+      sendBufferBytes: send,
+      totals: totals as unknown as UdpStats,
+    };
   }
 
   /** Closes every session and the socket. Idempotent. */
@@ -132,194 +171,100 @@ export class UdpServer {
   private onDatagram(buf: Buffer, rinfo: dgram.RemoteInfo): void {
     if (this.isClosed) return;
     const dg = readDatagram(buf);
-    const address = addr(rinfo.address, rinfo.port);
     if (!dg) {
-      this.ignored++;
+      this.counters.ignored++;
       return;
     }
-    if (dg.kind === Kind.init) {
-      if (buf.length < INIT_MIN_BYTES) {
-        this.ignored++;
-        return;
-      }
-      const nonce = dg.body.subarray(0, NONCE_BYTES);
-      const reply = makeDatagram(Kind.cookie, 0, NONCE_BYTES + COOKIE_BYTES);
-      nonce.copy(reply, 8);
-      this.jar.make(address, nonce, nowUs()).copy(reply, 8 + NONCE_BYTES);
-      this.cookiesSent++;
-      sendParts(this.socket, [reply], rinfo.port, rinfo.address);
-      return;
-    }
-    if (dg.kind === Kind.open) {
-      this.onOpen(dg.body, address, rinfo);
-      return;
-    }
+    const address = addr(rinfo.address, rinfo.port);
+    if (dg.kind === Kind.init) return this.onInit(dg, address, rinfo);
+    if (dg.kind === Kind.open) return this.onOpen(dg, address, rinfo);
     const s = this.sessions.get(dg.session);
     if (!s || s.address !== address) {
-      this.ignored++;
+      this.counters.ignored++;
+      this.answerUnknown(dg, buf.length, rinfo);
       return;
     }
     s.channel.receive(dg, buf);
   }
 
-  private onOpen(body: Buffer, address: string, rinfo: dgram.RemoteInfo): void {
-    if (body.length < OPEN_BODY) {
-      this.ignored++;
+  /**
+   * "Unknown session" for a datagram only a live session sends: 8 bytes,
+   * never more than what came in, within the server-wide rate limit (the
+   * relay cannot be used to reflect traffic at a spoofed address).
+   */
+  private answerUnknown(dg: Datagram, length: number, rinfo: dgram.RemoteInfo): void {
+    if (dg.session === 0 || !answersUnknownSession(dg.kind) || length < UNKNOWN_SESSION_BYTES) return;
+    if (!this.unknownReplies?.take(nowUs())) return;
+    this.counters.unknownSessionReplies++;
+    sendParts(this.socket, [encodeUnknownSession(dg.session)], rinfo.port, rinfo.address);
+  }
+
+  private onInit(dg: Datagram, address: string, rinfo: dgram.RemoteInfo): void {
+    const nonce = readInit(dg);
+    if (!nonce) {
+      this.counters.ignored++;
       return;
     }
-    const nonce = body.subarray(0, NONCE_BYTES);
-    const cookie = body.subarray(NONCE_BYTES, NONCE_BYTES + COOKIE_BYTES);
-    if (!this.jar.check(cookie, address, nonce, nowUs())) {
-      this.ignored++;
+    this.counters.cookiesSent++;
+    sendParts(this.socket, [encodeCookie(nonce, this.jar.make(address, nonce, nowUs()))], rinfo.port, rinfo.address);
+  }
+
+  private onOpen(dg: Datagram, address: string, rinfo: dgram.RemoteInfo): void {
+    const req = readOpen(dg);
+    if (!req || !this.jar.check(req.cookie, address, req.nonce, nowUs())) {
+      this.counters.ignored++;
       return;
     }
-    const nonceHex = nonce.toString('hex');
-    let id = this.byAddress.get(address);
+    const nonceHex = req.nonce.toString('hex');
+    const id = this.byAddress.get(address);
     const existing = id === undefined ? undefined : this.sessions.get(id);
-    if (existing && existing.nonce !== nonceHex) {
-      // The same address starts over (a restarted client): the old session goes.
-      existing.channel.destroy();
-      id = undefined;
-    }
-    if (id === undefined || !this.sessions.has(id)) {
-      if (this.sessions.size >= this.maxSessions) {
-        this.ignored++;
-        return;
-      }
-      do id = randomBytes(4).readUInt32BE(0);
-      while (id === 0 || this.sessions.has(id));
-      const wanted = body.readUInt16BE(NONCE_BYTES + COOKIE_BYTES);
-      const fec = body.readUInt8(NONCE_BYTES + COOKIE_BYTES + 2);
-      const sessionId = id;
-      const channel = new UdpChannel(
-        address,
-        sessionId,
-        {
-          send: (p) => sendParts(this.socket, p, rinfo.port, rinfo.address),
-          closed: (ch) => {
-            addStats(this.closedTotals, ch.stats());
-            this.sessions.delete(sessionId);
-            if (this.byAddress.get(address) === sessionId) this.byAddress.delete(address);
-          },
-        },
-        { ...this.options, fragmentSize: wanted || this.options.fragmentSize, fecGroup: fec },
-      );
-      this.sessions.set(sessionId, { channel, address, nonce: nonceHex });
-      this.byAddress.set(address, sessionId);
-      this.sendOpened(sessionId, nonce, rinfo);
-      this.onChannel(channel);
+    if (existing && existing.nonce === nonceHex) {
+      // A repeated open (the opened was lost): the same session, the same answer.
+      sendParts(this.socket, [encodeOpened(id as number, req.nonce, existing.fragmentSize, existing.fecGroup)], rinfo.port, rinfo.address);
       return;
     }
-    this.sendOpened(id, nonce, rinfo);
+    // The same address starts over (a restarted client): the old session goes.
+    existing?.channel.destroy();
+    if (this.sessions.size >= this.maxSessions) {
+      this.counters.ignored++;
+      return;
+    }
+    const fragmentSize = grantFragmentSize(req.fragmentSize, this.grant);
+    const fecGroup = req.fecGroup === 0 ? this.fecDefault : grantFecGroup(req.fecGroup);
+    if ((req.fragmentSize !== 0 && req.fragmentSize !== fragmentSize) || (req.fecGroup !== 0 && req.fecGroup !== fecGroup)) this.counters.clamped++;
+    let sessionId: number;
+    do sessionId = randomBytes(4).readUInt32BE(0);
+    while (sessionId === 0 || this.sessions.has(sessionId));
+    const channel = new UdpChannel(
+      address,
+      sessionId,
+      {
+        send: (p) => sendParts(this.socket, p, rinfo.port, rinfo.address),
+        closed: (ch) => {
+          addStats(this.closedTotals, ch.stats());
+          this.sessions.delete(sessionId);
+          if (this.byAddress.get(address) === sessionId) this.byAddress.delete(address);
+        },
+      },
+      { ...this.options, fragmentSize, fecGroup },
+    );
+    this.sessions.set(sessionId, { channel, address, nonce: nonceHex, fragmentSize, fecGroup });
+    this.byAddress.set(address, sessionId);
+    sendParts(this.socket, [encodeOpened(sessionId, req.nonce, fragmentSize, fecGroup)], rinfo.port, rinfo.address);
+    this.onChannel(channel);
   }
 
-  private sendOpened(id: number, nonce: Buffer, rinfo: dgram.RemoteInfo): void {
-    const reply = makeDatagram(Kind.opened, id, NONCE_BYTES);
-    nonce.copy(reply, 8);
-    sendParts(this.socket, [reply], rinfo.port, rinfo.address);
+  /** An exception in the handler: counted; only the session the datagram belongs to (by id and address, else by address) is closed. */
+  private onHandlerError(buf: Buffer, rinfo: dgram.RemoteInfo, err: unknown): void {
+    this.counters.handlerErrors++;
+    try {
+      const address = addr(rinfo.address, rinfo.port);
+      const byId = buf.length >= COMMON_HEADER_BYTES && buf.readUInt16BE(0) === UDP_MAGIC ? this.sessions.get(buf.readUInt32BE(4)) : undefined;
+      const idOfAddress = this.byAddress.get(address);
+      const s = byId?.address === address ? byId : idOfAddress === undefined ? undefined : this.sessions.get(idOfAddress);
+      s?.channel.fail(err);
+    } catch {
+      /* nothing more can be done for this datagram */
+    }
   }
-}
-
-/** Options of {@link connectUdp}. */
-export interface ConnectUdpOptions extends UdpChannelOptions {
-  host: string;
-  port: number;
-  /** Give up the handshake after this long, ms. Default 10000. */
-  timeoutMs?: number;
-  signal?: AbortSignal;
-  /** Socket receive and send buffer size, bytes. Default 4 MiB. */
-  socketBufferBytes?: number;
-  /** Handshake datagrams are repeated at this interval until answered, ms. Default 250. */
-  retryMs?: number;
-}
-
-/**
- * Opens a UDP session to a relay: init until a cookie comes back, open with
- * the cookie until the relay names the session, then a {@link UdpChannel}.
- * The fragment size and FEC group asked for here also apply to what the
- * relay sends back.
- */
-export function connectUdp(options: ConnectUdpOptions): Promise<UdpChannel> {
-  const fragmentSize = options.fragmentSize ?? 0;
-  const fec = options.fecGroup ?? 0;
-  return new Promise((resolve, reject) => {
-    const type = net.isIPv6(options.host) ? 'udp6' : 'udp4';
-    const buf = options.socketBufferBytes ?? DEFAULT_SOCKET_BUFFER;
-    const socket = dgram.createSocket({ type, recvBufferSize: buf, sendBufferSize: buf });
-    const nonce = randomBytes(NONCE_BYTES);
-    const target = addr(options.host, options.port);
-    let cookie: Buffer | undefined;
-    let channel: UdpChannel | undefined;
-    let settled = false;
-    const fail = (err: FramewireError): void => {
-      if (settled) return;
-      settled = true;
-      cleanup();
-      try {
-        socket.close();
-      } catch {
-        /* already closed */
-      }
-      reject(err);
-    };
-    const onAbort = (): void => fail(new FramewireError(ErrorCodes.ABORTED, 'connect aborted'));
-    const timer = setTimeout(() => fail(new FramewireError(ErrorCodes.TIMEOUT, `no answer from udp://${target} within ${options.timeoutMs ?? 10_000} ms`)), options.timeoutMs ?? 10_000);
-    const cleanup = (): void => {
-      clearTimeout(timer);
-      clearInterval(retry);
-      options.signal?.removeEventListener('abort', onAbort);
-    };
-    const say = (): void => {
-      if (settled) return;
-      if (!cookie) {
-        const init = makeDatagram(Kind.init, 0, INIT_MIN_BYTES - 8);
-        nonce.copy(init, 8);
-        sendParts(socket, [init]);
-      } else {
-        const open = makeDatagram(Kind.open, 0, OPEN_BODY);
-        nonce.copy(open, 8);
-        cookie.copy(open, 8 + NONCE_BYTES);
-        open.writeUInt16BE(fragmentSize, 8 + NONCE_BYTES + COOKIE_BYTES);
-        open.writeUInt8(fec, 8 + NONCE_BYTES + COOKIE_BYTES + 2);
-        sendParts(socket, [open]);
-      }
-    };
-    const retry = setInterval(say, options.retryMs ?? 250);
-    socket.on('error', (err) => {
-      if (!settled) fail(new FramewireError(ErrorCodes.CONNECTION_CLOSED, `cannot reach udp://${target}: ${err.message}`, { cause: err }));
-    });
-    socket.on('message', (msg) => {
-      const dg = readDatagram(msg);
-      if (!dg) return;
-      if (channel) {
-        if (dg.session === channel.session) channel.receive(dg, msg);
-        return;
-      }
-      if (settled || dg.body.length < NONCE_BYTES || !dg.body.subarray(0, NONCE_BYTES).equals(nonce)) return;
-      if (dg.kind === Kind.cookie && dg.body.length >= NONCE_BYTES + COOKIE_BYTES) {
-        cookie = Buffer.from(dg.body.subarray(NONCE_BYTES, NONCE_BYTES + COOKIE_BYTES));
-        say();
-      } else if (dg.kind === Kind.opened && cookie) {
-        settled = true;
-        cleanup();
-        const ch = new UdpChannel(target, dg.session, {
-          send: (p) => sendParts(socket, p),
-          closed: () => {
-            try {
-              socket.close();
-            } catch {
-              /* already closed */
-            }
-          },
-        }, options);
-        channel = ch;
-        // After the handshake an ICMP error (the relay went away) ends the session; the owner reconnects.
-        socket.on('error', () => ch.destroy());
-        resolve(ch);
-      }
-    });
-    if (options.signal?.aborted) return onAbort();
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    socket.connect(options.port, options.host, () => say());
-  });
 }

@@ -3,8 +3,8 @@ import { nowUs, type Clock } from '../frame/clock.js';
 import { MessageType } from '../protocol/header.js';
 import { DEFAULT_LIMITS, decodeMessage, type ParserLimits } from '../protocol/parser.js';
 import { ReliableControl } from '../protocol/udp/control.js';
-import { FLAG_RETRANSMIT, FRAGMENT_HEADER_BYTES, Kind, decodeNack, encodeNacks, makeDatagram, type Datagram } from '../protocol/udp/datagram.js';
-import { checkFecGroup, checkFragmentSize, fragmentMessage } from '../protocol/udp/fragmenter.js';
+import { CONTROL_PREFIX_BYTES, FLAG_RETRANSMIT, FRAGMENT_HEADER_BYTES, Kind, decodeNack, encodeNacks, makeDatagram, type Datagram } from '../protocol/udp/datagram.js';
+import { checkFecGroup, checkFragmentSize, fragmentMessage, fragmentSizeFor } from '../protocol/udp/fragmenter.js';
 import { Reassembler, type ReassemblerOptions, type ReassemblerStats } from '../protocol/udp/reassembler.js';
 import { SendHistory } from '../protocol/udp/send-history.js';
 import { MessageChannel } from './channel.js';
@@ -12,7 +12,7 @@ import { Pacer, type Parts } from './udp-pacer.js';
 
 /** Options of a UDP channel (both ends). Every one has a safe default. */
 export interface UdpChannelOptions extends ParserLimits {
-  /** Fragment payload size, bytes (`--mtu`). Default 1200. */
+  /** Fragment payload size, bytes (`--mtu`), in [512, 65000]. Default 1200. A relay clamps what a client asks it to send with (see `UdpServerOptions.maxFragmentSize`). */
   fragmentSize?: number;
   /** XOR parity, one datagram per this many fragments (`--fec`); 0 = off. Default 0. */
   fecGroup?: number;
@@ -49,6 +49,10 @@ export interface UdpStats extends ReassemblerStats {
   controlRetransmitted: number;
   /** CPU time spent reassembling (push + poll), µs. */
   reassemblyUs: number;
+  /** Exceptions caught in this session's datagram or timer handling (a bug; the session is closed). */
+  internalErrors: number;
+  /** NACK, control and ack datagrams too short or malformed to read (ignored). Bad fragments count in `invalid`. */
+  malformed: number;
 }
 
 /** How a channel sends on its socket and what it tells its owner. */
@@ -90,8 +94,10 @@ export class UdpChannel extends MessageChannel {
   private wakeAtUs = Infinity;
   private pollPending: NodeJS.Immediate | undefined;
   private readonly counters = {
-    framesSent: 0, framesNotQueued: 0, datagramsSent: 0, datagramsReceived: 0, nacksReceived: 0, reassemblyUs: 0,
+    framesSent: 0, framesNotQueued: 0, datagramsSent: 0, datagramsReceived: 0, nacksReceived: 0, reassemblyUs: 0, internalErrors: 0, malformed: 0,
   };
+  /** The fragment size the peer said it sends with (a relay's `opened` reply), when known. */
+  peerFragmentSize: number | undefined;
 
   constructor(
     readonly remote: string,
@@ -133,7 +139,7 @@ export class UdpChannel extends MessageChannel {
     });
     this.control = new ReliableControl(() => this.session);
     this.lastSentUs = this.lastHeardUs = this.clock();
-    this.housekeeping = setInterval(() => this.tick(), 50);
+    this.housekeeping = setInterval(() => this.guard(() => this.tick()), 50);
     this.housekeeping.unref();
   }
 
@@ -149,6 +155,20 @@ export class UdpChannel extends MessageChannel {
 
   get closed(): boolean {
     return this.isClosed;
+  }
+
+  /** The fragment payload size this end sends with (messages too large for it get larger fragments). */
+  get sendFragmentSize(): number {
+    return this.fragmentSize;
+  }
+
+  /**
+   * Bytes this session holds in reassembly buffers (messages being put
+   * together from the peer's fragments). The send history holds views of
+   * frames shared with every other viewer, so it is not counted here.
+   */
+  get bufferedBytes(): number {
+    return this.reassembler.bytesHeld;
   }
 
   /** Loss, repair and send counters. */
@@ -177,7 +197,12 @@ export class UdpChannel extends MessageChannel {
         this.counters.framesNotQueued++;
         return;
       }
-      const f = fragmentMessage(parts, this.txSeq, { session: this.session, fragmentSize: this.fragmentSize, fecGroup: this.fecGroup });
+      const fragmentSize = fragmentSizeFor(bytes, this.fragmentSize);
+      if (fragmentSize === undefined) {
+        this.counters.framesNotQueued++;
+        return;
+      }
+      const f = fragmentMessage(parts, this.txSeq, { session: this.session, fragmentSize, fecGroup: this.fecGroup });
       this.txSeq = (this.txSeq + 1) >>> 0;
       this.history.add(f, now);
       this.pacer.pushBulk(f.order, f.bytes);
@@ -212,13 +237,20 @@ export class UdpChannel extends MessageChannel {
       }
       case Kind.nack: {
         const entries = decodeNack(dg.body);
-        if (!entries) return;
+        if (!entries) {
+          this.counters.malformed++;
+          return;
+        }
         this.counters.nacksReceived++;
         const resend = this.history.lookup(entries, now);
         if (resend.length > 0) this.pacer.pushUrgent(resend);
         return;
       }
       case Kind.control: {
+        if (dg.body.length < CONTROL_PREFIX_BYTES) {
+          this.counters.malformed++;
+          return;
+        }
         const { message, ack } = this.control.onControl(dg.body);
         if (ack) this.pacer.pushUrgent([[ack]]);
         if (!message) return;
@@ -234,11 +266,20 @@ export class UdpChannel extends MessageChannel {
         return;
       }
       case Kind.ack:
+        if (dg.body.length < 4) {
+          this.counters.malformed++;
+          return;
+        }
         this.control.onAck(dg.body, now);
         if (this.control.srttUs !== undefined) this.reassembler.rttUs = this.control.srttUs;
         return;
       case Kind.close:
         this.finish(undefined);
+        return;
+      case Kind.unknownSession:
+        // The peer has no session with this id (a relay that restarted): end now, so the owner
+        // reconnects at once instead of at the session timeout.
+        this.finish(new FramewireError(ErrorCodes.CONNECTION_CLOSED, `unknown session: ${this.remote} does not know session ${this.session} (restarted?)`));
         return;
       default:
         return;
@@ -253,7 +294,7 @@ export class UdpChannel extends MessageChannel {
       if (this.isClosed) return;
       const done = (this.control.drained && this.pacer.queuedDatagrams === 0) || this.clock() - started > 1_000_000;
       if (!done) {
-        setTimeout(check, 10).unref();
+        setTimeout(() => this.guard(check), 10).unref();
         return;
       }
       this.sendClose();
@@ -266,6 +307,31 @@ export class UdpChannel extends MessageChannel {
     if (this.isClosed) return;
     this.sendClose();
     this.finish(undefined);
+  }
+
+  /**
+   * Ends the session after an exception in its own handling (a bug, not the
+   * peer's fault): counted in `internalErrors`, a close sent, the error
+   * reported with the 'close' event. Used by the socket owners' guards.
+   */
+  fail(err: unknown): void {
+    this.counters.internalErrors++;
+    if (this.isClosed) return;
+    try {
+      this.sendClose();
+    } catch {
+      /* the link is gone */
+    }
+    this.finish(new FramewireError(ErrorCodes.CONNECTION_CLOSED, `udp session ${this.session} closed after an internal error: ${String(err)}`, { cause: err }));
+  }
+
+  /** Runs `fn`; an exception ends this session instead of escaping into a timer or socket callback. */
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.fail(err);
+    }
   }
 
   private sendClose(): void {
@@ -289,7 +355,7 @@ export class UdpChannel extends MessageChannel {
     if (this.pollPending) return;
     this.pollPending = setImmediate(() => {
       this.pollPending = undefined;
-      this.poll();
+      this.guard(() => this.poll());
     });
   }
 

@@ -61,3 +61,19 @@ export function fuzzSeed(dflt: number): number {
   const env = process.env.FW_FUZZ_SEED;
   return env !== undefined && env !== '' ? Number(env) >>> 0 : dflt;
 }
+
+/**
+ * Runs `iterations` fuzz cases, each with its own PRNG derived from
+ * `baseSeed`; a failure names the case's seed (replay it with
+ * FW_FUZZ_SEED=<seed> and iterations 1).
+ */
+export function runFuzzCases(iterations: number, baseSeed: number, body: (rng: Prng) => void): void {
+  for (let i = 0; i < iterations; i++) {
+    const seed = (baseSeed + Math.imul(i, 0x9e37_79b9)) >>> 0;
+    try {
+      body(new Prng(seed));
+    } catch (err) {
+      throw new Error(`fuzz case ${i} failed; replay with FW_FUZZ_SEED=${seed}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+  }
+}

@@ -40,7 +40,7 @@ test('1920x1080 frames well over 64 KB arrive intact through the relay over UDP'
   await relay.close();
 });
 
-test('datagrams from unknown sessions are ignored; an init gets only a cookie no larger than itself', async () => {
+test('datagrams from unknown sessions get only an 8-byte "unknown session"; an init gets only a cookie no larger than itself', async () => {
   const relay = createRelay();
   const { port } = await relay.listenUdp(0);
   const sock = dgram.createSocket('udp4');
@@ -62,7 +62,12 @@ test('datagrams from unknown sessions are ignored; an init gets only a cookie no
   shortInit.writeUInt8(0x01, 3);
   await send(shortInit);
   await new Promise((r) => setTimeout(r, 100));
-  assert.equal(replies.length, 0);
+  // The fragment of an unknown session gets an 8-byte "unknown session" echoing its id; the rest nothing.
+  assert.equal(replies.length, 1);
+  assert.equal(replies[0]?.length, 8);
+  assert.equal(replies[0]?.readUInt8(3), 0x32);
+  assert.equal(replies[0]?.readUInt32BE(4), 1234);
+  replies.length = 0;
   const init = Buffer.alloc(64);
   init.set(shortInit.subarray(0, 8));
   await send(init);

@@ -39,7 +39,9 @@
  *  open     0x03  client nonce (8) + cookie (20) + fragment size u16 and
  *                 FEC group u8 the client wants the server to send with
  *                 (0 = server default) + reserved u8
- *  opened   0x04  client nonce (8)                  (session id in header)
+ *  opened   0x04  client nonce (8) + fragment size u16 and FEC group u8
+ *                 the server granted (clamped) + reserved u8
+ *                                                   (session id in header)
  *  control  0x10  control seq u32 + flags u8 (1 = reliable) + 3 reserved
  *                 + one framewire control message (TCP encoding)
  *  ack      0x11  control seq u32
@@ -47,6 +49,9 @@
  *                 n = 0xFFFF means "the whole message" (no indexes follow)
  *  keepalive 0x30 nothing
  *  close    0x31  nothing
+ *  unknown session 0x32  nothing; server → client: "no session with the id
+ *                 in this header exists here" (a restarted relay), sent
+ *                 rate-limited, never larger than the datagram it answers
  * ```
  */
 
@@ -82,6 +87,7 @@ export const Kind = {
   nack: 0x22,
   keepalive: 0x30,
   close: 0x31,
+  unknownSession: 0x32,
 } as const;
 
 /** A kind's number. */

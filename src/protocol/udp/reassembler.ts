@@ -1,4 +1,5 @@
 import { readFragmentHeader, seqDiff, type NackEntry } from './datagram.js';
+import { MIN_FRAGMENT_SIZE } from './fragmenter.js';
 import { FrameState } from './frame-state.js';
 
 /** Limits and timing of a {@link Reassembler}. Every one has a safe default. */
@@ -9,6 +10,12 @@ export interface ReassemblerOptions {
   maxBytes?: number;
   /** Largest message accepted (frame header + payload). Default 16 MiB + 256. */
   maxMessageBytes?: number;
+  /**
+   * Smallest fragment size (the header's P) accepted; datagrams of smaller
+   * fragments are dropped and counted `invalid`, so a sender cannot make the
+   * receiver handle a datagram per few bytes. Default {@link MIN_FRAGMENT_SIZE} (512).
+   */
+  minFragmentSize?: number;
   /**
    * Latency budget, ms: how long a message may wait for repair, from its
    * first datagram, before it is given up. Default: two frame intervals as
@@ -109,6 +116,7 @@ export class Reassembler {
       maxFramesInFlight: options.maxFramesInFlight ?? 16,
       maxBytes: options.maxBytes ?? 32 * 1024 * 1024,
       maxMessageBytes: options.maxMessageBytes ?? 16 * 1024 * 1024 + 256,
+      minFragmentSize: options.minFragmentSize ?? MIN_FRAGMENT_SIZE,
       minBudgetMs: options.minBudgetMs ?? 10,
       maxBudgetMs: options.maxBudgetMs ?? 1000,
       nack: options.nack ?? true,
@@ -171,7 +179,7 @@ export class Reassembler {
   /** Adds one fragment or parity datagram (the whole datagram, header included). */
   push(datagram: Buffer, nowUs: number): void {
     const h = readFragmentHeader(datagram);
-    if (!h || h.length > this.o.maxMessageBytes || h.length > this.o.maxBytes) {
+    if (!h || h.size < this.o.minFragmentSize || h.length > this.o.maxMessageBytes || h.length > this.o.maxBytes) {
       this.stats.invalid++;
       return;
     }
@@ -281,6 +289,12 @@ export class Reassembler {
     if (ahead > 0) {
       // Keep the window within maxFramesInFlight: give up the oldest first.
       while (seqDiff(seq, this.next as number) >= this.o.maxFramesInFlight) {
+        if (this.frames.size === 0) {
+          // Nothing held: skip the rest of the gap in one step. One seq at a time, a datagram
+          // 2^31 ahead (a long outage, or a hostile peer) would block the process for seconds.
+          this.skip(seqDiff(seq, this.next as number) - this.o.maxFramesInFlight + 1);
+          break;
+        }
         const oldest = this.frames.get(this.next as number);
         if (oldest?.complete) this.release(oldest);
         else this.abandon(this.next as number);
@@ -400,6 +414,13 @@ export class Reassembler {
     }
     this.stats.framesLost++;
     this.next = (seq + 1) >>> 0;
+    if (seqDiff(this.highest as number, this.next) < -1) this.highest = (this.next - 1) >>> 0;
+  }
+
+  /** Gives up `n` messages of which nothing is held (counted lost) and moves the window past them. */
+  private skip(n: number): void {
+    this.stats.framesLost += n;
+    this.next = ((this.next as number) + n) >>> 0;
     if (seqDiff(this.highest as number, this.next) < -1) this.highest = (this.next - 1) >>> 0;
   }
 

@@ -1,24 +1,11 @@
 /** The worked hex examples in docs/protocol.md are checked against the real encoder and decoder. */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { encodeControl, encodeFrameHeader } from '../../../src/protocol/messages.js';
 import { decodeMessage } from '../../../src/protocol/parser.js';
+import { docExamples } from '../../helpers/doc-hex.js';
 
-const doc = readFileSync(fileURLToPath(new URL('../../../../docs/protocol.md', import.meta.url)), 'utf8');
-
-/** The bytes of the hex dump that follows `<!-- example:NAME -->`. */
-function example(name: string): Buffer {
-  const block = new RegExp(`<!-- example:${name} -->\\n\`\`\`\\n([\\s\\S]*?)\`\`\``).exec(doc)?.[1];
-  assert.ok(block, `docs/protocol.md has example ${name}`);
-  const hex = block
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => l.slice(6, 6 + 47).trim().replace(/ /g, ''))
-    .join('');
-  return Buffer.from(hex, 'hex');
-}
+const { doc, example } = docExamples('protocol.md');
 
 describe('docs/protocol.md examples', () => {
   it('the hello dump is what encodeControl writes, and decodes back', () => {

@@ -32,7 +32,7 @@ function run(len: number, drop: Set<number>, order: number[] | undefined, opts: 
   hist.add(f2, 0);
   hist.markAllSent(0);
   hist.markAllSent(1);
-  const r = new Reassembler({ latencyBudgetMs: 50, ...opts });
+  const r = new Reassembler({ minFragmentSize: SIZE, latencyBudgetMs: 50, ...opts });
   const dgs = flat(f);
   let t = 0;
   const out: Buffer[] = [];
@@ -128,7 +128,7 @@ test('FEC recovers a short last fragment exactly', () => {
 
 test('duplicates are counted and ignored', () => {
   const f = fragmentMessage([msg(200, 1)], 0, { session: 1, fragmentSize: SIZE });
-  const r = new Reassembler();
+  const r = new Reassembler({ minFragmentSize: SIZE });
   const dgs = flat(f);
   r.push(dgs[0] as Buffer, 1);
   r.push(dgs[0] as Buffer, 2);
@@ -142,7 +142,7 @@ test('duplicates are counted and ignored', () => {
 });
 
 test('messages are released in order; a late one is dropped, never delivered after a newer one', () => {
-  const r = new Reassembler({ latencyBudgetMs: 20, nack: false });
+  const r = new Reassembler({ minFragmentSize: SIZE, latencyBudgetMs: 20, nack: false });
   const a = flat(fragmentMessage([msg(100, 1)], 0, { session: 1, fragmentSize: SIZE }));
   const b = flat(fragmentMessage([msg(100, 2)], 1, { session: 1, fragmentSize: SIZE }));
   r.push(a[0] as Buffer, 0);
@@ -159,7 +159,7 @@ test('messages are released in order; a late one is dropped, never delivered aft
 
 test('a wholly lost message is asked for whole and repaired', () => {
   const hist = new SendHistory();
-  const r = new Reassembler({ latencyBudgetMs: 50 });
+  const r = new Reassembler({ minFragmentSize: SIZE, latencyBudgetMs: 50 });
   const fs = [0, 1, 2].map((s) => fragmentMessage([msg(150, s)], s, { session: 1, fragmentSize: SIZE }));
   fs.forEach((f) => {
     hist.add(f, 0);
@@ -177,7 +177,7 @@ test('a wholly lost message is asked for whole and repaired', () => {
 });
 
 test('timeouts: an incomplete message is given up after the budget; NACKs stop', () => {
-  const r = new Reassembler({ latencyBudgetMs: 30, maxNacksPerFragment: 3, nackRetryMs: 5 });
+  const r = new Reassembler({ minFragmentSize: SIZE, latencyBudgetMs: 30, maxNacksPerFragment: 3, nackRetryMs: 5 });
   const dgs = flat(fragmentMessage([msg(300, 1)], 0, { session: 1, fragmentSize: SIZE }));
   r.push(dgs[0] as Buffer, 0);
   r.push(dgs[2] as Buffer, 10);
@@ -191,7 +191,7 @@ test('timeouts: an incomplete message is given up after the budget; NACKs stop',
 });
 
 test('limits: frames in flight and bytes are bounded; oversize messages are refused', () => {
-  const r = new Reassembler({ maxFramesInFlight: 4, maxBytes: 1000, maxMessageBytes: 600, nack: false });
+  const r = new Reassembler({ minFragmentSize: SIZE, maxFramesInFlight: 4, maxBytes: 1000, maxMessageBytes: 600, nack: false });
   for (let s = 0; s < 50; s++) {
     const dgs = flat(fragmentMessage([msg(300, s)], s, { session: 1, fragmentSize: SIZE }));
     r.push(dgs[0] as Buffer, s * 10); // never complete
@@ -205,7 +205,7 @@ test('limits: frames in flight and bytes are bounded; oversize messages are refu
 });
 
 test('garbage datagrams are counted as invalid, never thrown', () => {
-  const r = new Reassembler();
+  const r = new Reassembler({ minFragmentSize: SIZE });
   for (let i = 0; i < 500; i++) {
     const b = Buffer.allocUnsafe(Math.floor(Math.random() * 100));
     for (let j = 0; j < b.length; j++) b[j] = Math.floor(Math.random() * 256);
@@ -216,7 +216,7 @@ test('garbage datagrams are counted as invalid, never thrown', () => {
 });
 
 test('sequence numbers wrap at 2^32', () => {
-  const r = new Reassembler({ nack: false });
+  const r = new Reassembler({ minFragmentSize: SIZE, nack: false });
   const seqs = [0xfffffffe, 0xffffffff, 0, 1];
   const got: Buffer[] = [];
   seqs.forEach((s, k) => {

@@ -28,7 +28,7 @@ const indexOf = (dg: Buffer): number => dg.readUInt16BE(16);
 const nackedIndexes = (nacks: { seq: number; indexes: number[] }[]): number[] => nacks.flatMap((e) => e.indexes);
 
 test('a gap is NACKed only once something sent after it has arrived; fragments not seen yet are not', () => {
-  const r = new Reassembler({ latencyBudgetMs: 100 });
+  const r = new Reassembler({ minFragmentSize: SIZE, latencyBudgetMs: 100 });
   const { dgs } = frag(0, 8);
   r.push(dgs[0] as Buffer, 0);
   r.push(dgs[1] as Buffer, 100);
@@ -41,7 +41,7 @@ test('a gap is NACKed only once something sent after it has arrived; fragments n
 });
 
 test('tail loss: the last fragments are NACKed after the silence timer, with no later message needed', () => {
-  const r = new Reassembler({ latencyBudgetMs: 100, tailTimeoutMs: 3 });
+  const r = new Reassembler({ minFragmentSize: SIZE, latencyBudgetMs: 100, tailTimeoutMs: 3 });
   const { m, dgs } = frag(0, 6);
   for (let i = 0; i < 4; i++) r.push(dgs[i] as Buffer, i * 100); // 4 and 5 (the tail) lost
   assert.deepEqual(r.poll(400).nacks, []);
@@ -60,7 +60,7 @@ test('tail loss: the last fragments are NACKed after the silence timer, with no 
 });
 
 test('the tail wait stretches to twice the largest gap of a bursty sender', () => {
-  const r = new Reassembler({ latencyBudgetMs: 100, tailTimeoutMs: 3 });
+  const r = new Reassembler({ minFragmentSize: SIZE, latencyBudgetMs: 100, tailTimeoutMs: 3 });
   const { dgs } = frag(0, 6);
   r.push(dgs[0] as Buffer, 0);
   r.push(dgs[1] as Buffer, 5000); // the sender paused 5 ms between bursts
@@ -71,7 +71,7 @@ test('the tail wait stretches to twice the largest gap of a bursty sender', () =
 });
 
 test('a later message makes every missing fragment of an older one a loss at once', () => {
-  const r = new Reassembler({ latencyBudgetMs: 100 });
+  const r = new Reassembler({ minFragmentSize: SIZE, latencyBudgetMs: 100 });
   const a = frag(0, 5);
   const b = frag(1, 2);
   r.push(a.dgs[0] as Buffer, 0);
@@ -81,7 +81,7 @@ test('a later message makes every missing fragment of an older one a loss at onc
 });
 
 test('a lost retransmission is asked for again one retry interval later, at most maxNacksPerFragment times', () => {
-  const r = new Reassembler({ latencyBudgetMs: 200, maxNacksPerFragment: 4, nackRetryMs: 5 });
+  const r = new Reassembler({ minFragmentSize: SIZE, latencyBudgetMs: 200, maxNacksPerFragment: 4, nackRetryMs: 5 });
   const { dgs } = frag(0, 4);
   r.push(dgs[0] as Buffer, 0);
   r.push(dgs[2] as Buffer, 100);
@@ -103,7 +103,7 @@ test('a lost retransmission is asked for again one retry interval later, at most
 });
 
 test('NACK spacing follows the measured repair round trip (Karn: only repairs asked for once are timed)', () => {
-  const r = new Reassembler({ latencyBudgetMs: 100 });
+  const r = new Reassembler({ minFragmentSize: SIZE, latencyBudgetMs: 100 });
   assert.equal(r.repairRttUs, undefined);
   let t = 0;
   for (let seq = 0; seq < 30; seq++) {
@@ -165,7 +165,7 @@ test('the sender ignores NACKs for fragments still queued, and resends each frag
  */
 function simulate(n: number, dropOriginal: (i: number) => boolean, dropRetransmit: (i: number, attempt: number) => boolean, opts: ReassemblerOptions & { fec?: number } = {}) {
   const { m, f, dgs } = frag(0, n, opts.fec ?? 0);
-  const r = new Reassembler({ latencyBudgetMs: 100, ...opts });
+  const r = new Reassembler({ minFragmentSize: SIZE, latencyBudgetMs: 100, ...opts });
   const hist = new SendHistory({ maxRetransmits: 8 });
   hist.add(f, 0);
   const owdUs = 400;
