@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import { ErrorCodes, FramewireError } from '../errors.js';
 import { nowUs, type Clock } from '../frame/clock.js';
 import { MultipartParser, boundaryFromContentType } from '../codec/multipart.js';
@@ -105,8 +104,8 @@ export class MjpegIngestChannel extends MessageChannel {
         return;
       case 'error':
         this.failed = true;
+        // The rest of the body is read and dropped while the answer gets out (see sendHttpError).
         sendHttpError(this.res, msg.body.code, msg.body.message);
-        lingerAfterAnswer(this.req);
         return;
       case 'bye':
         this.end();
@@ -210,32 +209,4 @@ export class MjpegIngestChannel extends MessageChannel {
     this.isClosed = true;
     this.safeEmit('close', err);
   }
-}
-
-/** How long a refused upload is still read (and dropped) after its answer. */
-const LINGER_MS = 2000;
-
-/**
- * An upload refused while its body still comes (a part too large, not a
- * JPEG, the budget spent): Node would close the socket as soon as the
- * answer is written, with the body's unread bytes in it, which resets the
- * connection; a client still sending (ffmpeg, any streaming uploader) then
- * sees a broken pipe instead of the answer (RFC 9112 §9.6). Instead the rest
- * of the body is read and dropped (nothing is kept), the socket is
- * half-closed after the answer and once the body has ended, and closed
- * after {@link LINGER_MS} at the latest.
- */
-function lingerAfterAnswer(req: IncomingMessage): void {
-  const socket = req.socket as Socket & { destroySoon?: () => void };
-  const endWriting = (): void => {
-    if (socket.writable) socket.end();
-  };
-  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
-  timer.unref();
-  socket.once('close', () => clearTimeout(timer));
-  if (req.readableEnded) endWriting();
-  else req.once('end', endWriting);
-  req.resume();
-  // Node calls destroySoon() once a "Connection: close" answer is written: end the write side only.
-  if (typeof socket.destroySoon === 'function') socket.destroySoon = endWriting;
 }
