@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
 import { ErrorCodes, FramewireError, isFramewireError } from '../errors.js';
 import { STREAM_NAME } from '../protocol/messages.js';
-import { requestRemote, requestToken, sendHttpError, httpStatusFor } from '../transport/http-util.js';
+import { LINGER_MS, requestRemote, requestToken, sendHttpError, httpStatusFor } from '../transport/http-util.js';
 import { MjpegIngestChannel } from '../transport/mjpeg-ingest.js';
 import { MjpegViewerChannel } from '../transport/mjpeg.js';
 import { WsChannel } from '../transport/ws.js';
@@ -189,9 +189,6 @@ export function createHttpServer(relay: Relay, options: HttpServerOptions = {}):
 function shown(s: string): string {
   return s.length > 64 ? `${s.slice(0, 64)}…` : s;
 }
-
-/** How long a refused connection is still read (and what arrives dropped) after its answer, so the client gets to read it. */
-const LINGER_MS = 1000;
 
 /** Sockets already answered: Node reports every later chunk of a connection whose parser failed as another client error. */
 const answered = new WeakSet<Duplex>();

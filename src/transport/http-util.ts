@@ -51,7 +51,7 @@ export function sendHttpError(res: ServerResponse, code: ErrorCode, message: str
   if (!res.req.complete) lingerAfterAnswer(res.req);
 }
 
-/** How long the rest of a refused request's body is still read (and dropped) after the answer, ms. */
+/** How long what a refused client still sends is read (and dropped) after the answer, before the socket closes, ms. */
 export const LINGER_MS = 2000;
 
 /**
@@ -64,7 +64,7 @@ export const LINGER_MS = 2000;
  * is kept), the socket is half-closed once the answer is out and the body
  * has ended, and closed after {@link LINGER_MS} at the latest.
  */
-export function lingerAfterAnswer(req: IncomingMessage): void {
+function lingerAfterAnswer(req: IncomingMessage): void {
   const socket = req.socket as Socket & { destroySoon?: () => void };
   const endWriting = (): void => {
     if (socket.writable) socket.end();
