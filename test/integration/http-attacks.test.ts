@@ -237,6 +237,35 @@ describe('HTTP attacks on the relay; a healthy 720p30 viewer keeps its frames', 
       await until(() => !r.relay.streams().some((s) => s.name === 'big'), () => 'the finished upload left its stream entry');
     });
 
+    it("the relay's event loop stays free: an in-process 30 fps publisher keeps its pace during an 8 MB upload at 2 MB/s", async () => {
+      // This publisher's test pattern is paced by the relay's own event loop (it skips ticks that come late): while the
+      // old parser re-copied and re-searched the whole part on every chunk, the loop was busy and it fell to 3–9 fps.
+      // The child process's publisher is the clock: both run at 30 fps.
+      const local = await publishPattern(r, 'local', { width: 320, height: 240, fps: 30 });
+      const localViewer = await SeqViewer.connect(r.tcpPort, 'local');
+      try {
+        await until(() => localViewer.frames >= 10, () => `local viewer got ${localViewer.frames} frames`);
+        const clock = viewer.mark();
+        const before = localViewer.frames;
+        const picture = Buffer.concat([jpeg, Buffer.alloc(8 * 1000 * 1000, 0x2d)]);
+        const body = Buffer.concat([lengthlessPart(picture), Buffer.from('--b--\r\n')]);
+        const res = await whileWatched('8 MB length-less part of "-" bytes at 2 MB/s, next to an in-process publisher', () =>
+          rawExchange(r.httpPort, async (s) => {
+            s.write(uploadHead('big3', body.length));
+            await paced(s, body, 4096, 2 * MiB);
+          }, 120_000),
+        );
+        assert.equal(res.status, 200, res.body);
+        const ticks = viewer.lastSeq - clock.lastSeq;
+        const got = localViewer.frames - before;
+        process.stdout.write(`# in-process 30 fps publisher: ${got} frames while the child process's sent ${ticks}\n`);
+        assert.ok(got >= 0.9 * ticks, `the in-process publisher's viewer got ${got} frames while the other publisher sent ${ticks}`);
+      } finally {
+        localViewer.close();
+        local.close();
+      }
+    });
+
     it('as fast as the socket takes them: the same, and the relay answers later requests', async () => {
       const picture = Buffer.concat([jpeg, Buffer.alloc(8 * 1000 * 1000, 0x2d)]); // "-----": almost a delimiter, everywhere
       const body = Buffer.concat([lengthlessPart(picture), Buffer.from('--b--\r\n')]);
