@@ -217,18 +217,32 @@ describe('HTTP attacks on the relay; a healthy 720p30 viewer keeps its frames', 
     return result;
   }
 
+  /** A 64x48 JPEG padded with `bytes` of `fill`, as one length-less part, then the closing delimiter. */
+  const paddedJpegBody = (bytes: number, fill: number): Buffer =>
+    Buffer.concat([lengthlessPart(Buffer.concat([jpeg, Buffer.alloc(bytes, fill)])), Buffer.from('--b--\r\n')]);
+
+  /**
+   * POSTs `body` to /streams/NAME in 4 KB writes at `rate` bytes/s, stopping
+   * when an answer starts to arrive (as a careful client does); resolves with
+   * the answer and how many body bytes were sent.
+   */
+  const upload = async (port: number, name: string, body: Buffer, rate: number, head = uploadHead(name, body.length)): Promise<RawResponse & { sent: number }> => {
+    let answered = false;
+    let sent = 0;
+    const res = await rawExchange(port, async (s) => {
+      s.on('data', () => (answered = true));
+      s.write(head);
+      sent = await paced(s, body, 4096, rate, () => answered);
+    }, 240_000);
+    return { ...res, sent };
+  };
+
   // The parser's work on these is linear (see test/unit/codec/multipart.test.ts for the byte counts); here: outcomes, and the viewer.
   describe('uploads: huge parts without Content-Length, refusals mid-body', () => {
     it('an 8 MB part sent in 4 KB chunks at 4 MB/s is accepted as one frame, its bytes charged to the memory budget meanwhile', async () => {
       // A real JPEG header, then filler: the part is a (padded) 64x48 JPEG, within the 16 MiB limit.
-      const picture = Buffer.concat([jpeg, Buffer.alloc(8 * 1000 * 1000, 0x55)]);
-      const body = Buffer.concat([lengthlessPart(picture), Buffer.from('--b--\r\n')]);
-      const res = await whileWatched('8 MB length-less part at 4 MB/s in 4 KB chunks', () =>
-        rawExchange(r.httpPort, async (s) => {
-          s.write(uploadHead('big', body.length));
-          await paced(s, body, 4096, 4 * MiB);
-        }, 120_000),
-      );
+      const body = paddedJpegBody(8 * 1000 * 1000, 0x55);
+      const res = await whileWatched('8 MB length-less part at 4 MB/s in 4 KB chunks', () => upload(r.httpPort, 'big', body, 4 * MiB));
       assert.equal(res.status, 200, res.body);
       assert.deepEqual(JSON.parse(res.body), { stream: 'ended', frames: 1 });
       // The upload's buffered part was charged to the memory budget as it grew.
@@ -247,13 +261,9 @@ describe('HTTP attacks on the relay; a healthy 720p30 viewer keeps its frames', 
         await until(() => localViewer.frames >= 10, () => `local viewer got ${localViewer.frames} frames`);
         const clock = viewer.mark();
         const before = localViewer.frames;
-        const picture = Buffer.concat([jpeg, Buffer.alloc(8 * 1000 * 1000, 0x2d)]);
-        const body = Buffer.concat([lengthlessPart(picture), Buffer.from('--b--\r\n')]);
+        const body = paddedJpegBody(8 * 1000 * 1000, 0x2d);
         const res = await whileWatched('8 MB length-less part of "-" bytes at 2 MB/s, next to an in-process publisher', () =>
-          rawExchange(r.httpPort, async (s) => {
-            s.write(uploadHead('big3', body.length));
-            await paced(s, body, 4096, 2 * MiB);
-          }, 120_000),
+          upload(r.httpPort, 'big3', body, 2 * MiB),
         );
         assert.equal(res.status, 200, res.body);
         const ticks = viewer.lastSeq - clock.lastSeq;
@@ -267,31 +277,17 @@ describe('HTTP attacks on the relay; a healthy 720p30 viewer keeps its frames', 
     });
 
     it('as fast as the socket takes them: the same, and the relay answers later requests', async () => {
-      const picture = Buffer.concat([jpeg, Buffer.alloc(8 * 1000 * 1000, 0x2d)]); // "-----": almost a delimiter, everywhere
-      const body = Buffer.concat([lengthlessPart(picture), Buffer.from('--b--\r\n')]);
-      const res = await whileWatched('8 MB length-less part of "-" bytes, unpaced 4 KB writes', () =>
-        rawExchange(r.httpPort, async (s) => {
-          s.write(uploadHead('big2', body.length));
-          await paced(s, body, 4096, Infinity);
-        }, 120_000),
-      );
+      const body = paddedJpegBody(8 * 1000 * 1000, 0x2d); // "-----": almost a delimiter, everywhere
+      const res = await whileWatched('8 MB length-less part of "-" bytes, unpaced 4 KB writes', () => upload(r.httpPort, 'big2', body, Infinity));
       assert.equal(res.status, 200, res.body);
       assert.deepEqual(JSON.parse(res.body), { stream: 'ended', frames: 1 });
       assert.equal((await request(`${r.base}/api/streams`)).status, 200);
     });
 
     it('four such uploads at once, as fast as the sockets take them: all accepted', async () => {
-      const picture = Buffer.concat([jpeg, Buffer.alloc(8 * 1000 * 1000, 0x2d)]);
-      const body = Buffer.concat([lengthlessPart(picture), Buffer.from('--b--\r\n')]);
+      const body = paddedJpegBody(8 * 1000 * 1000, 0x2d);
       const all = await whileWatched('4 × 8 MB length-less parts at once, unpaced 4 KB writes', () =>
-        Promise.all(
-          [0, 1, 2, 3].map((i) =>
-            rawExchange(r.httpPort, async (s) => {
-              s.write(uploadHead(`big-${i}`, body.length));
-              await paced(s, body, 4096, Infinity);
-            }, 240_000),
-          ),
-        ),
+        Promise.all([0, 1, 2, 3].map((i) => upload(r.httpPort, `big-${i}`, body, Infinity))),
       );
       for (const res of all) assert.deepEqual([res.status, JSON.parse(res.body)], [200, { stream: 'ended', frames: 1 }]);
     });
@@ -299,20 +295,11 @@ describe('HTTP attacks on the relay; a healthy 720p30 viewer keeps its frames', 
     it('a part that grows past the frame limit → 413 FW_FRAME_TOO_LARGE while the upload is still sending', async () => {
       const limited = await startTestRelay({ maxFrameBytes: 2 * MiB });
       try {
-        const picture = Buffer.concat([jpeg, Buffer.alloc(8 * MiB, 0x55)]);
-        const body = Buffer.concat([lengthlessPart(picture), Buffer.from('--b--\r\n')]);
-        let answered = false;
-        let sent = 0;
-        const res = await whileWatched('length-less part past a 2 MiB limit', () =>
-          rawExchange(limited.httpPort, async (s) => {
-            s.on('data', () => (answered = true));
-            s.write(uploadHead('toobig', body.length));
-            sent = await paced(s, body, 4096, 4 * MiB, () => answered);
-          }, 120_000),
-        );
+        const body = paddedJpegBody(8 * MiB, 0x55);
+        const res = await whileWatched('length-less part past a 2 MiB limit', () => upload(limited.httpPort, 'toobig', body, 4 * MiB));
         assert.equal(res.status, 413, res.body);
         assert.equal(errorOf(res).code, 'FW_FRAME_TOO_LARGE');
-        assert.ok(sent < body.length, 'the relay answered before the whole body was sent');
+        assert.ok(res.sent < body.length, 'the relay answered before the whole body was sent');
         await until(() => limited.relay.clientCount === 0, () => `${limited.relay.clientCount} clients left`);
       } finally {
         await limited.close();
@@ -327,17 +314,10 @@ describe('HTTP attacks on the relay; a healthy 720p30 viewer keeps its frames', 
         { path: '/api/streams', boundary: 'b', status: 405, code: 'FW_BAD_MESSAGE' },
       ];
       for (const c of cases) {
-        let answered = false;
-        const res = await whileWatched(`POST ${c.path} with an 8 MB body in flight`, () =>
-          rawExchange(r.httpPort, async (s) => {
-            s.on('data', () => (answered = true));
-            s.write(
-              `POST ${c.path} HTTP/1.1\r\nHost: relay\r\nContent-Type: multipart/x-mixed-replace; boundary=${c.boundary}\r\n` +
-                `Content-Length: ${body.length}\r\n\r\n`,
-            );
-            await paced(s, body, 4096, 4 * MiB, () => answered);
-          }),
-        );
+        const head =
+          `POST ${c.path} HTTP/1.1\r\nHost: relay\r\nContent-Type: multipart/x-mixed-replace; boundary=${c.boundary}\r\n` +
+          `Content-Length: ${body.length}\r\n\r\n`;
+        const res = await whileWatched(`POST ${c.path} with an 8 MB body in flight`, () => upload(r.httpPort, '', body, 4 * MiB, head));
         assert.equal(res.status, c.status, `${c.path}: ${res.body}`);
         assert.equal(errorOf(res).code, c.code);
       }
@@ -346,15 +326,8 @@ describe('HTTP attacks on the relay; a healthy 720p30 viewer keeps its frames', 
     it('an upload holding more than its share of the memory budget → 503 FW_OVERLOADED', async () => {
       const tight = await startTestRelay({ peerBudgetBytes: 1 * MiB });
       try {
-        const body = Buffer.concat([lengthlessPart(Buffer.concat([jpeg, Buffer.alloc(4 * MiB, 0x55)])), Buffer.from('--b--\r\n')]);
-        let answered = false;
-        const res = await whileWatched('length-less part past a 1 MiB peer budget', () =>
-          rawExchange(tight.httpPort, async (s) => {
-            s.on('data', () => (answered = true));
-            s.write(uploadHead('hog', body.length));
-            await paced(s, body, 4096, 4 * MiB, () => answered);
-          }, 120_000),
-        );
+        const body = paddedJpegBody(4 * MiB, 0x55);
+        const res = await whileWatched('length-less part past a 1 MiB peer budget', () => upload(tight.httpPort, 'hog', body, 4 * MiB));
         assert.equal(res.status, 503, res.body);
         assert.equal(errorOf(res).code, 'FW_OVERLOADED');
         assert.equal(tight.relay.health().memory.overloads, 1);
