@@ -67,7 +67,9 @@ export class MultipartParser {
 
   constructor(boundary: string, limits: MultipartLimits = {}) {
     if (!boundary || boundary.length > 200 || /[\r\n]/.test(boundary)) {
-      throw new FramewireError(ErrorCodes.BAD_MESSAGE, `invalid multipart boundary "${boundary}"`);
+      // The boundary comes from a peer's Content-Type (up to Node's 16 KiB of headers): quote only its start.
+      const start = boundary.slice(0, 64).replace(/[\r\n]/g, ' ');
+      throw new FramewireError(ErrorCodes.BAD_MESSAGE, `invalid multipart boundary "${start}${boundary.length > 64 ? '…' : ''}" (1 to 200 characters, one line)`);
     }
     const b = boundary.startsWith('--') ? boundary : `--${boundary}`;
     this.delimiter = Buffer.from(b, 'latin1');

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
 import { ErrorCodes, FramewireError, isFramewireError } from '../errors.js';
 import { STREAM_NAME } from '../protocol/messages.js';
-import { requestRemote, requestToken, sendHttpError, httpStatusFor } from '../transport/http-util.js';
+import { LINGER_MS, requestRemote, requestToken, sendHttpError, httpStatusFor } from '../transport/http-util.js';
 import { MjpegIngestChannel } from '../transport/mjpeg-ingest.js';
 import { MjpegViewerChannel } from '../transport/mjpeg.js';
 import { WsChannel } from '../transport/ws.js';
@@ -123,11 +123,11 @@ export function createHttpServer(relay: Relay, options: HttpServerOptions = {}):
       const known = relay.streams().some((s) => s.name === name);
       if (!known && url.searchParams.get('wait') !== '1') {
         await relay.checkToken(token, { stream: name, role: 'view' });
-        throw new FramewireError(ErrorCodes.NOT_FOUND, `no stream "${name}" on this relay (add ?wait=1 to wait for it)`);
+        throw new FramewireError(ErrorCodes.NOT_FOUND, `no stream "${shown(name)}" on this relay (add ?wait=1 to wait for it)`);
       }
       const fpsParam = url.searchParams.get('fps');
       const fps = fpsParam === null ? undefined : Number(fpsParam);
-      if (fps !== undefined && !(fps >= 0.1 && fps <= 1000)) throw new FramewireError(ErrorCodes.BAD_MESSAGE, `fps must be a number in [0.1, 1000], got "${fpsParam}"`);
+      if (fps !== undefined && !(fps >= 0.1 && fps <= 1000)) throw new FramewireError(ErrorCodes.BAD_MESSAGE, `fps must be a number in [0.1, 1000], got "${shown(fpsParam ?? '')}"`);
       relay.accept(new MjpegViewerChannel(req, res, { stream: name, token, fps }));
       return;
     }
@@ -148,7 +148,7 @@ export function createHttpServer(relay: Relay, options: HttpServerOptions = {}):
 
   function snapshot(res: ServerResponse, name: string, headOnly: boolean): void {
     const frame = relay.latestFrame(name);
-    if (!frame || frame.codec !== 'jpeg') throw new FramewireError(ErrorCodes.NOT_FOUND, `stream "${name}" has no frame yet`);
+    if (!frame || frame.codec !== 'jpeg') throw new FramewireError(ErrorCodes.NOT_FOUND, `stream "${shown(name)}" has no frame yet`);
     res.writeHead(200, {
       'Content-Type': 'image/jpeg',
       'Content-Length': frame.data.length,
@@ -190,45 +190,68 @@ function shown(s: string): string {
   return s.length > 64 ? `${s.slice(0, 64)}…` : s;
 }
 
+/** Sockets already answered: Node reports every later chunk of a connection whose parser failed as another client error. */
+const answered = new WeakSet<Duplex>();
+
 /**
  * Answers a request Node's HTTP parser refused before any handler saw it
  * (framewire's JSON error body, then close): headers too large (431), a
  * request line too long (414), anything else unreadable — Content-Length
- * with Transfer-Encoding, a bad header, a bad method (400).
+ * with Transfer-Encoding, a bad header, a bad method (400) — and headers
+ * that did not arrive in time (408). Once a response on the connection has
+ * started (a pipelined request after an MJPEG stream), nothing can be said
+ * on it any more: it is closed. The answer is sent once; the connection is
+ * half-closed, what the client still sends is read and dropped for
+ * {@link LINGER_MS}, then it is closed (an immediate close would reset it
+ * under a client still sending, before it read the answer: RFC 9112 §9.6).
  */
-function answerClientError(err: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex): void {
-  if (!socket.writable || (err.code !== undefined && ['ECONNRESET', 'EPIPE', 'ERR_STREAM_DESTROYED'].includes(err.code))) {
+function answerClientError(err: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex & { _httpMessage?: ServerResponse | null }): void {
+  if (answered.has(socket)) return;
+  answered.add(socket);
+  const started = socket._httpMessage?.headersSent === true;
+  if (started || !socket.writable || (err.code !== undefined && ['ECONNRESET', 'EPIPE', 'ERR_STREAM_DESTROYED'].includes(err.code))) {
     socket.destroy();
     return;
   }
-  let status = 400;
-  let message = 'the request cannot be read as HTTP/1.1';
-  if (err.code === 'HPE_HEADER_OVERFLOW') {
-    // Node reports a long request line and long headers alike; a request line with no end in what was read is the former.
-    const raw = err.rawPacket;
-    const lineEnd = raw ? raw.indexOf(0x0a) : -1;
-    if (raw && (lineEnd < 0 || lineEnd > 8 * 1024)) {
-      status = 414;
-      message = 'the request line (method and URL) is too long';
-    } else {
-      status = 431;
-      message = 'the request headers are too large';
-    }
-  } else if (err.code === 'HPE_UNEXPECTED_CONTENT_LENGTH') {
-    message = 'a request may not carry both Content-Length and Transfer-Encoding';
-  } else if (err.code === 'HPE_HEADER_TIMEOUT' || err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-    status = 408;
-    message = 'the request headers did not arrive in time';
-  } else if (err.code !== undefined && err.code.startsWith('HPE_')) {
-    message = `the request cannot be read as HTTP/1.1 (${err.code.slice(4).toLowerCase().replace(/_/g, ' ')})`;
-  }
+  const { status, message } = clientErrorAnswer(err);
   const code = status === 408 ? ErrorCodes.HANDSHAKE_TIMEOUT : ErrorCodes.BAD_REQUEST;
   const body = JSON.stringify({ error: { code, message } });
   socket.end(
     `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
-  setTimeout(() => socket.destroy(), 1000).unref();
+  setTimeout(() => socket.destroy(), LINGER_MS).unref();
+}
+
+/** The status and message for an error of Node's HTTP parser. */
+function clientErrorAnswer(err: Error & { code?: string; rawPacket?: Buffer }): { status: number; message: string } {
+  switch (err.code) {
+    case 'HPE_HEADER_OVERFLOW': {
+      // Node counts the URL and the headers together against maxHeaderSize, and reports both alike.
+      // rawPacket is the chunk being parsed: a request line with no end in it, or ending past 8 KiB, is too long.
+      const raw = err.rawPacket;
+      const lineEnd = raw ? raw.indexOf(0x0a) : -1;
+      if (raw && (lineEnd < 0 || lineEnd > 8 * 1024)) return { status: 414, message: 'the request line (method and URL) is too long' };
+      return { status: 431, message: 'the request headers are too large' };
+    }
+    case 'HPE_INVALID_TRANSFER_ENCODING':
+    case 'HPE_INVALID_CONTENT_LENGTH':
+    case 'HPE_UNEXPECTED_CONTENT_LENGTH':
+      // llhttp: Content-Length then Transfer-Encoding, the reverse, a Transfer-Encoding not ending in chunked, two Content-Lengths.
+      return { status: 400, message: `the request's body length is ambiguous or invalid (${parserReason(err)})` };
+    case 'HPE_HEADER_TIMEOUT':
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return { status: 408, message: 'the request headers did not arrive in time' };
+    default:
+      return { status: 400, message: `the request cannot be read as HTTP/1.1 (${parserReason(err)})` };
+  }
+}
+
+/** llhttp's reason for an error (a fixed text of the parser, never the peer's bytes), or one made from the code. */
+function parserReason(err: Error & { code?: string; reason?: unknown }): string {
+  if (typeof err.reason === 'string' && err.reason.length > 0 && err.reason.length <= 120) return err.reason;
+  if (err.code?.startsWith('HPE_')) return err.code.slice(4).toLowerCase().replace(/_/g, ' ');
+  return 'unreadable';
 }
 
 /** A static path checked for traversal: no "..", no backslashes, no NUL, no hidden files. */

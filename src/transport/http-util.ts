@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { ErrorCodes, type ErrorCode } from '../errors.js';
 
 /** The HTTP status that answers a framewire error code. */
@@ -29,7 +30,10 @@ export function httpStatusFor(code: ErrorCode): number {
 /**
  * Answers with a JSON error `{"error":{"code","message"}}` and the status for
  * its code, then closes the connection. If the response already started
- * (a stream in progress), it can only be ended.
+ * (a stream in progress), it can only be ended. A request whose body is
+ * still coming (an upload refused mid-body) is read to its end or for
+ * {@link LINGER_MS} first, so the client gets the answer (see
+ * {@link lingerAfterAnswer}).
  */
 export function sendHttpError(res: ServerResponse, code: ErrorCode, message: string, status = httpStatusFor(code)): void {
   if (res.headersSent) {
@@ -44,6 +48,34 @@ export function sendHttpError(res: ServerResponse, code: ErrorCode, message: str
     Connection: 'close',
   });
   res.end(body);
+  if (!res.req.complete) lingerAfterAnswer(res.req);
+}
+
+/** How long what a refused client still sends is read (and dropped) after the answer, before the socket closes, ms. */
+export const LINGER_MS = 2000;
+
+/**
+ * For an answer sent while the request's body still comes (a part too
+ * large, not a JPEG, a bad stream name on an upload): Node closes the socket
+ * as soon as a "Connection: close" answer is written, with unread body bytes
+ * in it, which resets the connection; a client still sending (ffmpeg, any
+ * streaming uploader) then sees a broken pipe instead of the answer
+ * (RFC 9112 §9.6). Instead the rest of the body is read and dropped (nothing
+ * is kept), the socket is half-closed once the answer is out and the body
+ * has ended, and closed after {@link LINGER_MS} at the latest.
+ */
+function lingerAfterAnswer(req: IncomingMessage): void {
+  const socket = req.socket as Socket & { destroySoon?: () => void };
+  const endWriting = (): void => {
+    if (socket.writable) socket.end();
+  };
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+  req.once('end', endWriting);
+  req.resume();
+  // Node calls destroySoon() once a "Connection: close" answer is written: end only the write side.
+  if (typeof socket.destroySoon === 'function') socket.destroySoon = endWriting;
 }
 
 /** "ip:port" of the peer of an HTTP request. */

@@ -104,7 +104,7 @@ export class MjpegIngestChannel extends MessageChannel {
         return;
       case 'error':
         this.failed = true;
-        this.req.pause();
+        // The rest of the body is read and dropped while the answer gets out (see sendHttpError).
         sendHttpError(this.res, msg.body.code, msg.body.message);
         return;
       case 'bye':
