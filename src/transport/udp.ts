@@ -53,6 +53,8 @@ export interface UdpStats extends ReassemblerStats {
   internalErrors: number;
   /** NACK, control and ack datagrams too short or malformed to read (ignored). Bad fragments count in `invalid`. */
   malformed: number;
+  /** Fragments ignored because this peer may not send frames now (before its hello, or a viewer). */
+  fragmentsRefused: number;
 }
 
 /** How a channel sends on its socket and what it tells its owner. */
@@ -94,8 +96,10 @@ export class UdpChannel extends MessageChannel {
   private wakeAtUs = Infinity;
   private pollPending: NodeJS.Immediate | undefined;
   private readonly counters = {
-    framesSent: 0, framesNotQueued: 0, datagramsSent: 0, datagramsReceived: 0, nacksReceived: 0, reassemblyUs: 0, internalErrors: 0, malformed: 0,
+    framesSent: 0, framesNotQueued: 0, datagramsSent: 0, datagramsReceived: 0, nacksReceived: 0, reassemblyUs: 0, internalErrors: 0, malformed: 0, fragmentsRefused: 0,
   };
+  private framesAllowed = true;
+  private lastHeld = 0;
   /** The fragment size the peer said it sends with (a relay's `opened` reply), when known. */
   peerFragmentSize: number | undefined;
 
@@ -171,6 +175,23 @@ export class UdpChannel extends MessageChannel {
     return this.reassembler.bytesHeld;
   }
 
+  override get heldBytes(): number {
+    return this.reassembler.bytesHeld;
+  }
+
+  /** Fragments (frames) from a peer that may not send them are dropped unread: nothing is reassembled. */
+  override acceptFrames(allowed: boolean): void {
+    this.framesAllowed = allowed;
+  }
+
+  /** Tells the owner (the relay's memory budget) when the bytes held in reassembly change. */
+  private reportHeld(): void {
+    const held = this.reassembler.bytesHeld;
+    if (held === this.lastHeld || this.isClosed) return;
+    this.lastHeld = held;
+    this.safeEmit('held', held);
+  }
+
   /** Loss, repair and send counters. */
   stats(): UdpStats {
     return {
@@ -229,9 +250,14 @@ export class UdpChannel extends MessageChannel {
     switch (dg.kind) {
       case Kind.fragment:
       case Kind.parity: {
+        if (!this.framesAllowed) {
+          this.counters.fragmentsRefused++;
+          return;
+        }
         const t0 = performance.now();
         this.reassembler.push(raw, now);
         this.counters.reassemblyUs += (performance.now() - t0) * 1000;
+        this.reportHeld();
         this.schedulePoll();
         return;
       }
@@ -370,6 +396,7 @@ export class UdpChannel extends MessageChannel {
       if (this.isClosed) return;
       this.deliver(m);
     }
+    this.reportHeld();
     const wake = this.reassembler.nextWakeUs(now);
     if (wake === undefined) return;
     if (this.wakeTimer && wake >= this.wakeAtUs) return;

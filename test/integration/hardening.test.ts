@@ -9,6 +9,7 @@ import { encodeControl, encodeFrame, encodeFrameHeader } from '../../src/protoco
 import { cli, waitForOutput } from '../helpers/cli.js';
 import { RawClient, fakeFrame, until } from '../helpers/relay.js';
 import { wsClient } from '../helpers/web.js';
+import { connectUdp } from '../../src/transport/udp-server.js';
 
 /** A source that yields `make(seq)` at `fps` until closed. */
 function frameSource(make: (seq: number) => EncodedFrame, fps = 30): FrameSource {
@@ -301,6 +302,33 @@ describe('a hostile peer cannot crash or starve the relay (issue: hardening)', {
     await until(() => got.count() === 1, 'the 1 MB frame at the viewer');
     v.close();
     p.close();
+    await relay.close();
+  });
+
+  it('over UDP: a viewer\'s fragments are dropped unread; a publisher\'s reassembly is charged to the budget', async () => {
+    const relay = createRelay();
+    const { port } = await relay.listenUdp(0);
+    const viewer = await connectUdp({ host: '127.0.0.1', port });
+    const seen: string[] = [];
+    viewer.on('message', (m) => seen.push(m.type));
+    viewer.send([encodeControl({ type: 'hello', body: { role: 'view', stream: 'u' } })]);
+    await until(() => seen.includes('welcome'), 'the welcome');
+    const f = fakeFrame(1, 200_000);
+    viewer.send([encodeFrameHeader(f), f.data]);
+    await until(() => (relay.udpStats()[0]?.totals.fragmentsRefused ?? 0) > 100, 'the relay to drop the viewer\'s fragments');
+    assert.equal(relay.budget.info().peakBytes, 0, 'nothing of them was held');
+    viewer.destroy();
+    // A publisher's frame being reassembled is on the books, and off them once whole.
+    const pub = await connectUdp({ host: '127.0.0.1', port });
+    const pubSeen: string[] = [];
+    pub.on('message', (m) => pubSeen.push(m.type));
+    pub.send([encodeControl({ type: 'hello', body: { role: 'publish', stream: 'u' } })]);
+    await until(() => pubSeen.includes('welcome'), 'the publisher\'s welcome');
+    pub.send([encodeFrameHeader(f), f.data]);
+    await until(() => relay.streams().some((s) => s.name === 'u' && s.framesIn === 1), 'the frame through');
+    assert.ok(relay.budget.info().peakBytes >= 200_000, `peak ${relay.budget.info().peakBytes}`);
+    assert.equal(relay.budget.info().usedBytes, 0);
+    pub.destroy();
     await relay.close();
   });
 
