@@ -8,7 +8,8 @@ export { ErrorCodes, FramewireError, isFramewireError, type ErrorCode } from './
 export type { Codec, EncodedFrame, FrameSource } from './frame/frame.js';
 export { nowUs, type Clock } from './frame/clock.js';
 export { StatsMeter, type StatsSnapshot } from './frame/meter.js';
-export { createRelay, Relay, type RelayOptions, type RelayEvents, type ListenAddress, type ViewerInfo } from './relay/relay.js';
+export { createRelay, Relay, type RelayOptions, type RelayEvents, type ListenAddress, type ViewerInfo, type RelayHealth } from './relay/relay.js';
+export type { BudgetInfo } from './relay/budget.js';
 export type { StreamInfo } from './relay/stream.js';
 export {
   createToken,
