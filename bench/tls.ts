@@ -1,0 +1,64 @@
+/**
+ * (tls) The cost of TLS on the fan-out: one 720p30 publisher to N viewers
+ * (default 200), once over tcp:// and once over tls://, in one run, the same
+ * processes as (c) (see fanout.ts). TLS is a throwaway self-signed EC P-256
+ * certificate (needs openssl); the viewers decrypt in their own processes, so
+ * the relay's CPU is its own: AES-GCM for every viewer's copy of every frame.
+ * Target: relay CPU over tls:// ≤ 1.5 × tcp://.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { relayNames, selfSignedCertificate } from '../src/cli/tls-cert.js';
+import { runFanout, type FanoutOptions, type WindowResult } from './fanout.js';
+import { f, table } from './stats.js';
+
+export interface TlsResult {
+  n: number;
+  tcp: WindowResult & { procs: number };
+  tls: WindowResult & { procs: number };
+}
+
+/** Runs the fan-out at `n` viewers over tcp:// then tls://. */
+export async function runTls(n: number, o: Omit<FanoutOptions, 'tls'>): Promise<TlsResult> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'fw-bench-tls-'));
+  try {
+    const c = await selfSignedCertificate(dir, relayNames('127.0.0.1'));
+    const pem = { cert: c.cert.toString(), key: c.key.toString() };
+    const tcp = await runFanout(n, o);
+    const tls = await runFanout(n, { ...o, tls: pem });
+    return { n, tcp, tls };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export function renderTls(r: TlsResult): string {
+  const ratio = r.tls.relayCpuPct / r.tcp.relayCpuPct;
+  const row = (name: string, w: WindowResult & { procs: number }): (string | number)[] => [
+    name,
+    w.viewers,
+    f(w.relayCpuPct, 0),
+    name === 'tls://' ? `${f(ratio, 2)}×` : '1×',
+    `${f(w.relayRssMb, 0)} (${f(w.relayRssPeakMb, 0)})`,
+    f(w.fpsMin, 1),
+    f(w.fpsMedian, 1),
+    f(w.latencyP50Ms, 2),
+    f(w.latencyP95Ms, 2),
+    `${f(w.fanOutP50Ms, 2)} / ${f(w.fanOutP95Ms, 2)}`,
+    w.viewerCpuPct.map((c) => f(c, 0)).join(' + '),
+    w.relaySkipped,
+    `${f(w.machineBusyCores, 2)} / ${f(w.otherBusyCores, 2)}`,
+  ];
+  return [
+    `### (tls) TLS on the fan-out: one 1280×720 @ 30 fps publisher to ${r.n} viewers, tcp:// vs tls://`,
+    '',
+    'Same processes as (c); over tls:// the publisher, the relay and every viewer speak TLS 1.3 (AES-GCM) on the TCP port. ' +
+      `Relay CPU is % of one core. Target: tls:// ≤ 1.5 × tcp://. This run: ${f(ratio, 2)}× (${ratio <= 1.5 ? 'met' : 'NOT met'}).`,
+    '',
+    table(
+      ['transport', 'viewers', 'relay CPU %', 'relay CPU vs tcp://', 'relay RSS MB (peak)', 'fps min', 'fps median', 'latency p50 ms', 'latency p95 ms', 'relay fanOut() p50 / p95 ms', 'viewer procs CPU %', 'relay skips', 'machine busy / not bench, cores'],
+      [row('tcp://', r.tcp), row('tls://', r.tls)],
+    ),
+  ].join('\n');
+}
