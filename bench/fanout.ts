@@ -85,6 +85,8 @@ export interface WindowResult {
   viewers: number;
   fpsMin: number;
   fpsMedian: number;
+  /** Frames per second received, summed over the (non-stalled) viewers: the relay's work rate. */
+  fpsTotal: number;
   /** Pooled over every frame of every (non-stalled) viewer. */
   latencyP50Ms: number;
   latencyP95Ms: number;
@@ -186,6 +188,7 @@ export async function measureWindow(s: FanoutSetup, seconds: number): Promise<Wi
     viewers: fps.length,
     fpsMin: min(fps),
     fpsMedian: median(fps),
+    fpsTotal: fps.reduce((x, y) => x + y, 0),
     latencyP50Ms: ms(pct(lat, 0.5)),
     latencyP95Ms: ms(pct(lat, 0.95)),
     worstViewerP95Ms: ms(max(p95s)),
@@ -221,6 +224,7 @@ export function medianWindow(ws: WindowResult[]): WindowResult {
     viewers: first.viewers,
     fpsMin: med((w) => w.fpsMin),
     fpsMedian: med((w) => w.fpsMedian),
+    fpsTotal: med((w) => w.fpsTotal),
     latencyP50Ms: med((w) => w.latencyP50Ms),
     latencyP95Ms: med((w) => w.latencyP95Ms),
     worstViewerP95Ms: med((w) => w.worstViewerP95Ms),

@@ -212,3 +212,26 @@ describe('framewire serve --tls-self-signed with the CLI clients', { skip, timeo
     await stop(other.proc);
   });
 });
+
+describe('framewire chat over TLS', { skip, timeout: 60_000 }, () => {
+  it('chat --listen --tls-self-signed and chat tls:// --fingerprint: each side receives the other; a wrong pin is FW_TLS', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'fw-tls-chat-'));
+    const a = start(['chat', '--listen', '127.0.0.1:0', '--size', '320x240', '--json', '--duration', '6', '--tls-self-signed', '--tls-dir', dir]);
+    try {
+      const [, port, fingerprint] = await waitForOutput(a.stdout, /listening on tls=127\.0\.0\.1:(\d+); .*chat tls:\/\/THIS-MACHINE:\d+ --fingerprint ([0-9A-F:]{95})$/m, 30_000);
+      const wrong = start(['chat', `tls://127.0.0.1:${port}`, '--fingerprint', `${(fingerprint as string).startsWith('00') ? '11' : '00'}${(fingerprint as string).slice(2)}`, '--duration', '2']);
+      assert.equal((await wrong.exited).code, 1);
+      assert.match(wrong.stderr(), /FW_TLS/);
+      const b = start(['chat', `tls://127.0.0.1:${port}`, '--size', '160x120', '--json', '--duration', '3', '--fingerprint', fingerprint as string]);
+      assert.equal((await b.exited).code, 0, b.stderr());
+      const seen = b.stdout().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { received: { width: number; fps: number } });
+      assert.ok(seen.some((l) => l.received.width === 320 && l.received.fps >= 15), b.stdout());
+      assert.equal((await a.exited).code, 0, a.stderr());
+      const heard = a.stdout().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { received: { width: number } });
+      assert.ok(heard.some((l) => l.received.width === 160), 'the listener saw the caller');
+    } finally {
+      a.child.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
