@@ -15,6 +15,7 @@
  *   BENCH_ONLY      comma list of sections to run: a,b,c,d,tls,seed,web,udp,sources,renditions (default all);
  *                   the last four run their own scripts (dist/bench/NAME.js) in a child and append its table
  *   BENCH_TLS_VIEWERS  viewers in the tcp:// vs tls:// fan-out (section tls, default 200)
+ *   BENCH_TLS_ROUNDS   tcp:// and tls:// runs in turn in that section (default 2)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -45,6 +46,7 @@ const procs = envNum('BENCH_PROCS', 2);
 const parser = (process.env.BENCH_PARSER ?? 'stream') as ParserKind;
 const stallN = envNum('BENCH_STALL_N', 50);
 const tlsViewers = envNum('BENCH_TLS_VIEWERS', 200);
+const tlsRounds = envNum('BENCH_TLS_ROUNDS', 2);
 const only = new Set((process.env.BENCH_ONLY ?? 'a,b,c,d,tls,seed,web,udp,sources,renditions').split(','));
 /** Sections that are their own scripts, with their arguments. */
 const scripts: [string, string[]][] = [
@@ -122,7 +124,7 @@ try {
   }
   if (only.has('tls')) {
     log(`(tls) fan-out 720p30 to ${tlsViewers} viewers, tcp:// then tls://`);
-    results.tls = await runTls(tlsViewers, { reps, seconds, warmupSeconds: warmup + 1, parser, procsFor: (k) => (k >= 50 ? procs : 1) });
+    results.tls = await runTls(tlsViewers, { reps, seconds, warmupSeconds: warmup + 1, parser, procsFor: (k) => (k >= 50 ? procs : 1) }, tlsRounds);
   }
   if (only.has('seed')) {
     log('seed003 720p30 (Python + OpenCV) side by side');

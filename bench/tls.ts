@@ -10,24 +10,40 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { relayNames, selfSignedCertificate } from '../src/cli/tls-cert.js';
-import { runFanout, type FanoutOptions, type WindowResult } from './fanout.js';
+import { medianWindow, runFanout, type FanoutOptions, type WindowResult } from './fanout.js';
 import { f, table } from './stats.js';
 
 export interface TlsResult {
   n: number;
-  tcp: WindowResult & { procs: number };
-  tls: WindowResult & { procs: number };
+  rounds: number;
+  /** Element-wise medians over the rounds. */
+  tcp: WindowResult;
+  tls: WindowResult;
+  /** Per round: relay CPU tls:// / tcp://, and the same per frame delivered. */
+  ratios: { cpu: number; perFrame: number }[];
 }
 
-/** Runs the fan-out at `n` viewers over tcp:// then tls://. */
-export async function runTls(n: number, o: Omit<FanoutOptions, 'tls'>): Promise<TlsResult> {
+/**
+ * Runs the fan-out at `n` viewers over tcp:// then tls://, `rounds` times
+ * in turn (tcp, tls, tcp, tls…), so a change in the machine's load hits
+ * both alike; reports the medians.
+ */
+export async function runTls(n: number, o: Omit<FanoutOptions, 'tls'>, rounds = 2): Promise<TlsResult> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'fw-bench-tls-'));
   try {
     const c = await selfSignedCertificate(dir, relayNames('127.0.0.1'));
     const pem = { cert: c.cert.toString(), key: c.key.toString() };
-    const tcp = await runFanout(n, o);
-    const tls = await runFanout(n, { ...o, tls: pem });
-    return { n, tcp, tls };
+    const tcp: WindowResult[] = [];
+    const tls: WindowResult[] = [];
+    for (let i = 0; i < rounds; i++) {
+      tcp.push(await runFanout(n, o));
+      tls.push(await runFanout(n, { ...o, tls: pem }));
+    }
+    const ratios = tcp.map((t, i) => {
+      const s = tls[i] as WindowResult;
+      return { cpu: s.relayCpuPct / t.relayCpuPct, perFrame: usPerFrame(s) / usPerFrame(t) };
+    });
+    return { n, rounds, tcp: medianWindow(tcp), tls: medianWindow(tls), ratios };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -39,7 +55,7 @@ const usPerFrame = (w: WindowResult): number => (w.relayCpuPct / 100) * 1e6 / w.
 export function renderTls(r: TlsResult): string {
   const ratio = r.tls.relayCpuPct / r.tcp.relayCpuPct;
   const perFrame = usPerFrame(r.tls) / usPerFrame(r.tcp);
-  const row = (name: string, w: WindowResult & { procs: number }): (string | number)[] => [
+  const row = (name: string, w: WindowResult): (string | number)[] => [
     name,
     w.viewers,
     f(w.relayCpuPct, 0),
@@ -63,7 +79,8 @@ export function renderTls(r: TlsResult): string {
     'Same processes as (c); over tls:// the publisher, the relay and every viewer speak TLS 1.3 (AES-GCM) on the TCP port. ' +
       'Relay CPU is % of one core; "per frame" divides it by the frames the viewers received (all viewers together), ' +
       'which keeps the comparison fair when a loaded machine delivers fewer frames in one of the runs. ' +
-      `Target: tls:// ≤ 1.5 × tcp://. This run: ${f(ratio, 2)}× in CPU, ${f(perFrame, 2)}× per frame delivered (${Math.max(ratio, perFrame) <= 1.5 ? 'met' : 'NOT met'}).`,
+      `${r.rounds} rounds in turn (tcp, tls, …), medians shown; per round tls/tcp: ${r.ratios.map((x) => `${f(x.cpu, 2)}× CPU, ${f(x.perFrame, 2)}× per frame`).join('; ')}. ` +
+      `Target: tls:// ≤ 1.5 × tcp://. Medians: ${f(ratio, 2)}× in CPU, ${f(perFrame, 2)}× per frame delivered (${Math.max(ratio, perFrame) <= 1.5 ? 'met' : 'NOT met'}).`,
     '',
     table(
       ['transport', 'viewers', 'relay CPU %', 'relay CPU vs tcp://', 'frames/s to all viewers', 'relay CPU µs per frame delivered', 'per frame vs tcp://', 'relay RSS MB (peak)', 'fps min', 'fps median', 'latency p50 ms', 'latency p95 ms', 'relay fanOut() p50 / p95 ms', 'viewer procs CPU %', 'relay skips', 'machine busy / not bench, cores'],
