@@ -12,6 +12,7 @@ import path from 'node:path';
 import { relayNames, selfSignedCertificate } from '../src/cli/tls-cert.js';
 import { medianWindow, runFanout, type FanoutOptions, type WindowResult } from './fanout.js';
 import { f, table } from './stats.js';
+import { renderTlsWrite, runTlsWrite, type WriteCost } from './tls-write.js';
 
 export interface TlsResult {
   n: number;
@@ -21,6 +22,8 @@ export interface TlsResult {
   tls: WindowResult;
   /** Per round: relay CPU tls:// / tcp://, and the same per frame delivered. */
   ratios: { cpu: number; perFrame: number }[];
+  /** The bare write of a frame to 100 sockets, tcp and tls (see tls-write.ts). */
+  write: WriteCost[];
 }
 
 /**
@@ -33,6 +36,7 @@ export async function runTls(n: number, o: Omit<FanoutOptions, 'tls'>, rounds = 
   try {
     const c = await selfSignedCertificate(dir, relayNames('127.0.0.1'));
     const pem = { cert: c.cert.toString(), key: c.key.toString() };
+    const write = await runTlsWrite(100, o.seconds);
     const tcp: WindowResult[] = [];
     const tls: WindowResult[] = [];
     for (let i = 0; i < rounds; i++) {
@@ -43,7 +47,7 @@ export async function runTls(n: number, o: Omit<FanoutOptions, 'tls'>, rounds = 
       const s = tls[i] as WindowResult;
       return { cpu: s.relayCpuPct / t.relayCpuPct, perFrame: usPerFrame(s) / usPerFrame(t) };
     });
-    return { n, rounds, tcp: medianWindow(tcp), tls: medianWindow(tls), ratios };
+    return { n, rounds, tcp: medianWindow(tcp), tls: medianWindow(tls), ratios, write };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -86,5 +90,7 @@ export function renderTls(r: TlsResult): string {
       ['transport', 'viewers', 'relay CPU %', 'relay CPU vs tcp://', 'frames/s to all viewers', 'relay CPU µs per frame delivered', 'per frame vs tcp://', 'relay RSS MB (peak)', 'fps min', 'fps median', 'latency p50 ms', 'latency p95 ms', 'relay fanOut() p50 / p95 ms', 'viewer procs CPU %', 'relay skips', 'machine busy / not bench, cores'],
       [row('tcp://', r.tcp), row('tls://', r.tls)],
     ),
+    '',
+    renderTlsWrite(r.write),
   ].join('\n');
 }
