@@ -37,20 +37,31 @@ interface RelayViewer {
   skipped: number;
 }
 
-/** Starts relay, publisher and `procs` viewer processes with `n` viewers between them. */
-export async function setupFanout(n: number, procs: number, parser: ParserKind, width = 1280, height = 720, fps = 30): Promise<FanoutSetup> {
+/**
+ * Starts relay, publisher and `procs` viewer processes with `n` viewers
+ * between them; with `tls` (PEM certificate and key) everyone speaks tls://.
+ */
+export async function setupFanout(
+  n: number,
+  procs: number,
+  parser: ParserKind,
+  width = 1280,
+  height = 720,
+  fps = 30,
+  tls?: { cert: string; key: string },
+): Promise<FanoutSetup> {
   const stream = `fan-${n}`;
-  const { relay, port } = await startRelay();
+  const { relay, port } = await startRelay(tls);
   const all: Child[] = [relay];
   const close = async (): Promise<void> => {
     await Promise.all(all.map((c) => c.close()));
   };
   try {
-    const pub = await startPublisher(`tcp://127.0.0.1:${port}/${stream}`, width, height, fps);
+    const pub = await startPublisher(`${tls ? 'tls' : 'tcp'}://127.0.0.1:${port}/${stream}`, width, height, fps);
     all.push(pub);
     const viewerProcs: Child[] = [];
     for (let i = 0; i < procs; i++) {
-      const c = spawnChild('viewer-child', `viewers${i}`, [JSON.stringify({ port, stream, parser })]);
+      const c = spawnChild('viewer-child', `viewers${i}`, [JSON.stringify({ port, stream, parser, tls: tls !== undefined })]);
       all.push(c);
       viewerProcs.push(c);
       await c.once('ready');
@@ -74,6 +85,8 @@ export interface WindowResult {
   viewers: number;
   fpsMin: number;
   fpsMedian: number;
+  /** Frames per second received, summed over the (non-stalled) viewers: the relay's work rate. */
+  fpsTotal: number;
   /** Pooled over every frame of every (non-stalled) viewer. */
   latencyP50Ms: number;
   latencyP95Ms: number;
@@ -175,6 +188,7 @@ export async function measureWindow(s: FanoutSetup, seconds: number): Promise<Wi
     viewers: fps.length,
     fpsMin: min(fps),
     fpsMedian: median(fps),
+    fpsTotal: fps.reduce((x, y) => x + y, 0),
     latencyP50Ms: ms(pct(lat, 0.5)),
     latencyP95Ms: ms(pct(lat, 0.95)),
     worstViewerP95Ms: ms(max(p95s)),
@@ -210,6 +224,7 @@ export function medianWindow(ws: WindowResult[]): WindowResult {
     viewers: first.viewers,
     fpsMin: med((w) => w.fpsMin),
     fpsMedian: med((w) => w.fpsMedian),
+    fpsTotal: med((w) => w.fpsTotal),
     latencyP50Ms: med((w) => w.latencyP50Ms),
     latencyP95Ms: med((w) => w.latencyP95Ms),
     worstViewerP95Ms: med((w) => w.worstViewerP95Ms),
@@ -241,12 +256,14 @@ export interface FanoutOptions {
   parser: ParserKind;
   /** Viewer processes for n viewers. */
   procsFor(n: number): number;
+  /** Serve and view over tls:// with this certificate and key (PEM) instead of tcp://. */
+  tls?: { cert: string; key: string };
 }
 
 /** (c) One point: n viewers of one 720p30 publisher. */
 export async function runFanout(n: number, o: FanoutOptions): Promise<WindowResult & { n: number; procs: number; windows: WindowResult[] }> {
   const procs = o.procsFor(n);
-  const s = await setupFanout(n, procs, o.parser);
+  const s = await setupFanout(n, procs, o.parser, 1280, 720, 30, o.tls);
   try {
     await sleep(o.warmupSeconds * 1000);
     const windows: WindowResult[] = [];

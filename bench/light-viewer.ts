@@ -15,6 +15,7 @@
  * receiver, to keep the viewer process from being the bottleneck.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { StreamParser, encodeControl, nowUs, subscribe, type Message, type Subscription } from '../src/index.js';
 import { ClockSync } from '../src/protocol/clock-sync.js';
 import { FIXED_HEADER_BYTES, MessageType, readFixedHeader, readU64 } from '../src/protocol/header.js';
@@ -47,6 +48,8 @@ export interface LightViewerOptions {
   stall?: boolean;
   /** Ack every frame, as the library's subscribe() does (hello.acks). Default true. */
   acks?: boolean;
+  /** Connect over TLS (tls://), the bench relay's certificate unchecked. */
+  tls?: boolean;
 }
 
 /** What a light viewer hands the parser-independent part: a frame's capture time, or a control message. */
@@ -70,7 +73,7 @@ export class LightViewer implements BenchViewer {
   constructor(o: LightViewerOptions) {
     const sink: Sink = (m, arrivalUs) => this.onMessage(m, arrivalUs);
     this.feed = o.parser === 'stream' ? streamFeed(sink) : skipFeed(sink);
-    this.socket = net.connect({ host: '127.0.0.1', port: o.port });
+    this.socket = o.tls ? tls.connect({ host: '127.0.0.1', port: o.port, rejectUnauthorized: false }) : net.connect({ host: '127.0.0.1', port: o.port });
     this.socket.setNoDelay(true);
     let onWelcome!: () => void;
     let onFail!: (e: Error) => void;
@@ -81,7 +84,7 @@ export class LightViewer implements BenchViewer {
     this.welcomeCb = onWelcome;
     // A viewer that fails after the caller stopped waiting must not crash the process.
     this.ready.catch(() => undefined);
-    this.socket.once('connect', () => {
+    this.socket.once(o.tls ? 'secureConnect' : 'connect', () => {
       this.acks = o.acks ?? true;
       this.socket.write(encodeControl({ type: 'hello', body: { role: 'view', stream: o.stream, client: 'framewire-bench', acks: this.acks } }));
       if (o.stall) {

@@ -75,17 +75,20 @@ interface PubStats {
 }
 
 /** Starts a relay child; resolves with it and its port. */
-export async function startRelay(): Promise<{ relay: Child; port: number }> {
+export async function startRelay(tls?: { cert: string; key: string }): Promise<{ relay: Child; port: number }> {
   // BENCH_PROFILE=1: the relay writes a V8 CPU profile to bench-results/prof/ when it exits.
   const prof = process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${fileURLToPath(new URL('../../bench-results/prof/', import.meta.url))}`] : [];
-  const relay = spawnChild('relay-child', 'relay', [], prof);
+  // With `tls` (PEM), the relay's TCP port speaks tls:// only.
+  const relay = spawnChild('relay-child', 'relay', tls ? [JSON.stringify({ tls })] : [], prof);
   const { port } = await relay.once<{ port: number }>('ready');
   return { relay, port };
 }
 
 /** Starts a test-pattern publisher child on `url`. */
 export async function startPublisher(url: string, width: number, height: number, fps: number): Promise<Child> {
-  const pub = spawnChild('publisher-child', 'publisher', [JSON.stringify({ url, width, height, fps })]);
+  // A tls:// URL: the bench's own relay, its throwaway certificate not checked.
+  const tls = url.startsWith('tls:') ? { insecure: true } : undefined;
+  const pub = spawnChild('publisher-child', 'publisher', [JSON.stringify({ url, width, height, fps, tls })]);
   await pub.once('ready');
   return pub;
 }

@@ -1,10 +1,10 @@
 /**
  * A test-pattern publisher in its own process (drawing + sharp JPEG encode
  * take real CPU; kept out of the relay's and the viewers' processes).
- * argv[2]: JSON { url, width, height, fps }. Sends "ready" once the relay
+ * argv[2]: JSON { url, width, height, fps, tls? }. Sends "ready" once the relay
  * has welcomed it. Calls: stats (publication stats + process usage).
  */
-import { publish, testPattern, type FrameSource } from '../src/index.js';
+import { publish, testPattern, type FrameSource, type TlsClientOptions } from '../src/index.js';
 import { emitToParent, procUsage, serveParent } from './ipc.js';
 
 interface Args {
@@ -12,6 +12,7 @@ interface Args {
   width: number;
   height: number;
   fps: number;
+  tls?: TlsClientOptions;
 }
 
 const a = JSON.parse(process.argv[2] ?? '{}') as Args;
@@ -27,7 +28,7 @@ const source: FrameSource =
         close: () => pattern.close(),
         [Symbol.asyncIterator]: () => pattern[Symbol.asyncIterator](),
       };
-const pub = await publish(a.url, source, { reconnect: false });
+const pub = await publish(a.url, source, { reconnect: false, ...(a.tls ? { tls: a.tls } : {}) });
 serveParent(
   {
     stats: () => ({ ...pub.stats(), usage: procUsage() }),

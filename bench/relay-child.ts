@@ -2,6 +2,7 @@
  * The relay alone in its own process, so its CPU and RSS are measured
  * without the publisher or the viewers. Started by the bench with fork();
  * sends { event: "ready", data: { port } } once listening on 127.0.0.1.
+ * argv[2] (optional): JSON { tls: { cert, key } } to serve tls:// instead of tcp://.
  *
  * Calls: usage (cpu, rss), rssTimeline (samples every 250 ms since `sinceUs`),
  * viewers (relay.viewers(stream): per-viewer sent/skipped), streams,
@@ -26,7 +27,8 @@ RelayStream.prototype.fanOut = function timedFanOut(this: RelayStream, ...args: 
 
 // The stalled viewer of the stall test never answers pings; keep it for the whole test (default idle timeout is 20 s).
 const relay = createRelay({ maxClients: 20_000, idleTimeoutMs: 60_000 });
-const { port } = await relay.listenTcp(0, '127.0.0.1');
+const args = JSON.parse(process.argv[2] ?? '{}') as { tls?: { cert: string; key: string } };
+const { port } = await relay.listenTcp(0, '127.0.0.1', { tls: args.tls });
 
 const rss: { tUs: number; rss: number }[] = [];
 const sampler = setInterval(() => {

@@ -12,9 +12,11 @@
  *   BENCH_PARSER    fan-out viewers: stream (light raw socket + the library's StreamParser, default)
  *                   | skip (header-only parse) | subscribe (the library's subscribe(), heavier)
  *   BENCH_STALL_N   normal viewers in the stall test (default 50)
-  *   BENCH_ONLY      comma list of sections to run: a,b,c,d,seed,web,udp,udp-fragments,sources,renditions,tokens (default all),
+  *   BENCH_ONLY      comma list of sections to run: a,b,c,d,tls,seed,web,udp,udp-fragments,sources,renditions,tokens (default all),
   *                   and soak (10 minutes, so only when named; SOAK_MINUTES=N to shorten, see bench/soak.ts);
- *                   the last five run their own scripts (dist/bench/NAME.js) in a child and append its table
+ *   BENCH_TLS_VIEWERS  viewers in the tcp:// vs tls:// fan-out (section tls, default 200)
+ *   BENCH_TLS_ROUNDS   tcp:// and tls:// runs in turn in that section (default 2)
+ *                   the last sections run their own scripts (dist/bench/NAME.js) in a child and append its table
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -28,6 +30,7 @@ import { runPipeline, type PipelineResult } from './pipeline.js';
 import { renderFanout, renderLatency, renderMachine, renderSeed, renderStall, renderThroughput, type Machine } from './report.js';
 import { runSeed003, type SeedResult } from './seed.js';
 import { runStall, type StallResult } from './stall.js';
+import { renderTls, runTls, type TlsResult } from './tls.js';
 
 function envNum(name: string, dflt: number): number {
   const v = process.env[name];
@@ -43,7 +46,9 @@ const viewerCounts = (process.env.BENCH_VIEWERS ?? '1,50,200,500').split(',').ma
 const procs = envNum('BENCH_PROCS', 2);
 const parser = (process.env.BENCH_PARSER ?? 'stream') as ParserKind;
 const stallN = envNum('BENCH_STALL_N', 50);
-const only = new Set((process.env.BENCH_ONLY ?? 'a,b,c,d,seed,web,udp,udp-fragments,sources,renditions,tokens').split(','));
+const tlsViewers = envNum('BENCH_TLS_VIEWERS', 200);
+const tlsRounds = envNum('BENCH_TLS_ROUNDS', 2);
+const only = new Set((process.env.BENCH_ONLY ?? 'a,b,c,d,tls,seed,web,udp,udp-fragments,sources,renditions,tokens').split(','));
 /** Sections that are their own scripts, with their arguments and how long they may take (default 10 minutes). */
 const soakMinutes = envNum('SOAK_MINUTES', 10);
 const scripts: [string, string[], number?][] = [
@@ -87,10 +92,11 @@ const results: {
   throughput: PipelineResult[];
   fanout: Awaited<ReturnType<typeof runFanout>>[];
   stall: StallResult | null;
+  tls: TlsResult | null;
   seed003: SeedResult | null;
   loadAvgEnd?: number[];
   wallSeconds?: number;
-} = { machine, costs: [], latency: [], throughput: [], fanout: [], stall: null, seed003: null };
+} = { machine, costs: [], latency: [], throughput: [], fanout: [], stall: null, tls: null, seed003: null };
 
 const sizes: [number, number][] = [
   [640, 480],
@@ -121,6 +127,10 @@ try {
     log(`(d) stalled viewer among ${stallN}`);
     results.stall = await runStall({ reps, normals: stallN, seconds, warmupSeconds: warmup + 1, parser, procs: stallN >= 50 ? procs : 1 });
   }
+  if (only.has('tls')) {
+    log(`(tls) fan-out 720p30 to ${tlsViewers} viewers, tcp:// then tls://`);
+    results.tls = await runTls(tlsViewers, { reps, seconds, warmupSeconds: warmup + 1, parser, procsFor: (k) => (k >= 50 ? procs : 1) }, tlsRounds);
+  }
   if (only.has('seed')) {
     log('seed003 720p30 (Python + OpenCV) side by side');
     results.seed003 = await runSeed003(Math.max(5, seconds));
@@ -146,6 +156,7 @@ if (results.latency.length) out.push(renderLatency(results.latency, results.seed
 if (results.throughput.length) out.push(renderThroughput(results.throughput));
 if (results.fanout.length) out.push(renderFanout(results.fanout));
 if (results.stall) out.push(renderStall(results.stall));
+if (results.tls) out.push(renderTls(results.tls));
 if (results.seed003) out.push(renderSeed(results.seed003, results.latency));
 out.push(...extra);
 process.stdout.write(`${out.join('\n\n')}\n`);

@@ -1,6 +1,6 @@
 /**
  * Many light viewers in one process (see light-viewer.ts). argv[2]: JSON
- * { port, stream, parser }. Calls:
+ * { port, stream, parser, tls? } (tls: connect over TLS, certificate unchecked). Calls:
  *   add { n, stall? }   connect n more viewers (resolves once all are welcomed)
  *   reset               start a measurement window (clears samples)
  *   report              per-viewer frames and latencies since the reset, and this process's usage
@@ -14,6 +14,7 @@ interface Args {
   port: number;
   stream: string;
   parser: ParserKind;
+  tls?: boolean;
 }
 
 const a = JSON.parse(process.argv[2] ?? '{}') as Args;
@@ -43,7 +44,7 @@ serveParent(
       const make = (stall: boolean): BenchViewer =>
         a.parser === 'subscribe' && !stall
           ? new SubscribeViewer(a.port, a.stream)
-          : new LightViewer({ port: a.port, stream: a.stream, parser: a.parser === 'subscribe' ? 'stream' : a.parser, stall });
+          : new LightViewer({ port: a.port, stream: a.stream, parser: a.parser === 'subscribe' ? 'stream' : a.parser, stall, tls: a.tls ?? false });
       // Connect in batches so the listen backlog is never the limit.
       for (let i = 0; i < o.n; i += 50) {
         const batch: BenchViewer[] = [];

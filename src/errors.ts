@@ -54,6 +54,12 @@ export const ErrorCodes = {
   BAD_FRAME: 'FW_BAD_FRAME',
   /** An HTTP request the relay cannot read (headers too large, request line too long, conflicting lengths). */
   BAD_REQUEST: 'FW_BAD_REQUEST',
+  /**
+   * TLS failed: the relay's certificate is not trusted (no --ca for a self-signed one, wrong
+   * host name, expired) or its SHA-256 fingerprint is not the pinned one, or the other end does
+   * not speak TLS. Reconnecting does not help.
+   */
+  TLS: 'FW_TLS',
 } as const;
 
 /** A stable error code string. */

@@ -41,6 +41,8 @@ export {
 } from './protocol/messages.js';
 export { createHttpServer, DEFAULT_WEB_ROOT, type HttpServerOptions } from './relay/http.js';
 export { WsChannel, connectWs, type ConnectWsOptions } from './transport/ws.js';
+export { connectTls, normalizeFingerprint, certificateFingerprint, type TlsClientOptions, type TlsServerOptions } from './transport/tls.js';
+export type { TcpListenOptions } from './relay/relay.js';
 export { MjpegViewerChannel, MJPEG_BOUNDARY, type MjpegViewerOptions } from './transport/mjpeg.js';
 export { MjpegIngestChannel, type MjpegIngestOptions } from './transport/mjpeg-ingest.js';
 export { JpegSplitter, jpegSize, looksLikeJpeg, type JpegSize, type JpegSplitterLimits } from './codec/jpeg.js';

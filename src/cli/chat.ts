@@ -1,11 +1,14 @@
 import { parseArgs } from 'node:util';
 import { createRelay, publish, subscribe, type Publication, type Relay, type Subscription } from '../index.js';
 import { playerSink, type FrameSink } from '../sinks/ffmpeg-sink.js';
-import { durationTimer, formatStats, onSignals, parseNum, parseSize, statusLine, UsageError } from './common.js';
+import { clientTls, durationTimer, formatStats, onSignals, parseNum, parseSize, statusLine, TLS_CLIENT_ARGS, TLS_CLIENT_HELP, UsageError } from './common.js';
+import { SERVE_TLS_ARGS, SERVE_TLS_HELP, clientTrustArgs, serveTls, serveTlsLines } from './serve-tls.js';
+import type { TlsClientOptions } from '../index.js';
 import { jsonEverySecond, makeSource } from './publish.js';
 
 export const chatHelp = `Usage: framewire chat --listen [HOST:]PORT [options]     (the side that waits)
        framewire chat tcp://HOST:PORT [options]             (the side that calls)
+       (tls://HOST:PORT when the listening side has --tls-cert/--tls-self-signed)
 
 Two-way video between two machines, one command on each side: each sends
 its source and shows (--play) or measures what the other sends. The side
@@ -25,7 +28,9 @@ Options:
   --stats         a status line for both directions every second (default on a terminal)
   --json          one JSON object per second on stdout: { sent: {...}, received: {...} }
   --duration S    stop after S seconds
-  -h, --help      this help
+TLS, the listening side (then the caller uses tls://):
+${SERVE_TLS_HELP}TLS, the calling side:
+${TLS_CLIENT_HELP}  -h, --help      this help
 
 A third caller is refused (FW_STREAM_BUSY): a chat has two sides.
 `;
@@ -48,6 +53,8 @@ export async function chatCommand(argv: string[]): Promise<void> {
       stats: { type: 'boolean' },
       json: { type: 'boolean', default: false },
       duration: { type: 'string' },
+      ...SERVE_TLS_ARGS,
+      ...TLS_CLIENT_ARGS,
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -65,6 +72,7 @@ export async function chatCommand(argv: string[]): Promise<void> {
   const duration = parseNum('duration', values.duration, 0, 1e7);
 
   let relay: Relay | undefined;
+  let tls: TlsClientOptions | undefined;
   let base: string;
   let mine: string;
   let theirs: string;
@@ -72,19 +80,29 @@ export async function chatCommand(argv: string[]): Promise<void> {
     const m = /^(?:(\[[^\]]+\]|[^:]+):)?(\d{1,5})$/.exec(values.listen);
     if (!m) throw new UsageError(`--listen must be PORT or HOST:PORT, got "${values.listen}"`);
     const host = (m[1] ?? '0.0.0.0').replace(/^\[(.*)\]$/, '$1');
+    if (values.ca !== undefined || values.fingerprint !== undefined || values.insecure) throw new UsageError('--ca, --fingerprint and --insecure are for the calling side');
+    const served = await serveTls(values, host);
     relay = createRelay({ token: values.token, maxClients: 16, maxStreams: 4, maxRenditions: 0 });
-    const addr = await relay.listenTcp(Number(m[2]), host);
+    const addr = await relay.listenTcp(Number(m[2]), host, { tls: served?.tls });
     const shown = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
-    base = `tcp://${addr.host === '0.0.0.0' || addr.host === '::' ? '127.0.0.1' : shown}:${addr.port}`;
+    const scheme = served ? 'tls' : 'tcp';
+    // This side talks to its own relay too: over TLS, pinned to its own certificate.
+    tls = served ? { fingerprint: served.fingerprint } : undefined;
+    base = `${scheme}://${addr.host === '0.0.0.0' || addr.host === '::' ? '127.0.0.1' : shown}:${addr.port}`;
     [mine, theirs] = [SIDES.listener, SIDES.caller];
     process.stdout.write(
-      `framewire chat: listening on tcp=${shown}:${addr.port}; on the other machine run: ` +
-        `npx framewire chat tcp://THIS-MACHINE:${addr.port}${values.token ? ' --token …' : ''}\n`,
+      `framewire chat: listening on ${scheme}=${shown}:${addr.port}; on the other machine run: ` +
+        `npx framewire chat ${scheme}://THIS-MACHINE:${addr.port}${values.token ? ' --token …' : ''}${clientTrustArgs(served)}\n`,
     );
+    if (served) process.stdout.write(`${serveTlsLines(served).join('\n')}\n`);
   } else {
     const u = new URL(positionals[0] as string);
-    if (u.protocol !== 'tcp:') throw new UsageError(`chat calls a tcp://HOST:PORT address, got ${positionals[0]}`);
-    base = `tcp://${u.host}`;
+    if (u.protocol !== 'tcp:' && u.protocol !== 'tls:') throw new UsageError(`chat calls a tcp://HOST:PORT or tls://HOST:PORT address, got ${positionals[0]}`);
+    if (values['tls-cert'] !== undefined || values['tls-key'] !== undefined || values['tls-self-signed'] || values['tls-dir'] !== undefined) {
+      throw new UsageError('--tls-cert, --tls-key, --tls-self-signed and --tls-dir are for the listening side');
+    }
+    tls = clientTls(values, positionals[0] as string, 'chat');
+    base = `${u.protocol}//${u.host}`;
     [mine, theirs] = [SIDES.caller, SIDES.listener];
   }
 
@@ -105,10 +123,12 @@ export async function chatCommand(argv: string[]): Promise<void> {
     await source.ready;
     pub = await publish(`${base}/${mine}`, source, {
       token: values.token,
+      ...(tls ? { tls } : {}),
       onDisconnect: (reason, retry) => process.stderr.write(`framewire chat: sending: ${reason}${retry ? '; reconnecting' : ''}\n`),
     });
     sub = subscribe(`${base}/${theirs}`, {
       token: values.token,
+      ...(tls ? { tls } : {}),
       onLive: (live) => process.stderr.write(`framewire chat: ${live ? 'the other side is sending' : 'waiting for the other side'}\n`),
       onDisconnect: (reason, retry) => process.stderr.write(`framewire chat: receiving: ${reason}${retry ? '; reconnecting' : ''}\n`),
     });

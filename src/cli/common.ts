@@ -1,4 +1,5 @@
-import { FramewireError, type StatsSnapshot } from '../index.js';
+import { readFileSync } from 'node:fs';
+import { FramewireError, normalizeFingerprint, type StatsSnapshot, type TlsClientOptions } from '../index.js';
 
 /** A CLI usage mistake: printed with the command's help hint, exit code 2. */
 export class UsageError extends Error {}
@@ -94,4 +95,58 @@ export function oneUrl(positionals: string[], command: string): string {
 export function durationTimer(seconds: number | undefined, onTimeout: () => void): void {
   if (seconds === undefined) return;
   setTimeout(onTimeout, seconds * 1000).unref();
+}
+
+/** parseArgs options for how a client checks the relay's TLS certificate (publish, view, chat). */
+export const TLS_CLIENT_ARGS = {
+  ca: { type: 'string' },
+  fingerprint: { type: 'string' },
+  insecure: { type: 'boolean', default: false },
+} as const;
+
+/** Help lines for {@link TLS_CLIENT_ARGS}. */
+export const TLS_CLIENT_HELP = `  --ca FILE       tls:// and wss://: trust this CA or certificate (PEM), e.g. the
+                  cert.pem that serve --tls-self-signed prints
+  --fingerprint SHA256
+                  tls:// and wss://: accept only the certificate with this SHA-256
+                  fingerprint (serve prints it; colon-hex or plain hex, any case);
+                  the chain is then not checked; another certificate is FW_TLS
+  --insecure      tls:// and wss://: check no certificate at all (warns; for tests)
+`;
+
+/**
+ * The library's TLS options from --ca, --fingerprint and --insecure, or
+ * undefined when none was given. Usage errors for a non-TLS URL, an
+ * unreadable CA file, a malformed fingerprint or a contradiction; prints the
+ * --insecure warning.
+ */
+export function clientTls(values: { ca?: string | undefined; fingerprint?: string | undefined; insecure?: boolean | undefined }, url: string, command: string): TlsClientOptions | undefined {
+  const given = [values.ca !== undefined && '--ca', values.fingerprint !== undefined && '--fingerprint', values.insecure === true && '--insecure'].filter(Boolean);
+  if (given.length === 0) return undefined;
+  if (!/^(tls|wss):/i.test(url)) throw new UsageError(`${given.join(', ')} need${given.length === 1 ? 's' : ''} a tls:// or wss:// URL, not ${url}`);
+  if (values.insecure && values.fingerprint !== undefined) throw new UsageError('give --fingerprint or --insecure, not both (a pinned certificate is already checked)');
+  const tls: TlsClientOptions = {};
+  if (values.ca !== undefined) {
+    try {
+      tls.ca = readFileSync(values.ca);
+    } catch (err) {
+      throw new UsageError(`--ca: cannot read ${values.ca}: ${(err as Error).message}`);
+    }
+  }
+  if (values.fingerprint !== undefined) {
+    try {
+      tls.fingerprint = normalizeFingerprint(values.fingerprint);
+    } catch (err) {
+      throw new UsageError(`--fingerprint: ${(err as Error).message}`);
+    }
+  }
+  if (values.insecure) {
+    tls.insecure = true;
+    process.stderr.write(
+      `framewire ${command}: WARNING: --insecure: the relay's TLS certificate is NOT checked - not who signed it, ` +
+        'not the host name, not its expiry. The video is encrypted, but anyone on the path can pose as the relay and ' +
+        'read or change it (and take the token). Use --fingerprint or --ca instead.\n',
+    );
+  }
+  return tls;
 }

@@ -8,7 +8,7 @@ import { DEFAULT_HTTP_PORT } from './serve.js';
  * The browser viewer page for a stream URL:
  * - `http(s)://H:P/view?stream=N`, `http://H:P/streams/N.mjpg`, `http://H:P/N` → `http://H:P/view?stream=N`
  * - `ws(s)://H:P/[prefix/]N` → `http(s)://H:P/[prefix/]view?stream=N` (the same HTTP port)
- * - `tcp://H:P/N` → `http://H:HTTP/view?stream=N` (the relay's HTTP port, default 8080)
+ * - `tcp://H:P/N` → `http://H:HTTP/view?stream=N` (the relay's HTTP port, default 8080); `tls://…` → `https://…`
  * A token in the URL (`?token=`) or given separately is carried over.
  */
 export function viewerPageUrl(input: string, httpPort = DEFAULT_HTTP_PORT, token?: string): string {
@@ -31,7 +31,7 @@ export function viewerPageUrl(input: string, httpPort = DEFAULT_HTTP_PORT, token
       stream = m ? decodeURIComponent(m[1] as string) : null;
     }
     if (u.protocol === 'http:' || u.protocol === 'https:') base = `${u.protocol}//${u.host}`;
-    else if (u.protocol === 'tcp:') base = `http://${u.hostname || '127.0.0.1'}:${httpPort}`;
+    else if (u.protocol === 'tcp:' || u.protocol === 'tls:') base = `${u.protocol === 'tls:' ? 'https' : 'http'}://${u.hostname || '127.0.0.1'}:${httpPort}`;
     else throw new FramewireError(ErrorCodes.BAD_URL, `unsupported scheme "${u.protocol}" in ${input}`);
   }
   if (!stream) throw new FramewireError(ErrorCodes.BAD_URL, `no stream name in ${input}`);

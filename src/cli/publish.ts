@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ErrorCodes, isFramewireError, openSource, publish, type OpenedSource } from '../index.js';
-import { durationTimer, errorLine, formatStats, onSignals, oneUrl, parseNum, parseSize, statusLine, UsageError } from './common.js';
+import { clientTls, durationTimer, errorLine, formatStats, onSignals, oneUrl, parseNum, parseSize, statusLine, TLS_CLIENT_ARGS, TLS_CLIENT_HELP, UsageError } from './common.js';
 
 export const publishHelp = `Usage: framewire publish URL [options]
 
@@ -10,8 +10,9 @@ Publishes a source to a relay, e.g.
 URL is one of
   tcp://HOST[:7070]/STREAM     the native protocol over TCP (serve --tcp)
   udp://HOST[:7071]/STREAM     over UDP, fragmented, with loss repair (serve --udp)
+  tls://HOST[:7070]/STREAM     the same inside TLS (serve --tls-cert/--tls-self-signed)
   ws://HOST[:8080]/STREAM      over WebSocket on the relay's HTTP port (serve --http);
-                               wss:// for TLS, e.g. behind a reverse proxy
+                               wss:// for TLS (serve with TLS, or behind a reverse proxy)
 
 Options:
   --source S      what to send (default: test):
@@ -41,7 +42,7 @@ Options:
   --stats         print a status line (fps, kbps, connection) every second
   --json          print one JSON stats object per second on stdout
   --no-reconnect  exit when the relay goes away instead of retrying
-  -h, --help      this help
+${TLS_CLIENT_HELP}  -h, --help      this help
 `;
 
 /** Builds a source from the --source argument (see {@link openSource}). */
@@ -78,6 +79,7 @@ export async function publishCommand(argv: string[]): Promise<void> {
       'no-reconnect': { type: 'boolean', default: false },
       loop: { type: 'boolean', default: false },
       'as-fast-as-possible': { type: 'boolean', default: false },
+      ...TLS_CLIENT_ARGS,
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -86,6 +88,7 @@ export async function publishCommand(argv: string[]): Promise<void> {
     return;
   }
   const url = oneUrl(positionals, 'publish');
+  const tls = clientTls(values, url, 'publish');
   const size = parseSize(values.size);
   // Captured sources default to 30 fps; files and network cameras keep their own rate unless asked.
   const captured = /^(test|camera|screen)(:|$)/.test(values.source ?? 'test');
@@ -102,6 +105,7 @@ export async function publishCommand(argv: string[]): Promise<void> {
   }
   const pub = await publish(url, source, {
     token: values.token,
+    ...(tls ? { tls } : {}),
     udp: udpOptions(values.fec ?? false, values.mtu),
     reconnect: !values['no-reconnect'],
     onDisconnect: (reason, retry) => process.stderr.write(`framewire publish: ${reason}${retry ? '; reconnecting' : ''}\n`),

@@ -3,6 +3,8 @@ import { createRelay, DEFAULT_TCP_PORT, type ListenAddress, type Relay } from '.
 import { DEFAULT_HTTP_PORT } from '../client/url.js';
 import { onSignals, parseNum } from './common.js';
 import { secretOption } from './token.js';
+import { SERVE_TLS_ARGS, SERVE_TLS_HELP, clientTrustArgs, serveTls, serveTlsLines } from './serve-tls.js';
+import type { TlsServerOptions } from '../transport/tls.js';
 
 export { DEFAULT_HTTP_PORT };
 
@@ -32,10 +34,10 @@ Options:
                   most distinct sizes/qualities made for viewers per stream (default 4;
                   0 = none: viewers get the stream as published)
   --json          log one JSON object per line instead of text
-  -h, --help      this help
+${SERVE_TLS_HELP}  -h, --help      this help
 
 The first line printed (stdout) names the ports actually bound, e.g.
-  framewire relay listening tcp=127.0.0.1:7070 http=127.0.0.1:8080 [udp=127.0.0.1:7071]
+  framewire relay listening tcp=127.0.0.1:7070 http=127.0.0.1:8080 [udp=127.0.0.1:7071] [tls=on]
 `;
 
 /** Options the serve command shares with demo. */
@@ -57,6 +59,8 @@ export interface ServeArgs {
   /** Most waiting viewers (undefined = the relay's default). */
   maxWaiting?: number | undefined;
   json: boolean;
+  /** TLS on the TCP port (tls://) and the HTTP port (HTTPS, WSS); UDP stays plain. */
+  tls?: TlsServerOptions | undefined;
 }
 
 /** Starts a relay with logging to stderr; returns it with its bound TCP address. */
@@ -76,8 +80,8 @@ export async function startRelay(
   relay.on('disconnect', (e) => emit('disconnect', e));
   relay.on('peerError', (e) => emit('error', e));
   try {
-    const tcp = await relay.listenTcp(a.tcp, a.host);
-    const http = a.http === undefined ? undefined : await relay.listenHttp(a.http, a.host);
+    const tcp = await relay.listenTcp(a.tcp, a.host, { tls: a.tls });
+    const http = a.http === undefined ? undefined : await relay.listenHttp(a.http, a.host, { tls: a.tls });
     const udp = a.udp === undefined ? undefined : await relay.listenUdp(a.udp, a.host);
     return { relay, tcp, http, udp };
   } catch (err) {
@@ -101,6 +105,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
       'memory-budget': { type: 'string' },
       'max-waiting': { type: 'string' },
       json: { type: 'boolean', default: false },
+      ...SERVE_TLS_ARGS,
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -121,16 +126,22 @@ export async function serveCommand(argv: string[]): Promise<void> {
     maxWaiting: parseNum('max-waiting', values['max-waiting'], 1, 1_000_000),
     json: values.json ?? false,
   };
+  // TLS: a certificate given or made; the TCP and HTTP ports then speak tls:// and https:// only.
+  const tls = await serveTls(values, args.host);
+  args.tls = tls?.tls;
+  const [tcpScheme, httpScheme, trust] = tls ? ['tls', 'https', clientTrustArgs(tls)] : ['tcp', 'http', ''];
   const { relay, tcp, http, udp } = await startRelay(args, (line) => process.stderr.write(`${line}\n`));
   const shownHost = tcp.host.includes(':') ? `[${tcp.host}]` : tcp.host;
   const httpPart = http ? ` http=${shownHost}:${http.port}` : '';
   const udpPart = udp ? ` udp=${udp.host.includes(':') ? `[${udp.host}]` : udp.host}:${udp.port}` : '';
-  if (args.json) process.stdout.write(`${JSON.stringify({ event: 'listening', tcp: { host: tcp.host, port: tcp.port }, ...(http ? { http } : {}), ...(udp ? { udp } : {}) })}\n`);
+  const tlsJson = tls ? { tls: { cert: tls.certFile, fingerprint: tls.fingerprint, selfSigned: tls.selfSigned, names: tls.names } } : {};
+  if (args.json) process.stdout.write(`${JSON.stringify({ event: 'listening', tcp: { host: tcp.host, port: tcp.port }, ...(http ? { http } : {}), ...(udp ? { udp } : {}), ...tlsJson })}\n`);
   else {
-    process.stdout.write(`framewire relay listening tcp=${shownHost}:${tcp.port}${httpPart}${udpPart}\n`);
-    if (http) process.stdout.write(`  browser: http://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${http.port}/${args.token ? `?token=${encodeURIComponent(args.token)}` : ''}\n`);
-    process.stdout.write(`  publish: npx framewire publish tcp://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${tcp.port}/cam${args.token ? ` --token ${args.token}` : ''}\n`);
-    process.stdout.write(`  view:    npx framewire view tcp://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${tcp.port}/cam --stats${args.token ? ` --token ${args.token}` : ''}\n`);
+    process.stdout.write(`framewire relay listening tcp=${shownHost}:${tcp.port}${httpPart}${udpPart}${tls ? ' tls=on' : ''}\n`);
+    if (tls) process.stdout.write(`${serveTlsLines(tls).join('\n')}\n`);
+    if (http) process.stdout.write(`  browser: ${httpScheme}://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${http.port}/${args.token ? `?token=${encodeURIComponent(args.token)}` : ''}\n`);
+    process.stdout.write(`  publish: npx framewire publish ${tcpScheme}://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${tcp.port}/cam${args.token ? ` --token ${args.token}` : ''}${trust}\n`);
+    process.stdout.write(`  view:    npx framewire view ${tcpScheme}://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${tcp.port}/cam --stats${args.token ? ` --token ${args.token}` : ''}${trust}\n`);
   }
   if (args.secret !== undefined && !args.json) process.stdout.write('  tokens:  npx framewire token --secret S --stream cam --role view|publish\n');
   onSignals(() => relay.close('relay shutting down'));

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { subscribe } from '../index.js';
 import { playerSink, recorderSink, type FrameSink } from '../sinks/ffmpeg-sink.js';
-import { durationTimer, formatStats, onSignals, oneUrl, parseNum, parseSize, statusLine } from './common.js';
+import { clientTls, durationTimer, formatStats, onSignals, oneUrl, parseNum, parseSize, statusLine, TLS_CLIENT_ARGS, TLS_CLIENT_HELP } from './common.js';
 import { openInBrowser, viewerPageUrl } from './open.js';
 import { jsonEverySecond, udpOptions } from './publish.js';
 
@@ -13,8 +13,9 @@ Watches a stream and reports what arrives, e.g.
 URL is one of
   tcp://HOST[:7070]/STREAM     the native protocol over TCP (serve --tcp)
   udp://HOST[:7071]/STREAM     over UDP, fragmented, with loss repair (serve --udp)
+  tls://HOST[:7070]/STREAM     the same inside TLS (serve --tls-cert/--tls-self-signed)
   ws://HOST[:8080]/STREAM      over WebSocket on the relay's HTTP port (serve --http);
-                               wss:// for TLS, e.g. behind a reverse proxy
+                               wss:// for TLS (serve with TLS, or behind a reverse proxy)
 
 Options:
   --stats         a live status line (fps, kbps, latency, losses) on stderr
@@ -38,7 +39,7 @@ Options:
   --open          open the browser viewer page for this stream instead
                   (URL http://HOST:HTTP/STREAM, or tcp://… with the relay's --http port)
   --http PORT     the relay's HTTP port for --open with a tcp:// URL (default 8080)
-  -h, --help      this help
+${TLS_CLIENT_HELP}  -h, --help      this help
 `;
 
 export async function viewCommand(argv: string[]): Promise<void> {
@@ -62,6 +63,7 @@ export async function viewCommand(argv: string[]): Promise<void> {
       play: { type: 'boolean', default: false },
       record: { type: 'string' },
       http: { type: 'string' },
+      ...TLS_CLIENT_ARGS,
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -76,10 +78,12 @@ export async function viewCommand(argv: string[]): Promise<void> {
     if (!openInBrowser(page)) process.stderr.write('framewire view: no browser opener found (xdg-open/open/start); open the URL above\n');
     return;
   }
+  const tls = clientTls(values, url, 'view');
   const size = parseSize(values.size);
   const budget = parseNum('budget', values.budget, 1, 10_000);
   const sub = subscribe(url, {
     token: values.token,
+    ...(tls ? { tls } : {}),
     udp: { ...udpOptions(values.fec ?? false, values.mtu), nack: !values['no-nack'], ...(budget !== undefined ? { latencyBudgetMs: budget } : {}) },
     fps: parseNum('fps', values.fps, 0.1, 1000),
     quality: parseNum('quality', values.quality, 1, 100),

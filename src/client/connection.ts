@@ -5,6 +5,7 @@ import { encodeControl, type ControlMessage, type HelloBody, type Message, type 
 import type { ParserLimits } from '../protocol/parser.js';
 import type { MessageChannel } from '../transport/channel.js';
 import { connectTcp } from '../transport/tcp.js';
+import type { TlsClientOptions } from '../transport/tls.js';
 import { connectWs } from '../transport/ws.js';
 import type { UdpChannelOptions } from '../transport/udp.js';
 import { connectUdp } from '../transport/udp-server.js';
@@ -18,6 +19,12 @@ export interface ConnectOptions extends ParserLimits {
   signal?: AbortSignal;
   /** udp:// only: fragment size, FEC, NACK, latency budget, pacing (see {@link UdpChannelOptions}). */
   udp?: UdpChannelOptions;
+  /**
+   * tls:// and wss:// only: how to check the relay's certificate — a CA to
+   * trust, a pinned SHA-256 fingerprint, or none at all (insecure). Default:
+   * the system's CAs and the host name. A failed check is FW_TLS.
+   */
+  tls?: TlsClientOptions;
 }
 
 /** Callbacks a client connection reports to. */
@@ -47,12 +54,16 @@ export class ClientConnection {
   /** Connects, says hello and waits for the welcome (or a coded error). */
   static async open(url: StreamUrl, hello: HelloBody, options: ConnectOptions, handlers: ClientHandlers): Promise<ClientConnection> {
     const timeoutMs = options.timeoutMs ?? 10_000;
+    if (options.tls && !url.tls) {
+      throw new FramewireError(ErrorCodes.BAD_URL, `TLS options (ca, fingerprint, insecure) need a tls:// or wss:// URL, not ${url.transport}://`);
+    }
+    const tls = url.tls ? { tls: options.tls ?? {} } : {};
     const channel =
       url.transport === 'udp'
         ? await connectUdp({ ...options.udp, host: url.host, port: url.port, timeoutMs, signal: options.signal, ...limitsOf(options) })
         : url.transport === 'ws'
-          ? await connectWs({ url: url.wsUrl as string, timeoutMs, signal: options.signal, ...limitsOf(options) })
-          : await connectTcp({ host: url.host, port: url.port, timeoutMs, signal: options.signal, ...limitsOf(options) });
+          ? await connectWs({ url: url.wsUrl as string, timeoutMs, signal: options.signal, ...tls, ...limitsOf(options) })
+          : await connectTcp({ host: url.host, port: url.port, timeoutMs, signal: options.signal, ...tls, ...limitsOf(options) });
     return new Promise<ClientConnection>((resolve, reject) => {
       let conn: ClientConnection | undefined;
       const early: Message[] = [];

@@ -25,7 +25,7 @@ export interface PublicationStats extends StatsSnapshot {
   framesNotSent: number;
 }
 
-const FATAL: ReadonlySet<string> = new Set([ErrorCodes.UNAUTHORIZED, ErrorCodes.STREAM_BUSY, ErrorCodes.BAD_URL, ErrorCodes.BAD_VERSION, ErrorCodes.BAD_MESSAGE, ErrorCodes.BAD_FRAME]);
+const FATAL: ReadonlySet<string> = new Set([ErrorCodes.UNAUTHORIZED, ErrorCodes.TLS, ErrorCodes.STREAM_BUSY, ErrorCodes.BAD_URL, ErrorCodes.BAD_VERSION, ErrorCodes.BAD_MESSAGE, ErrorCodes.BAD_FRAME]);
 
 /**
  * A running publication: frames from a source go to the relay, newest

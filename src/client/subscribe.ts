@@ -34,7 +34,7 @@ export interface SubscriptionStats extends StatsSnapshot {
 }
 
 /** Codes after which reconnecting cannot help. */
-const FATAL: ReadonlySet<string> = new Set([ErrorCodes.UNAUTHORIZED, ErrorCodes.BAD_URL, ErrorCodes.BAD_MESSAGE, ErrorCodes.BAD_VERSION, ErrorCodes.ABORTED]);
+const FATAL: ReadonlySet<string> = new Set([ErrorCodes.UNAUTHORIZED, ErrorCodes.TLS, ErrorCodes.BAD_URL, ErrorCodes.BAD_MESSAGE, ErrorCodes.BAD_VERSION, ErrorCodes.ABORTED]);
 
 /**
  * A live subscription to one stream: an async iterable of frames whose

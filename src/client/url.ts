@@ -3,12 +3,16 @@ import { STREAM_NAME } from '../protocol/messages.js';
 
 /**
  * A parsed framewire URL: `tcp://host:port/stream?token=T`,
- * `udp://host:port/stream`, or `ws://host:port/stream` / `wss://…` (the
- * relay's HTTP port; the WebSocket endpoint is the path's last segment
- * replaced by `ws`, so `wss://example.com/video/cam` uses `/video/ws`).
+ * `tls://host:port/stream` (the same protocol inside TLS, on a relay serving
+ * TLS on its TCP port), `udp://host:port/stream`, or `ws://host:port/stream` /
+ * `wss://…` (the relay's HTTP port; the WebSocket endpoint is the path's last
+ * segment replaced by `ws`, so `wss://example.com/video/cam` uses `/video/ws`).
  */
 export interface StreamUrl {
+  /** `tls://` is transport "tcp" with `tls` true; `wss://` is "ws" with `tls` true. */
   transport: 'tcp' | 'udp' | 'ws';
+  /** The connection is TLS (`tls://`, `wss://`). */
+  tls: boolean;
   host: string;
   port: number;
   /** ws only: the WebSocket URL to connect to. */
@@ -32,13 +36,14 @@ export function parseStreamUrl(input: string): StreamUrl {
   } catch {
     throw new FramewireError(ErrorCodes.BAD_URL, `"${input}" is not a URL; expected tcp://HOST:PORT/STREAM`);
   }
-  if (!['tcp:', 'udp:', 'ws:', 'wss:'].includes(u.protocol)) {
+  if (!['tcp:', 'tls:', 'udp:', 'ws:', 'wss:'].includes(u.protocol)) {
     throw new FramewireError(
       ErrorCodes.BAD_URL,
-      `unsupported scheme "${u.protocol}" in ${input}; expected tcp://HOST:PORT/STREAM, udp://HOST:PORT/STREAM or ws(s)://HOST:PORT/STREAM`,
+      `unsupported scheme "${u.protocol}" in ${input}; expected tcp://HOST:PORT/STREAM, tls://…, udp://… or ws(s)://HOST:PORT/STREAM`,
     );
   }
-  const transport = u.protocol === 'udp:' ? 'udp' : u.protocol === 'tcp:' ? 'tcp' : 'ws';
+  const transport = u.protocol === 'udp:' ? 'udp' : u.protocol === 'tcp:' || u.protocol === 'tls:' ? 'tcp' : 'ws';
+  const tls = u.protocol === 'tls:' || u.protocol === 'wss:';
   const path = u.pathname.replace(/^\/+/, '');
   const slash = transport === 'ws' ? path.lastIndexOf('/') : -1;
   let stream: string;
@@ -55,8 +60,8 @@ export function parseStreamUrl(input: string): StreamUrl {
     ? Number(u.port)
     : { tcp: DEFAULT_TCP_PORT, udp: DEFAULT_UDP_PORT, ws: u.protocol === 'wss:' ? 443 : DEFAULT_HTTP_PORT }[transport];
   const token = u.searchParams.get('token') ?? undefined;
-  if (transport !== 'ws') return { transport, host, port, stream, token };
+  if (transport !== 'ws') return { transport, tls, host, port, stream, token };
   const prefix = slash > 0 ? `/${path.slice(0, slash)}` : '';
   const wsUrl = `${u.protocol}//${u.host || `127.0.0.1:${port}`}${prefix}/ws`;
-  return { transport, host, port, stream, token, wsUrl };
+  return { transport, tls, host, port, stream, token, wsUrl };
 }

@@ -9,6 +9,7 @@ import { STREAM_NAME } from '../protocol/messages.js';
 import { LINGER_MS, requestRemote, requestToken, sendHttpError, httpStatusFor } from '../transport/http-util.js';
 import { MjpegIngestChannel } from '../transport/mjpeg-ingest.js';
 import { MjpegViewerChannel } from '../transport/mjpeg.js';
+import { createHttpsServer, type TlsServerOptions } from '../transport/tls.js';
 import { WsChannel } from '../transport/ws.js';
 import { streamAllowed } from './auth.js';
 import type { Relay } from './relay.js';
@@ -17,6 +18,8 @@ import type { Relay } from './relay.js';
 export interface HttpServerOptions {
   /** Directory of the built web UI. Default: the package's `dist/web`. */
   webRoot?: string;
+  /** Serve HTTPS (and WSS on `/ws`) with this certificate and key instead of plain HTTP. */
+  tls?: TlsServerOptions | undefined;
 }
 
 /** Where the package's built web UI lives (dist/web, beside dist/src). */
@@ -63,12 +66,13 @@ export function createHttpServer(relay: Relay, options: HttpServerOptions = {}):
     perMessageDeflate: false,
     maxPayload: relay.limits.maxFrameBytes + relay.limits.maxHeaderBytes,
   });
-  const server = http.createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
     route(req, res).catch((err: unknown) => {
       const e = isFramewireError(err) ? err : new FramewireError(ErrorCodes.BAD_MESSAGE, String(err));
       sendHttpError(res, e.code, e.message);
     });
-  });
+  };
+  const server: http.Server = options.tls ? createHttpsServer(options.tls, relay.handshakeTimeoutMs, handler) : http.createServer(handler);
   // An MJPEG upload lasts as long as its source: no whole-request deadline (Node's default is 5 min).
   // Header timeouts still apply, so a client that never finishes its headers is dropped.
   server.requestTimeout = 0;

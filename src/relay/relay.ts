@@ -6,7 +6,8 @@ import type { EncodedFrame } from '../frame/frame.js';
 import type { ControlMessage, HelloBody, Message } from '../protocol/messages.js';
 import { DEFAULT_LIMITS, type ParserLimits } from '../protocol/parser.js';
 import type { MessageChannel } from '../transport/channel.js';
-import { TcpChannel } from '../transport/tcp.js';
+import { TcpChannel, createTcpServer } from '../transport/tcp.js';
+import type { TlsServerOptions } from '../transport/tls.js';
 import type { Profile } from '../codec/transcode.js';
 import { RelayAuth, type AccessNeed, type TokenScope } from './auth.js';
 import { createHttpServer, type HttpServerOptions } from './http.js';
@@ -123,6 +124,16 @@ export interface ViewerInfo {
   transportStats?: Record<string, number>;
 }
 
+/** Options for {@link Relay.listenTcp}. */
+export interface TcpListenOptions {
+  /**
+   * Serve the native protocol inside TLS (`tls://` URLs) with this
+   * certificate and key instead of plain TCP. A client that does not
+   * complete the handshake within the relay's handshake timeout is closed.
+   */
+  tls?: TlsServerOptions | undefined;
+}
+
 /** Where a listener ended up. */
 export interface ListenAddress {
   host: string;
@@ -195,9 +206,16 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
     this.ackTimeoutUs = positive(options.ackTimeoutMs, 10_000, 'ackTimeoutMs') * 1000;
   }
 
-  /** Starts a TCP listener for the native protocol. Port 0 picks a free port. */
-  listenTcp(port = 0, host = '127.0.0.1'): Promise<ListenAddress> {
-    const server = net.createServer((socket) => this.accept(new TcpChannel(socket, this.limits)));
+  /**
+   * Starts a TCP listener for the native protocol; with `options.tls`, the
+   * same protocol inside TLS (`tls://`). Port 0 picks a free port.
+   */
+  listenTcp(port = 0, host = '127.0.0.1', options: TcpListenOptions = {}): Promise<ListenAddress> {
+    const server = createTcpServer((socket) => this.accept(new TcpChannel(socket, this.limits)), {
+      tls: options.tls,
+      handshakeTimeoutMs: this.handshakeTimeoutMs,
+      onTlsError: (e) => this.safeEmit('peerError', e),
+    });
     server.on('error', () => undefined);
     this.servers.push(server);
     return listen(server, port, host);
@@ -205,8 +223,8 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
 
   /**
    * Starts the HTTP port: web UI, JSON API, WebSocket (`/ws`), MJPEG out and
-   * in, snapshots (see {@link createHttpServer}). Port 0 picks a free port.
-   * Closed with the relay.
+   * in, snapshots (see {@link createHttpServer}); with `options.tls`, all of
+   * it as HTTPS and WSS. Port 0 picks a free port. Closed with the relay.
    */
   listenHttp(port = 0, host = '127.0.0.1', options: HttpServerOptions = {}): Promise<ListenAddress> {
     const server = createHttpServer(this, options);

@@ -1,7 +1,9 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import { ErrorCodes, FramewireError } from '../errors.js';
 import { StreamParser, type ParserLimits } from '../protocol/parser.js';
 import { MessageChannel } from './channel.js';
+import { connectTls, onTlsClientError, tlsServerOptions, type TlsClientErrorInfo, type TlsClientOptions, type TlsServerOptions } from './tls.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -14,10 +16,12 @@ export function peerAddress(socket: net.Socket): string {
 /**
  * The native protocol over TCP: messages back to back on the stream, parsed
  * incrementally. Nagle is off (frames go out at once); header and payload are
- * written between cork() and uncork() so they leave in one writev.
+ * written between cork() and uncork() so they leave in one writev. Over TLS
+ * (`tls://`) the socket is a TLSSocket and the bytes inside are the same;
+ * the transport is then named "tls".
  */
 export class TcpChannel extends MessageChannel {
-  readonly transport = 'tcp';
+  readonly transport: 'tcp' | 'tls';
   readonly remote: string;
   private readonly parser: StreamParser;
   private isClosed = false;
@@ -28,6 +32,7 @@ export class TcpChannel extends MessageChannel {
     limits: ParserLimits = {},
   ) {
     super();
+    this.transport = socket instanceof tls.TLSSocket ? 'tls' : 'tcp';
     this.remote = peerAddress(socket);
     this.parser = new StreamParser(limits);
     socket.setNoDelay(true);
@@ -130,13 +135,22 @@ export class TcpChannel extends MessageChannel {
 export interface ConnectTcpOptions extends ParserLimits {
   host: string;
   port: number;
+  /** Speak TLS (`tls://`), checking the relay's certificate as these options say. */
+  tls?: TlsClientOptions;
   /** Give up connecting after this long. Default 10 s. */
   timeoutMs?: number;
   signal?: AbortSignal;
 }
 
-/** Opens a TCP connection and wraps it in a {@link TcpChannel}. */
-export function connectTcp(options: ConnectTcpOptions): Promise<TcpChannel> {
+/** Opens a TCP connection (TLS with `options.tls`) and wraps it in a {@link TcpChannel}. */
+export async function connectTcp(options: ConnectTcpOptions): Promise<TcpChannel> {
+  const socket = options.tls
+    ? await connectTls({ host: options.host, port: options.port, tls: options.tls, timeoutMs: options.timeoutMs, signal: options.signal })
+    : await connectPlain(options);
+  return new TcpChannel(socket, options);
+}
+
+function connectPlain(options: ConnectTcpOptions): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: options.host, port: options.port });
     const timeoutMs = options.timeoutMs ?? 10_000;
@@ -162,7 +176,31 @@ export function connectTcp(options: ConnectTcpOptions): Promise<TcpChannel> {
     socket.once('error', onError);
     socket.once('connect', () => {
       cleanup();
-      resolve(new TcpChannel(socket, options));
+      resolve(socket);
     });
   });
+}
+
+/** Options for {@link createTcpServer}. */
+export interface TcpServerOptions {
+  /** Serve TLS with this certificate and key: every connection must complete a TLS handshake first. */
+  tls?: TlsServerOptions | undefined;
+  /** TLS only: a handshake must finish within this. Default 5000 ms. */
+  handshakeTimeoutMs?: number;
+  /** TLS only: told of each failed handshake (the socket is already closed). */
+  onTlsError?: (e: TlsClientErrorInfo) => void;
+}
+
+/**
+ * A listener for the native protocol: plain TCP, or TLS with `options.tls`.
+ * `onSocket` gets each connection once it is ready (after the handshake, on TLS).
+ * A client that does not complete the TLS handshake (a plain TCP client, one
+ * that does not trust the certificate, a silent one) is closed with at most a
+ * TLS alert and never reaches `onSocket`.
+ */
+export function createTcpServer(onSocket: (socket: net.Socket) => void, options: TcpServerOptions = {}): net.Server {
+  if (!options.tls) return net.createServer(onSocket);
+  const server = tls.createServer(tlsServerOptions(options.tls, options.handshakeTimeoutMs ?? 5000), onSocket);
+  onTlsClientError(server, 'tls', options.onTlsError);
+  return server;
 }

@@ -1,8 +1,11 @@
+import type net from 'node:net';
 import type { Duplex } from 'node:stream';
+import tls from 'node:tls';
 import { WebSocket } from 'ws';
 import { ErrorCodes, FramewireError } from '../errors.js';
 import { DEFAULT_LIMITS, decodeMessage, type ParserLimits } from '../protocol/parser.js';
 import { MessageChannel } from './channel.js';
+import { connectTls, type TlsClientOptions } from './tls.js';
 
 /**
  * The native protocol over WebSocket: one protocol message per binary
@@ -20,7 +23,8 @@ import { MessageChannel } from './channel.js';
  * 'drain' is the socket's: `ws` writes straight to it when deflate is off.
  */
 export class WsChannel extends MessageChannel {
-  readonly transport = 'ws';
+  /** "wss" when the socket under it is TLS. */
+  readonly transport: 'ws' | 'wss';
   readonly remote: string;
   private readonly limits: ParserLimits;
   private isClosed = false;
@@ -43,6 +47,7 @@ export class WsChannel extends MessageChannel {
     limits: ParserLimits = {},
   ) {
     super();
+    this.transport = socket instanceof tls.TLSSocket ? 'wss' : 'ws';
     this.remote = remote;
     this.limits = limits;
     ws.binaryType = 'nodebuffer';
@@ -141,6 +146,8 @@ export class WsChannel extends MessageChannel {
 export interface ConnectWsOptions extends ParserLimits {
   /** `ws://host:port/path` or `wss://…` of the relay's WebSocket endpoint (normally `/ws`). */
   url: string;
+  /** wss:// only: how to check the relay's certificate (default: the system's CAs and the host name). */
+  tls?: TlsClientOptions;
   /** Give up connecting after this long. Default 10 s. */
   timeoutMs?: number;
   signal?: AbortSignal;
@@ -149,18 +156,38 @@ export interface ConnectWsOptions extends ParserLimits {
 /**
  * Opens a WebSocket to a relay's HTTP port and wraps it in a
  * {@link WsChannel}: the native protocol for Node clients where only HTTP
- * gets through (a reverse proxy, a tunnel, TLS on 443).
+ * gets through (a reverse proxy, a tunnel, TLS on 443). For `wss://` the TLS
+ * connection is made and its certificate checked ({@link connectTls}, FW_TLS
+ * on failure) before the upgrade request, so a token in it never reaches an
+ * impostor.
  */
-export function connectWs(options: ConnectWsOptions): Promise<WsChannel> {
+export async function connectWs(options: ConnectWsOptions): Promise<WsChannel> {
+  let secure: net.Socket | undefined;
+  if (options.url.startsWith('wss:')) {
+    const u = new URL(options.url);
+    const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
+    secure = await connectTls({ host, port: Number(u.port || 443), tls: options.tls ?? {}, timeoutMs: options.timeoutMs, signal: options.signal });
+  }
+  return upgrade(options, secure);
+}
+
+function upgrade(options: ConnectWsOptions, secure: net.Socket | undefined): Promise<WsChannel> {
   return new Promise((resolve, reject) => {
     const timeoutMs = options.timeoutMs ?? 10_000;
     const maxPayload = (options.maxFrameBytes ?? DEFAULT_LIMITS.maxFrameBytes) + (options.maxHeaderBytes ?? DEFAULT_LIMITS.maxHeaderBytes);
-    const ws = new WebSocket(options.url, { perMessageDeflate: false, maxPayload, handshakeTimeout: timeoutMs });
+    const ws = new WebSocket(options.url, {
+      perMessageDeflate: false,
+      maxPayload,
+      handshakeTimeout: timeoutMs,
+      // wss: the TLS socket made and checked above carries the upgrade.
+      ...(secure ? { createConnection: () => secure } : {}),
+    });
     let socket: Duplex | undefined;
     const fail = (err: FramewireError): void => {
       cleanup();
       ws.on('error', () => undefined); // terminate() while connecting reports an error of its own
       ws.terminate();
+      secure?.destroy();
       reject(err);
     };
     const onError = (err: Error): void =>

@@ -10,7 +10,7 @@ import { run, startTestRelay, type TestRelay } from '../helpers/web.js';
 describe('ws:// stream URLs parse to the relay HTTP port and its /ws endpoint', () => {
   it('maps host, port, path prefix, default ports and token', () => {
     assert.deepEqual(parseStreamUrl('ws://10.0.0.2:9000/cam?token=t'), {
-      transport: 'ws', host: '10.0.0.2', port: 9000, stream: 'cam', token: 't', wsUrl: 'ws://10.0.0.2:9000/ws',
+      transport: 'ws', tls: false, host: '10.0.0.2', port: 9000, stream: 'cam', token: 't', wsUrl: 'ws://10.0.0.2:9000/ws',
     });
     const behindProxy = parseStreamUrl('wss://video.example.com/relay/a/door-1');
     assert.equal(behindProxy.wsUrl, 'wss://video.example.com/relay/a/ws');
