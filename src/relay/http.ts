@@ -72,7 +72,12 @@ export function createHttpServer(relay: Relay, options: HttpServerOptions = {}):
       sendHttpError(res, e.code, e.message);
     });
   };
-  const server: http.Server = options.tls ? createHttpsServer(options.tls, relay.handshakeTimeoutMs, handler) : http.createServer(handler);
+  // A client has twice the handshake timeout (10 s by default) for its request headers, checked every second,
+  // so slow-header connections cannot pile up for Node's default minute.
+  const httpOptions: http.ServerOptions = { headersTimeout: 2 * relay.handshakeTimeoutMs, connectionsCheckingInterval: 1000 };
+  const server: http.Server = options.tls
+    ? createHttpsServer(options.tls, relay.handshakeTimeoutMs, handler, httpOptions)
+    : http.createServer(httpOptions, handler);
   // An MJPEG upload lasts as long as its source: no whole-request deadline (Node's default is 5 min).
   // Header timeouts still apply, so a client that never finishes its headers is dropped.
   server.requestTimeout = 0;

@@ -1,3 +1,4 @@
+import type http from 'node:http';
 import { X509Certificate } from 'node:crypto';
 import https from 'node:https';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
@@ -204,8 +205,13 @@ export function onTlsClientError(server: tls.Server, transport: string, report?:
 }
 
 /** An HTTPS server (for the relay's HTTP port) whose failed handshakes are closed quietly. */
-export function createHttpsServer(o: TlsServerOptions, handshakeTimeoutMs: number, handler: RequestListener<typeof IncomingMessage, typeof ServerResponse>): https.Server {
-  const server = https.createServer(tlsServerOptions(o, handshakeTimeoutMs), handler);
+export function createHttpsServer(
+  o: TlsServerOptions,
+  handshakeTimeoutMs: number,
+  handler: RequestListener<typeof IncomingMessage, typeof ServerResponse>,
+  httpOptions: http.ServerOptions = {},
+): https.Server {
+  const server = https.createServer({ ...httpOptions, ...tlsServerOptions(o, handshakeTimeoutMs) }, handler);
   onTlsClientError(server, 'https');
   return server;
 }

@@ -392,3 +392,18 @@ describe('a hostile peer cannot crash or starve the relay (issue: hardening)', {
     await relay.close();
   });
 });
+
+describe('slow HTTP headers', () => {
+  it('a client that never finishes its request headers gets 408 with the JSON error, within twice the handshake timeout', async () => {
+    const relay = createRelay({ handshakeTimeoutMs: 300 });
+    const { port } = await relay.listenHttp(0);
+    const { createConnection } = await import('node:net');
+    const s = createConnection(port, '127.0.0.1', () => s.write('GET /api/streams HTTP/1.1\r\nHost: relay\r\n'));
+    let out = '';
+    s.on('data', (d: Buffer) => (out += d.toString()));
+    await new Promise((r) => s.on('close', r));
+    assert.match(out, /^HTTP\/1\.1 408 /);
+    assert.equal((JSON.parse(out.slice(out.indexOf('\r\n\r\n') + 4)) as { error: { code: string } }).error.code, 'FW_HANDSHAKE_TIMEOUT');
+    await relay.close();
+  });
+});
