@@ -13,6 +13,7 @@ import { RelayAuth, type AccessNeed, type TokenScope } from './auth.js';
 import { createHttpServer, type HttpServerOptions } from './http.js';
 import { DEFAULT_MAX_RENDITIONS, DEFAULT_RENDITION_QUALITY } from './rendition.js';
 import { DEFAULT_MEMORY_BUDGET, MemoryBudget, type BudgetInfo } from './budget.js';
+import { WaitingList } from './waiting.js';
 import { checkJpegFrame, DEFAULT_PICTURE_LIMITS, type PictureLimits } from '../codec/jpeg.js';
 import { UdpServer, type UdpServerOptions, type UdpServerStats } from '../transport/udp-server.js';
 import { ServerSession, type SessionHost } from './session.js';
@@ -159,14 +160,11 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
   private readonly validateFrames: boolean;
   private readonly maxBadFrames: number;
   private readonly pictureLimits: Required<PictureLimits>;
-  private readonly maxWaiting: number;
-  private readonly maxWaitingPerAddress: number;
   private readonly ackTimeoutUs: number;
   private readonly streamsByName = new Map<string, RelayStream>();
   private liveStreams = 0;
   /** Viewers that came for a stream with no publisher, and the address each came from. */
-  private readonly waiting = new Map<ServerSession, string>();
-  private readonly waitingByAddress = new Map<string, number>();
+  private readonly waiting: WaitingList<ServerSession>;
   private readonly counts = { badFrames: 0, badPublishers: 0, ackTimeouts: 0 };
   private readonly badFramesBySession = new WeakMap<ServerSession, number>();
   private readonly sessions = new Set<ServerSession>();
@@ -201,8 +199,10 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
       maxDimension: positive(options.maxPictureDimension, DEFAULT_PICTURE_LIMITS.maxDimension, 'maxPictureDimension'),
       maxPixels: positive(options.maxPixels, DEFAULT_PICTURE_LIMITS.maxPixels, 'maxPixels'),
     };
-    this.maxWaiting = positive(options.maxWaitingViewers, 1000, 'maxWaitingViewers');
-    this.maxWaitingPerAddress = positive(options.maxWaitingPerAddress, 32, 'maxWaitingPerAddress');
+    this.waiting = new WaitingList(
+      positive(options.maxWaitingViewers, 1000, 'maxWaitingViewers'),
+      positive(options.maxWaitingPerAddress, 32, 'maxWaitingPerAddress'),
+    );
     this.ackTimeoutUs = positive(options.ackTimeoutMs, 10_000, 'ackTimeoutMs') * 1000;
   }
 
@@ -342,7 +342,7 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
     if (hello.role === 'publish' && !existing?.live && this.liveStreams >= this.maxStreams) {
       throw new FramewireError(ErrorCodes.TOO_MANY_CLIENTS, `the relay is at its limit of ${this.maxStreams} streams`);
     }
-    if (hello.role === 'view' && !existing?.live) this.admitWaiting(session);
+    if (hello.role === 'view' && !existing?.live) this.waiting.admit(session, hostOf(session.remote), hello.stream);
     let stream = existing;
     if (!stream) {
       stream = new RelayStream(hello.stream, {
@@ -372,7 +372,7 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
       stream.publisher = { session: session.id, remote: session.remote, since: this.clock() };
       this.liveStreams++;
       // Its viewers are no longer waiting for a stream that does not exist.
-      for (const w of [...this.waiting.keys()]) if (w.hello?.stream === stream.name) this.leaveWaiting(w);
+      this.waiting.streamLive(stream.name);
       stream.meter.resetSequence();
       granted.body.live = true;
       granted.body.granted = { ...hello.params };
@@ -499,7 +499,7 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
   detach(session: ServerSession, reason: string, error?: FramewireError): void {
     this.sessions.delete(session);
     this.budget.release(session);
-    this.leaveWaiting(session);
+    this.waiting.leave(session);
     const hello = session.hello;
     if (error) {
       this.safeEmit('peerError', { remote: session.remote, transport: session.channel.transport, code: error.code, message: error.message });
@@ -529,31 +529,6 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
     if (stream.live || stream.viewers.size > 0) return;
     this.closedDecodesRefused += stream.renditions.refused;
     this.streamsByName.delete(stream.name);
-  }
-
-  /** Puts a viewer of a stream with no publisher on the bounded waiting list, or refuses it. */
-  private admitWaiting(session: ServerSession): void {
-    const address = hostOf(session.remote);
-    const mine = this.waitingByAddress.get(address) ?? 0;
-    if (this.waiting.size >= this.maxWaiting || mine >= this.maxWaitingPerAddress) {
-      throw new FramewireError(
-        ErrorCodes.TOO_MANY_CLIENTS,
-        this.waiting.size >= this.maxWaiting
-          ? `${this.maxWaiting} viewers are already waiting for streams that have no publisher`
-          : `${mine} viewers from ${address} are already waiting for streams that have no publisher`,
-      );
-    }
-    this.waiting.set(session, address);
-    this.waitingByAddress.set(address, mine + 1);
-  }
-
-  private leaveWaiting(session: ServerSession): void {
-    const address = this.waiting.get(session);
-    if (address === undefined) return;
-    this.waiting.delete(session);
-    const n = (this.waitingByAddress.get(address) ?? 1) - 1;
-    if (n > 0) this.waitingByAddress.set(address, n);
-    else this.waitingByAddress.delete(address);
   }
 
   private safeEmit<K extends keyof RelayEvents>(event: K, ...args: RelayEvents[K]): void {
