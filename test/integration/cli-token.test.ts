@@ -36,7 +36,8 @@ describe('framewire token with serve --secret', { timeout: 60_000 }, () => {
 
     const serve = run(['serve', '--tcp', '0', '--http', '0', '--secret', SECRET]);
     const [, host, port] = await waitForOutput(serve.stdout, /tcp=([\d.]+):(\d+)/);
-    assert.match(serve.stdout(), /framewire token/);
+    // The hint comes a few lines after the listening line, maybe in a later chunk: wait for it.
+    await waitForOutput(serve.stdout, /framewire token/);
     const url = (s: string): string => `tcp://${host}:${port}/${s}`;
 
     const wrongRole = run(['publish', url('cam'), '--size', '160x120', '--token', viewTok.token, '--no-reconnect']);
