@@ -217,6 +217,9 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
       onTlsError: (e) => this.safeEmit('peerError', e),
     });
     server.on('error', () => undefined);
+    // A hard stop behind the graceful one (FW_TOO_MANY_CLIENTS in accept): sockets still in
+    // their TLS handshake are not sessions yet, and must not grow without bound either.
+    server.maxConnections = this.maxClients + HARD_LIMIT_SLACK;
     this.servers.push(server);
     return listen(server, port, host);
   }
@@ -229,6 +232,8 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
   listenHttp(port = 0, host = '127.0.0.1', options: HttpServerOptions = {}): Promise<ListenAddress> {
     const server = createHttpServer(this, options);
     server.on('error', () => undefined);
+    // API requests and sockets waiting for their headers are not sessions: bound them too.
+    server.maxConnections = this.maxClients + HARD_LIMIT_SLACK;
     this.servers.push(server);
     return listen(server, port, host);
   }
@@ -539,6 +544,9 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
     }
   }
 }
+
+/** Connections a listener takes beyond `maxClients` (handshakes, API requests) before it drops new ones unanswered. */
+const HARD_LIMIT_SLACK = 256;
 
 /** Creates a relay. Call `listenTcp()` (and later other transports) to accept peers. */
 export function createRelay(options: RelayOptions = {}): Relay {

@@ -407,3 +407,29 @@ describe('slow HTTP headers', () => {
     await relay.close();
   });
 });
+
+describe('connections that are not sessions yet are bounded too', () => {
+  it('the HTTP port takes at most maxClients + 256 sockets at once; the rest are dropped, and a new one is served once they go', async () => {
+    const relay = createRelay({ maxClients: 4 });
+    const { port } = await relay.listenHttp(0);
+    const { createConnection } = await import('node:net');
+    const sockets = await Promise.all(
+      Array.from({ length: 300 }, () => new Promise<import('node:net').Socket>((resolve) => {
+        const s = createConnection(port, '127.0.0.1', () => resolve(s));
+        s.on('error', () => undefined);
+      })),
+    );
+    const closed = await Promise.all(sockets.map((s) => new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), 1500);
+      s.once('close', () => { clearTimeout(t); resolve(true); });
+    })));
+    const dropped = closed.filter(Boolean).length;
+    assert.ok(dropped >= 300 - 260 && dropped <= 300 - 256, `${dropped} of 300 idle sockets dropped`);
+    for (const s of sockets) s.destroy();
+    await until(() => true, 'noop');
+    await new Promise((r) => setTimeout(r, 200));
+    const res = await fetch(`http://127.0.0.1:${port}/api/streams`);
+    assert.equal(res.status, 200);
+    await relay.close();
+  });
+});
