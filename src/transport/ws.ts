@@ -7,6 +7,9 @@ import { DEFAULT_LIMITS, decodeMessage, type ParserLimits } from '../protocol/pa
 import { MessageChannel } from './channel.js';
 import { connectTls, type TlsClientOptions } from './tls.js';
 
+/** Partial WebSocket input below this is not charged to the relay's memory budget. */
+export const WS_HELD_REPORT_MIN = 64 * 1024;
+
 /**
  * The native protocol over WebSocket: one protocol message per binary
  * WebSocket message, the same bytes as on TCP. A text message is a protocol
@@ -32,6 +35,8 @@ export class WsChannel extends MessageChannel {
   private endTimer: NodeJS.Timeout | undefined;
   /** Bytes read from the socket since the last whole message: an upper bound of what `ws` holds for the next one. */
   private partial = 0;
+  /** What the relay's budget was last told (see {@link WS_HELD_REPORT_MIN}). */
+  private reported = 0;
   private framesAllowed = true;
   private ending = false;
 
@@ -93,6 +98,7 @@ export class WsChannel extends MessageChannel {
     // Closing: what the peer sends now is not read (ws may hold a half message until the close completes).
     this.ending = true;
     this.partial = 0;
+    this.report();
     // A normal closure after what is queued; do not wait forever for a peer that will not answer.
     this.ws.close(this.failed ? 1008 : 1000);
     this.endTimer ??= setTimeout(() => this.ws.terminate(), 2000);
@@ -107,7 +113,7 @@ export class WsChannel extends MessageChannel {
   private onBytes(n: number): void {
     if (this.failed || this.isClosed || this.ending) return;
     this.partial += n;
-    this.safeEmit('held', this.partial);
+    this.report();
     const most = (this.limits.maxControlBytes ?? DEFAULT_LIMITS.maxControlBytes) + (this.limits.maxHeaderBytes ?? DEFAULT_LIMITS.maxHeaderBytes) + 64;
     if (!this.framesAllowed && this.partial > most) {
       this.failed = true;
@@ -115,12 +121,22 @@ export class WsChannel extends MessageChannel {
     }
   }
 
+  /**
+   * Tells the budget what may be held, but only from {@link WS_HELD_REPORT_MIN}
+   * up: every socket read would otherwise be two budget updates (a viewer's
+   * acks, each a whole message), for bytes that do not matter.
+   */
+  private report(): void {
+    const held = this.partial >= WS_HELD_REPORT_MIN ? this.partial : 0;
+    if (held === this.reported) return;
+    this.reported = held;
+    this.safeEmit('held', held);
+  }
+
   private onData(data: Buffer | Buffer[], isBinary: boolean): void {
     if (this.failed || this.isClosed || this.ending) return;
-    if (this.partial !== 0) {
-      this.partial = 0;
-      this.safeEmit('held', 0);
-    }
+    this.partial = 0;
+    this.report();
     let msg;
     try {
       if (!isBinary) throw new FramewireError(ErrorCodes.BAD_MESSAGE, 'text WebSocket messages are not part of the protocol; send binary messages');

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 /** Path of the framewire executable in this checkout. */
@@ -43,4 +44,20 @@ export async function waitForOutput(get: () => string, re: RegExp, ms = 10_000):
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${re} in:\n${get()}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * A `cli()` for one test file: every process it starts is SIGKILLed after
+ * the file's tests (call at the top level of the file).
+ */
+export function cliRunner(): (args: string[]) => CliProcess {
+  const procs: CliProcess[] = [];
+  after(() => {
+    for (const p of procs) p.child.kill('SIGKILL');
+  });
+  return (args) => {
+    const p = cli(args);
+    procs.push(p);
+    return p;
+  };
 }

@@ -93,6 +93,19 @@ export class RawClient {
   }
 }
 
+/** Counts the frames an async iterable (a subscription) yields, in the background, until it ends or throws. */
+export function countFrames(frames: AsyncIterable<unknown>): { count: () => number; done: Promise<void> } {
+  let n = 0;
+  const done = (async () => {
+    try {
+      for await (const _ of frames) n++;
+    } catch {
+      /* ended */
+    }
+  })();
+  return { count: () => n, done };
+}
+
 /** Polls `cond` every 10 ms until true or `ms` passes (then throws with `what`). */
 export async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;

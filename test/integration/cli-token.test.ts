@@ -1,19 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { verifyToken } from '../../src/index.js';
-import { BIN, cli, waitForOutput, type CliProcess } from '../helpers/cli.js';
+import { BIN, cliRunner, waitForOutput } from '../helpers/cli.js';
 
 const SECRET = 'cli-test-secret-0123456789abcdefgh';
-const procs: CliProcess[] = [];
-after(() => {
-  for (const p of procs) p.child.kill('SIGKILL');
-});
-function run(args: string[]): CliProcess {
-  const p = cli(args);
-  procs.push(p);
-  return p;
-}
+const run = cliRunner();
 
 /** Runs `framewire token ...` to the end; returns its exit code and output. */
 async function tokenCmd(args: string[]): Promise<{ code: number | null; token: string; stderr: string }> {

@@ -1,16 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
-import { cli, waitForOutput, type CliProcess } from '../helpers/cli.js';
+import { describe, it } from 'node:test';
+import { cliRunner, waitForOutput } from '../helpers/cli.js';
 
-const procs: CliProcess[] = [];
-after(() => {
-  for (const p of procs) p.child.kill('SIGKILL');
-});
-function run(args: string[]): CliProcess {
-  const p = cli(args);
-  procs.push(p);
-  return p;
-}
+const run = cliRunner();
 
 describe('framewire CLI', () => {
   it('serve, publish and view --json --duration 3 work together; Ctrl-C exits 0', async () => {

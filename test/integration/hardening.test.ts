@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { createRelay, isFramewireError, publish, subscribe, testPattern, type Relay, type Subscription } from '../../src/index.js';
+import { createRelay, isFramewireError, publish, subscribe, testPattern, type Relay } from '../../src/index.js';
 import { nowUs } from '../../src/frame/clock.js';
 import type { EncodedFrame, FrameSource } from '../../src/frame/frame.js';
 import { encodeControl, encodeFrame, encodeFrameHeader } from '../../src/protocol/messages.js';
 import { cli, waitForOutput } from '../helpers/cli.js';
-import { RawClient, fakeFrame, until } from '../helpers/relay.js';
+import { RawClient, countFrames, fakeFrame, until } from '../helpers/relay.js';
 import { wsClient } from '../helpers/web.js';
 import { connectUdp } from '../../src/transport/udp-server.js';
 
@@ -26,19 +26,6 @@ function frameSource(make: (seq: number) => EncodedFrame, fps = 30): FrameSource
       }
     },
   };
-}
-
-/** Counts the frames a subscription gets, in the background. */
-function counter(sub: Subscription): { count: () => number; done: Promise<void> } {
-  let n = 0;
-  const done = (async () => {
-    try {
-      for await (const _ of sub) n++;
-    } catch {
-      /* closed */
-    }
-  })();
-  return { count: () => n, done };
 }
 
 /** A relay's resident memory, bytes, from /proc. */
@@ -75,7 +62,7 @@ describe('a hostile peer cannot crash or starve the relay (issue: hardening)', {
       const pid = srv.child.pid as number;
       const pub = await publish(`tcp://127.0.0.1:${tcp}/cam`, testPattern({ width: 320, height: 240, fps: 30 }));
       const sub = subscribe(`tcp://127.0.0.1:${tcp}/cam`);
-      const healthy = counter(sub);
+      const healthy = countFrames(sub);
       await until(() => healthy.count() >= 30, 'the healthy viewer to get going');
       const rssBefore = rssOf(pid);
       let rssMax = rssBefore;
@@ -120,6 +107,7 @@ describe('a hostile peer cannot crash or starve the relay (issue: hardening)', {
       await new Promise((r) => setTimeout(r, 300));
       const afterHealth = (await (await fetch(`http://127.0.0.1:${http}/api/health`)).json()) as { memory: { usedBytes: number; holders: number } };
       assert.equal(afterHealth.memory.usedBytes, 0, 'every held byte is released when the attackers go');
+      assert.equal(afterHealth.memory.holders, 0, 'and the budget forgets every attacker');
       sub.close();
       pub.close();
     } finally {
@@ -137,7 +125,7 @@ describe('a hostile peer cannot crash or starve the relay (issue: hardening)', {
     async function attempt(relay: Relay, port: number): Promise<{ rssDelta: number; error: unknown; viewerFrames: number }> {
       const url = `tcp://127.0.0.1:${port}/bomb`;
       const viewer = subscribe(url, { width: 320 });
-      const got = counter(viewer);
+      const got = countFrames(viewer);
       await viewer.ready;
       const rss0 = process.memoryUsage.rss();
       let rssMax = rss0;
@@ -206,7 +194,7 @@ describe('a hostile peer cannot crash or starve the relay (issue: hardening)', {
           const name = `bad-${scheme}-${what.length}`;
           const url = `${scheme}://127.0.0.1:${port()}/${name}`;
           const viewer = subscribe(url);
-          const got = counter(viewer);
+          const got = countFrames(viewer);
           await viewer.ready;
           const before = relay.health().badPublishers;
           const src = frameSource(make);
@@ -296,10 +284,12 @@ describe('a hostile peer cannot crash or starve the relay (issue: hardening)', {
     const p = await wsClient(`http://127.0.0.1:${port}`, { role: 'publish', stream: 'big' });
     await p.waitFor((x) => x.messages.some((m) => m.type === 'welcome'));
     const v = subscribe(`ws://127.0.0.1:${port}/big`);
-    const got = counter(v);
+    const got = countFrames(v);
     await v.ready;
     p.ws.send(big);
     await until(() => got.count() === 1, 'the 1 MB frame at the viewer');
+    assert.ok(relay.budget.info().peakBytes >= 512 * 1024, `the half-received message was on the books (peak ${relay.budget.info().peakBytes})`);
+    assert.equal(relay.budget.info().usedBytes, 0, 'and off them once whole');
     v.close();
     p.close();
     await relay.close();
@@ -336,7 +326,7 @@ describe('a hostile peer cannot crash or starve the relay (issue: hardening)', {
     const relay = createRelay();
     const { port } = await relay.listenTcp(0);
     const viewer = subscribe(`tcp://127.0.0.1:${port}/pipe`);
-    const got = counter(viewer);
+    const got = countFrames(viewer);
     await viewer.ready;
     const p = await RawClient.connect(port);
     const f = fakeFrame(1);
@@ -430,6 +420,24 @@ describe('connections that are not sessions yet are bounded too', () => {
     await new Promise((r) => setTimeout(r, 200));
     const res = await fetch(`http://127.0.0.1:${port}/api/streams`);
     assert.equal(res.status, 200);
+    await relay.close();
+  });
+});
+
+describe('UDP sessions are bounded', () => {
+  it('past maxSessions an open is not answered (the client times out); a closed session frees its place', async () => {
+    const relay = createRelay();
+    const { port } = await relay.listenUdp(0, '127.0.0.1', { maxSessions: 2 });
+    const a = await connectUdp({ host: '127.0.0.1', port });
+    const b = await connectUdp({ host: '127.0.0.1', port });
+    await assert.rejects(connectUdp({ host: '127.0.0.1', port, timeoutMs: 800 }), (e) => isFramewireError(e, 'FW_TIMEOUT'));
+    assert.equal(relay.udpStats()[0]?.sessions, 2);
+    a.destroy();
+    await until(() => relay.udpStats()[0]?.sessions === 1, 'the closed session to go');
+    const c = await connectUdp({ host: '127.0.0.1', port, timeoutMs: 2000 });
+    assert.equal(relay.udpStats()[0]?.sessions, 2);
+    b.destroy();
+    c.destroy();
     await relay.close();
   });
 });

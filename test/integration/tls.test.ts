@@ -6,21 +6,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { encodeControl, subscribe } from '../../src/index.js';
-import { cli, waitForOutput, type CliProcess } from '../helpers/cli.js';
+import { cliRunner, waitForOutput, type CliProcess } from '../helpers/cli.js';
 import { hasCommand, run, skipUnless } from '../helpers/web.js';
 
 const skip = skipUnless(hasCommand('openssl', ['version']), 'openssl');
 const noCurl = skipUnless(hasCommand('curl', ['--version']), 'curl');
 
-const procs: CliProcess[] = [];
-after(() => {
-  for (const p of procs) p.child.kill('SIGKILL');
-});
-function start(args: string[]): CliProcess {
-  const p = cli(args);
-  procs.push(p);
-  return p;
-}
+const start = cliRunner();
 
 /** A `serve --tls-self-signed` child and what it printed. */
 interface TlsServe {

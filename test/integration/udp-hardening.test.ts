@@ -20,29 +20,9 @@ import { connectUdp, UdpServer } from '../../src/transport/udp-server.js';
 import { UdpChannel } from '../../src/transport/udp.js';
 import { encodeFrames, replaySource } from '../helpers/udp-frames.js';
 import { RawUdp } from '../helpers/udp-raw.js';
+import { countFrames, until } from '../helpers/relay.js';
 
 const CHILD = fileURLToPath(new URL('../helpers/udp-relay-child.js', import.meta.url));
-
-/** Counts the frames a subscription yields, in the background. */
-function countFrames(sub: Subscription): { count: () => number; done: Promise<void> } {
-  let n = 0;
-  const done = (async () => {
-    try {
-      for await (const _ of sub) n++;
-    } catch {
-      /* ended */
-    }
-  })();
-  return { count: () => n, done };
-}
-
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 test('opens asking for fragment sizes out of range get a clamped session; the relay and a TCP viewer carry on', async () => {
   const relay = createRelay();
@@ -53,7 +33,7 @@ test('opens asking for fragment sizes out of range get a clamped session; the re
   const viewer = subscribe(`tcp://127.0.0.1:${tcpPort}/cam`, { reconnect: false });
   await viewer.ready;
   const frames = countFrames(viewer);
-  await until(() => frames.count() >= 5, 10_000, 'the TCP viewer to get frames');
+  await until(() => frames.count() >= 5, 'the TCP viewer to get frames', 10_000);
   const cases: [asked: number, granted: number][] = [
     [1, 512], [2, 512], [63, 512], [64, 512], [65, 512], [511, 512], [512, 512], [513, 513], [1200, 1200],
     [8948, 8948], [8949, 8948], [65000, 8948], [65001, 8948], [65534, 8948], [65535, 8948], [0, 1200],
@@ -68,7 +48,7 @@ test('opens asking for fragment sizes out of range get a clamped session; the re
     assert.equal(s.fecGroup, k === 0 ? 0 : Math.max(4, k), `FEC group asked ${k}`);
   }
   const before = frames.count();
-  await until(() => frames.count() >= before + 10, 10_000, 'the TCP viewer to keep getting frames after the attack');
+  await until(() => frames.count() >= before + 10, 'the TCP viewer to keep getting frames after the attack', 10_000);
   const u = relay.udpStats()[0];
   assert.equal(u?.sessions, cases.length, 'every attacker got a session');
   assert.equal(u?.handlerErrors, 0);
@@ -102,7 +82,7 @@ test('a viewer asking for 64-byte fragments is sent 512-byte ones; a publisher s
     }
     return bySeq;
   };
-  await until(() => [...whole().values()].filter((e) => e.got.size === e.count).length >= 5, 10_000, '5 whole frames');
+  await until(() => [...whole().values()].filter((e) => e.got.size === e.count).length >= 5, '5 whole frames', 10_000);
   let datagrams = 0;
   let bytes = 0;
   let n = 0;
@@ -131,12 +111,12 @@ test('a viewer asking for 64-byte fragments is sent 512-byte ones; a publisher s
   const frame = (seq: number): Buffer[] => [encodeFrameHeader({ seq, captureUs: Date.now() * 1000, width: 640, height: 360, codec: 'jpeg', key: true, data: pictures[0] as Buffer }), pictures[0] as Buffer];
   const small = fragmentMessage(frame(0), 0, { session: p.session, fragmentSize: 64 });
   for (const d of small.order) await p.send(Buffer.concat(d));
-  await until(() => (relay.udpStats()[0]?.totals.invalid ?? 0) >= invalid0 + small.count, 5000, 'the 64-byte fragments to be counted invalid');
+  await until(() => (relay.udpStats()[0]?.totals.invalid ?? 0) >= invalid0 + small.count, 'the 64-byte fragments to be counted invalid', 5000);
   for (let seq = 1; seq <= 3; seq++) {
     const ok = fragmentMessage(frame(seq), seq, { session: p.session, fragmentSize: MIN_FRAGMENT_SIZE });
     for (const d of ok.order) await p.send(Buffer.concat(d));
   }
-  await until(() => got.count() >= 1, 5000, 'a 512-byte-fragment frame to reach a viewer');
+  await until(() => got.count() >= 1, 'a 512-byte-fragment frame to reach a viewer', 5000);
   assert.equal(relay.udpStats()[0]?.handlerErrors, 0);
   watcher.close();
   v.close();
@@ -184,7 +164,7 @@ test('a UDP viewer and a UDP publisher resume after their relay is killed and re
     viewer = subscribe(`udp://127.0.0.1:${ports.udp}/cam`, { udp: { sessionTimeoutMs: 120_000 }, onDisconnect: (reason) => reasons.push(reason) });
     await viewer.ready;
     const frames = countFrames(viewer);
-    await until(() => frames.count() >= 10, 10_000, 'frames from the first relay');
+    await until(() => frames.count() >= 10, 'frames from the first relay', 10_000);
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGKILL');
     await exited;
@@ -193,9 +173,9 @@ test('a UDP viewer and a UDP publisher resume after their relay is killed and re
     await relay2.listenTcp(ports.tcp, '127.0.0.1');
     await relay2.listenUdp(ports.udp, '127.0.0.1');
     const restartedAt = Date.now();
-    await until(() => frames.count() > atCrash, 10_000, 'a frame from the restarted relay');
+    await until(() => frames.count() > atCrash, 'a frame from the restarted relay', 10_000);
     console.log(`# restart: first frame ${Date.now() - restartedAt} ms after the new relay listened (session timeout 120 s)`);
-    await until(() => frames.count() >= atCrash + 10, 10_000, 'frames from the restarted relay');
+    await until(() => frames.count() >= atCrash + 10, 'frames from the restarted relay', 10_000);
     assert.ok(reasons.some((r) => /unknown session/.test(r)), `the viewer reconnected because of the reply (reasons: ${reasons.join(' | ')})`);
     assert.ok(pubReasons.some((r) => /unknown session/.test(r)), `the publisher too (reasons: ${pubReasons.join(' | ')})`);
     assert.ok((relay2.udpStats()[0]?.unknownSessionReplies ?? 0) >= 2);
@@ -226,7 +206,7 @@ test('a bug in datagram handling is caught and counted, and closes only the sess
   // The next client is served, and a bug on its own side ends only its channel.
   const second = await connectUdp({ host: '127.0.0.1', port });
   const third = await connectUdp({ host: '127.0.0.1', port });
-  await until(() => accepted.length === 2, 5000, 'two sessions accepted');
+  await until(() => accepted.length === 2, 'two sessions accepted', 5000);
   const receive = UdpChannel.prototype.receive;
   let thrown = 0;
   UdpChannel.prototype.receive = function (this: UdpChannel, ...a: Parameters<UdpChannel['receive']>): void {
@@ -246,7 +226,7 @@ test('a bug in datagram handling is caught and counted, and closes only the sess
   let pinged = false;
   third.on('message', (m) => (pinged ||= m.type === 'ping'));
   (accepted[1] as UdpChannel).send([encodeControl({ type: 'ping', body: { id: 2, t0: 1 } })]);
-  await until(() => pinged, 5000, 'the other client to still get messages');
+  await until(() => pinged, 'the other client to still get messages', 5000);
   third.destroy();
   await server.close();
 });
