@@ -33,7 +33,7 @@ async function timeIt(n: number, fn: () => Promise<unknown>): Promise<number> {
 export async function measureCosts(width: number, height: number, n = 30): Promise<CostResult> {
   sharp.cache(false);
   const produce: number[] = [];
-  let last: Buffer | undefined;
+  let last: Uint8Array | undefined;
   let s = performance.now();
   for await (const f of testPattern({ width, height, fps: 0, frames: n + 5 })) {
     const now = performance.now();

@@ -39,7 +39,7 @@ export function satisfiedBySource(p: Profile, srcWidth: number, srcHeight: numbe
 }
 
 /** Decodes a JPEG once to raw pixels (libjpeg-turbo through sharp, off the main thread). */
-export async function decodeJpeg(jpeg: Buffer, maxPixels = 8192 * 8192): Promise<RawPicture> {
+export async function decodeJpeg(jpeg: Uint8Array, maxPixels = 8192 * 8192): Promise<RawPicture> {
   const { data, info } = await sharp(jpeg, { limitInputPixels: maxPixels }).raw().toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height, channels: info.channels };
 }

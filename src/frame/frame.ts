@@ -3,7 +3,7 @@ export type Codec = 'jpeg' | 'h264';
 
 /**
  * One whole encoded picture with its history. Immutable once made: the relay
- * forwards the same `data` Buffer to every viewer, never a copy.
+ * forwards the same `data` bytes to every viewer, never a copy.
  */
 export interface EncodedFrame {
   /** Sequence number set by the publisher, +1 per frame (wraps at 2^32). */
@@ -19,7 +19,7 @@ export interface EncodedFrame {
   /** True for a picture that decodes on its own (every JPEG). */
   readonly key: boolean;
   /** The encoded picture. */
-  readonly data: Buffer;
+  readonly data: Uint8Array;
 }
 
 /**

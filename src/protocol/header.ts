@@ -1,3 +1,5 @@
+import { getU64, setU64, viewOf } from './bytes.js';
+
 /**
  * The fixed message header, network byte order (big-endian).
  *
@@ -81,43 +83,43 @@ export interface Header {
 }
 
 /** Reads the fixed header at `offset` (no validation). `buf` must hold 12 bytes from there. */
-export function readFixedHeader(buf: Buffer, offset = 0): Header & { magic: number } {
+export function readFixedHeader(buf: Uint8Array, offset = 0): Header & { magic: number } {
+  const v = viewOf(buf);
   return {
-    magic: buf.readUInt16BE(offset),
-    version: buf.readUInt8(offset + 2),
-    type: buf.readUInt8(offset + 3),
-    flags: buf.readUInt8(offset + 4),
-    headerLength: buf.readUInt16BE(offset + 6),
-    payloadLength: buf.readUInt32BE(offset + 8),
+    magic: v.getUint16(offset),
+    version: v.getUint8(offset + 2),
+    type: v.getUint8(offset + 3),
+    flags: v.getUint8(offset + 4),
+    headerLength: v.getUint16(offset + 6),
+    payloadLength: v.getUint32(offset + 8),
   };
 }
 
 /** Writes a fixed header into `buf` at `offset`. */
 export function writeFixedHeader(
-  buf: Buffer,
+  buf: Uint8Array,
   type: number,
   flags: number,
   headerLength: number,
   payloadLength: number,
   offset = 0,
 ): void {
-  buf.writeUInt16BE(MAGIC, offset);
-  buf.writeUInt8(VERSION, offset + 2);
-  buf.writeUInt8(type, offset + 3);
-  buf.writeUInt8(flags, offset + 4);
-  buf.writeUInt8(0, offset + 5);
-  buf.writeUInt16BE(headerLength, offset + 6);
-  buf.writeUInt32BE(payloadLength, offset + 8);
+  const v = viewOf(buf);
+  v.setUint16(offset, MAGIC);
+  v.setUint8(offset + 2, VERSION);
+  v.setUint8(offset + 3, type);
+  v.setUint8(offset + 4, flags);
+  v.setUint8(offset + 5, 0);
+  v.setUint16(offset + 6, headerLength);
+  v.setUint32(offset + 8, payloadLength);
 }
 
 /** Writes a 53-bit non-negative integer as two big-endian u32 halves. */
-export function writeU64(buf: Buffer, value: number, offset: number): void {
-  const v = Math.max(0, Math.floor(value));
-  buf.writeUInt32BE(Math.floor(v / 0x1_0000_0000) >>> 0, offset);
-  buf.writeUInt32BE(v % 0x1_0000_0000 >>> 0, offset + 4);
+export function writeU64(buf: Uint8Array, value: number, offset: number): void {
+  setU64(viewOf(buf), offset, value);
 }
 
 /** Reads a u64 written by {@link writeU64} (exact up to 2^53). */
-export function readU64(buf: Buffer, offset: number): number {
-  return buf.readUInt32BE(offset) * 0x1_0000_0000 + buf.readUInt32BE(offset + 4);
+export function readU64(buf: Uint8Array, offset: number): number {
+  return getU64(viewOf(buf), offset);
 }

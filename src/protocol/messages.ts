@@ -7,8 +7,8 @@ import {
   FrameFlags,
   MessageType,
   writeFixedHeader,
-  writeU64,
 } from './header.js';
+import { concatBytes, setU64, utf8Encode, viewOf } from './bytes.js';
 
 /** What a client is: a publisher sends one stream, a viewer receives one. */
 export type Role = 'publish' | 'view';
@@ -229,12 +229,12 @@ export function validateControl(type: ControlMessage['type'], body: unknown): Co
   }
 }
 
-/** Encodes a control message: fixed header + UTF-8 JSON body, one Buffer. */
-export function encodeControl(msg: ControlMessage): Buffer {
-  const json = Buffer.from(JSON.stringify(msg.body), 'utf8');
-  const buf = Buffer.allocUnsafe(FIXED_HEADER_BYTES + json.length);
+/** Encodes a control message: fixed header + UTF-8 JSON body, in one array. */
+export function encodeControl(msg: ControlMessage): Uint8Array {
+  const json = utf8Encode(JSON.stringify(msg.body));
+  const buf = new Uint8Array(FIXED_HEADER_BYTES + json.length);
   writeFixedHeader(buf, MessageType[msg.type], 0, FIXED_HEADER_BYTES, json.length);
-  json.copy(buf, FIXED_HEADER_BYTES);
+  buf.set(json, FIXED_HEADER_BYTES);
   return buf;
 }
 
@@ -242,20 +242,21 @@ export function encodeControl(msg: ControlMessage): Buffer {
  * Encodes the 32-byte header of a frame message. The payload is
  * `frame.data`, written after it unchanged (no copy).
  */
-export function encodeFrameHeader(frame: EncodedFrame): Buffer {
-  const buf = Buffer.alloc(FRAME_HEADER_BYTES);
+export function encodeFrameHeader(frame: EncodedFrame): Uint8Array {
+  const buf = new Uint8Array(FRAME_HEADER_BYTES);
   writeFixedHeader(buf, MessageType.frame, frame.key ? FrameFlags.key : 0, FRAME_HEADER_BYTES, frame.data.length);
-  buf.writeUInt32BE(frame.seq >>> 0, 12);
-  writeU64(buf, frame.captureUs, 16);
-  buf.writeUInt16BE(frame.width, 24);
-  buf.writeUInt16BE(frame.height, 26);
-  buf.writeUInt8(CodecId[frame.codec], 28);
+  const v = viewOf(buf);
+  v.setUint32(12, frame.seq >>> 0);
+  setU64(v, 16, frame.captureUs);
+  v.setUint16(24, frame.width);
+  v.setUint16(26, frame.height);
+  v.setUint8(28, CodecId[frame.codec]);
   return buf;
 }
 
-/** Encodes a whole frame message as one Buffer (copies; for tests and datagram use). */
-export function encodeFrame(frame: EncodedFrame): Buffer {
-  return Buffer.concat([encodeFrameHeader(frame), frame.data]);
+/** Encodes a whole frame message into one array (copies the payload; for tests and datagram use). */
+export function encodeFrame(frame: EncodedFrame): Uint8Array {
+  return concatBytes([encodeFrameHeader(frame), frame.data]);
 }
 
 /** The codec for a wire number, or undefined. */

@@ -8,8 +8,8 @@ import {
   VERSION,
   messageTypeName,
   readFixedHeader,
-  readU64,
 } from './header.js';
+import { concatBytes, getU64, utf8Decode, viewOf } from './bytes.js';
 import { codecFromId, validateControl, type ControlMessage, type Message } from './messages.js';
 
 /** Limits a receiver enforces. Every one has a safe default. */
@@ -37,7 +37,7 @@ export const DEFAULT_LIMITS: Required<ParserLimits> = {
  * WebSocket message or a test carries it). Throws a FramewireError on bad
  * input. The frame payload is a view into `buf`, not a copy.
  */
-export function decodeMessage(buf: Buffer, limits: ParserLimits = {}): Message {
+export function decodeMessage(buf: Uint8Array, limits: ParserLimits = {}): Message {
   const lim = { ...DEFAULT_LIMITS, ...limits };
   if (buf.length < FIXED_HEADER_BYTES) {
     throw new FramewireError(ErrorCodes.BAD_HEADER, `message of ${buf.length} bytes is shorter than a header`);
@@ -60,7 +60,7 @@ interface CheckedHeader {
 }
 
 /** Validates a fixed header against the limits, before anything is allocated from its lengths. */
-function checkHeader(buf: Buffer, lim: Required<ParserLimits>): CheckedHeader {
+function checkHeader(buf: Uint8Array, lim: Required<ParserLimits>): CheckedHeader {
   const h = readFixedHeader(buf);
   if (h.magic !== MAGIC) {
     throw new FramewireError(ErrorCodes.BAD_MAGIC, `bad magic 0x${h.magic.toString(16).padStart(4, '0')}, expected 0x4657`);
@@ -90,20 +90,20 @@ function checkHeader(buf: Buffer, lim: Required<ParserLimits>): CheckedHeader {
   return h;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-function buildMessage(h: CheckedHeader, header: Buffer, payload: Buffer): Message {
+function buildMessage(h: CheckedHeader, header: Uint8Array, payload: Uint8Array): Message {
   if (h.type === MessageType.frame) {
-    const codec = codecFromId(header.readUInt8(28));
-    if (codec === undefined) throw new FramewireError(ErrorCodes.BAD_HEADER, `unknown codec ${header.readUInt8(28)}`);
-    const width = header.readUInt16BE(24);
-    const height = header.readUInt16BE(26);
+    const v = viewOf(header);
+    const codecId = v.getUint8(28);
+    const codec = codecFromId(codecId);
+    if (codec === undefined) throw new FramewireError(ErrorCodes.BAD_HEADER, `unknown codec ${codecId}`);
+    const width = v.getUint16(24);
+    const height = v.getUint16(26);
     if (width === 0 || height === 0) throw new FramewireError(ErrorCodes.BAD_HEADER, 'frame width and height must be non-zero');
     return {
       type: 'frame',
       frame: {
-        seq: header.readUInt32BE(12),
-        captureUs: readU64(header, 16),
+        seq: v.getUint32(12),
+        captureUs: getU64(v, 16),
         width,
         height,
         codec,
@@ -115,7 +115,7 @@ function buildMessage(h: CheckedHeader, header: Buffer, payload: Buffer): Messag
   const type = messageTypeName(h.type) as ControlMessage['type'];
   let text: string;
   try {
-    text = utf8.decode(payload);
+    text = utf8Decode(payload);
   } catch {
     throw new FramewireError(ErrorCodes.BAD_MESSAGE, `${type} body is not valid UTF-8`);
   }
@@ -137,7 +137,7 @@ function buildMessage(h: CheckedHeader, header: Buffer, payload: Buffer): Messag
  */
 export class StreamParser {
   private readonly limits: Required<ParserLimits>;
-  private chunks: Buffer[] = [];
+  private chunks: Uint8Array[] = [];
   private buffered = 0;
   private pending: CheckedHeader | undefined;
   private framesAllowed = true;
@@ -186,7 +186,7 @@ export class StreamParser {
    * frames are refused, at most one: push an empty chunk for the next).
    * Throws a FramewireError on bad input.
    */
-  push(chunk: Buffer): Message[] {
+  push(chunk: Uint8Array): Message[] {
     if (this.failed) throw this.failed;
     if (chunk.length > 0) this.append(chunk);
     const out: Message[] = [];
@@ -228,22 +228,22 @@ export class StreamParser {
    * per 16 KiB, not one per read, and each small byte is copied at most ~14
    * times. Chunks of 16 KiB or more are never copied here.
    */
-  private append(chunk: Buffer): void {
+  private append(chunk: Uint8Array): void {
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     for (let n = this.chunks.length; n >= 2; n--) {
-      const a = this.chunks[n - 2] as Buffer;
-      const b = this.chunks[n - 1] as Buffer;
+      const a = this.chunks[n - 2] as Uint8Array;
+      const b = this.chunks[n - 1] as Uint8Array;
       if (a.length >= SMALL_CHUNK || b.length >= SMALL_CHUNK || b.length < a.length) break;
-      this.chunks.splice(n - 2, 2, Buffer.concat([a, b], a.length + b.length));
+      this.chunks.splice(n - 2, 2, concatBytes([a, b], a.length + b.length));
     }
   }
 
   /** The first `n` buffered bytes without consuming them (a view when possible). */
-  private peek(n: number): Buffer {
-    const first = this.chunks[0] as Buffer;
+  private peek(n: number): Uint8Array {
+    const first = this.chunks[0] as Uint8Array;
     if (first.length >= n) return first.subarray(0, n);
-    const parts: Buffer[] = [];
+    const parts: Uint8Array[] = [];
     let got = 0;
     for (const c of this.chunks) {
       if (got >= n) break;
@@ -251,14 +251,14 @@ export class StreamParser {
       got += c.length;
     }
     // Copy only the n bytes asked for, not the whole of a big chunk behind a small one.
-    return Buffer.concat(parts, n);
+    return concatBytes(parts, n);
   }
 
   /** Removes and returns the next `n` bytes: a view if they lie in one chunk, else one copy. */
-  private consume(n: number): Buffer {
+  private consume(n: number): Uint8Array {
     this.buffered -= n;
     const first = this.chunks[0];
-    if (n === 0) return Buffer.alloc(0);
+    if (n === 0) return new Uint8Array(0);
     if (first !== undefined && first.length === n) {
       this.chunks.shift();
       return first;
@@ -269,13 +269,13 @@ export class StreamParser {
     }
     // Spans chunks: one exact-size copy, then drop the used chunks in one splice
     // (a shift() per chunk would be quadratic in the number of chunks).
-    const dst = Buffer.allocUnsafe(n);
+    const dst = new Uint8Array(n);
     let off = 0;
     let i = 0;
     while (off < n) {
-      const c = this.chunks[i] as Buffer;
+      const c = this.chunks[i] as Uint8Array;
       const take = Math.min(c.length, n - off);
-      c.copy(dst, off, 0, take);
+      dst.set(take === c.length ? c : c.subarray(0, take), off);
       off += take;
       if (take === c.length) i++;
       else this.chunks[i] = c.subarray(take);

@@ -9,7 +9,7 @@ import { Renditions, type RenditionInfo, type RenditionOptions } from './renditi
 /** A frame as the relay holds it: the frame plus its wire header, built once and shared by every viewer. */
 export interface RelayFrame {
   readonly frame: EncodedFrame;
-  readonly header: Buffer;
+  readonly header: Uint8Array;
 }
 
 /** Makes the shared wire form of a frame. */

@@ -42,7 +42,7 @@ export abstract class MessageChannel extends EventEmitter<ChannelEvents> {
   /** Bytes queued in user space waiting for the socket. */
   abstract readonly queuedBytes: number;
   /** Sends one message made of one or more parts (e.g. frame header + payload), written together. */
-  abstract send(parts: readonly Buffer[]): void;
+  abstract send(parts: readonly Uint8Array[]): void;
   /** Flushes what is queued then closes. */
   abstract end(): void;
   /** Closes at once, dropping what is queued. */

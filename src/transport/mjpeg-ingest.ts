@@ -80,8 +80,9 @@ export class MjpegIngestChannel extends MessageChannel {
     return this.frames;
   }
 
-  send(parts: readonly Buffer[]): void {
+  send(u8parts: readonly Uint8Array[]): void {
     if (this.isClosed) return;
+    const parts = u8parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength));
     let msg;
     try {
       msg = decodeControl(parts);

@@ -98,8 +98,9 @@ export class MjpegViewerChannel extends MessageChannel {
     return this.isClosed;
   }
 
-  send(parts: readonly Buffer[]): void {
+  send(u8parts: readonly Uint8Array[]): void {
     if (this.isClosed) return;
+    const parts = u8parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength));
     const head = parts[0];
     if (!head || head.length < 12) return;
     if (head[3] === MessageType.frame) {

@@ -64,7 +64,7 @@ export class TcpChannel extends MessageChannel {
     this.parser.acceptFrames(allowed);
   }
 
-  send(parts: readonly Buffer[]): void {
+  send(parts: readonly Uint8Array[]): void {
     if (this.isClosed || this.socket.destroyed || this.socket.writableEnded) return;
     if (parts.length === 1) {
       this.socket.write(parts[0] as Buffer);

@@ -207,11 +207,11 @@ export class UdpChannel extends MessageChannel {
     return { ...this.stats() };
   }
 
-  send(parts: readonly Buffer[]): void {
+  send(parts: readonly Uint8Array[]): void {
     if (this.isClosed || this.ending || parts.length === 0) return;
     const first = parts[0] as Buffer;
     const now = this.clock();
-    if (first.length >= 4 && first.readUInt8(3) === MessageType.frame) {
+    if (first.length >= 4 && first[3] === MessageType.frame) {
       let bytes = 0;
       for (const p of parts) bytes += p.length;
       if (this.pacer.queuedBytes + bytes > this.pacer.maxQueueBytes) {
@@ -223,7 +223,7 @@ export class UdpChannel extends MessageChannel {
         this.counters.framesNotQueued++;
         return;
       }
-      const f = fragmentMessage(parts, this.txSeq, { session: this.session, fragmentSize, fecGroup: this.fecGroup });
+      const f = fragmentMessage(parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)), this.txSeq, { session: this.session, fragmentSize, fecGroup: this.fecGroup });
       this.txSeq = (this.txSeq + 1) >>> 0;
       this.history.add(f, now);
       this.pacer.pushBulk(f.order, f.bytes);

@@ -83,7 +83,7 @@ export class WsChannel extends MessageChannel {
     this.framesAllowed = allowed;
   }
 
-  send(parts: readonly Buffer[]): void {
+  send(parts: readonly Uint8Array[]): void {
     if (this.isClosed || this.ws.readyState !== this.ws.OPEN) return;
     const last = parts.length - 1;
     if (last === 0) {

@@ -54,7 +54,7 @@ export class RawPeer {
   }
 
   /** Writes raw bytes (ignored once closed). */
-  send(bytes: Buffer): void {
+  send(bytes: Uint8Array): void {
     if (!this.socket.destroyed && !this.socket.writableEnded) this.socket.write(bytes);
   }
 

@@ -70,7 +70,7 @@ export const sampleFrames: readonly EncodedFrame[] = [
 
 /** Encodes any message as one Buffer. */
 export function encode(msg: Message): Buffer {
-  return msg.type === 'frame' ? encodeFrame(msg.frame) : encodeControl(msg);
+  return Buffer.from(msg.type === 'frame' ? encodeFrame(msg.frame) : encodeControl(msg));
 }
 
 /** A control message with an arbitrary (possibly invalid) body, raw bytes as the payload. */
@@ -85,7 +85,7 @@ export function rawControl(type: ControlMessage['type'], payload: string | Buffe
 /** A comparable form of a message: frame payloads as hex. */
 export function plain(msg: Message): unknown {
   if (msg.type !== 'frame') return msg;
-  return { type: 'frame', frame: { ...msg.frame, data: msg.frame.data.toString('hex') } };
+  return { type: 'frame', frame: { ...msg.frame, data: Buffer.from(msg.frame.data).toString('hex') } };
 }
 
 /** Asserts two message lists are equal, frame payloads compared byte for byte. */
@@ -98,7 +98,7 @@ export function assertSameMessages(got: readonly Message[], want: readonly Messa
       const { data: gd, ...gf } = g.frame;
       const { data: wd, ...wf } = w.frame;
       assert.deepEqual(gf, wf, `${label}: frame ${i} fields`);
-      assert.ok(gd.equals(wd), `${label}: frame ${i} payload`);
+      assert.ok(Buffer.from(gd).equals(wd), `${label}: frame ${i} payload`);
     } else {
       assert.deepEqual(g, w, `${label}: message ${i}`);
     }
@@ -117,7 +117,7 @@ export function assertValidMessage(msg: Message): void {
     assert.ok(f.width >= 1 && f.width <= 65535 && f.height >= 1 && f.height <= 65535, 'size in range');
     assert.ok(f.codec === 'jpeg' || f.codec === 'h264', 'known codec');
     assert.equal(typeof f.key, 'boolean');
-    assert.ok(Buffer.isBuffer(f.data));
+    assert.ok(f.data instanceof Uint8Array);
     return;
   }
   assert.deepEqual(validateControl(msg.type, JSON.parse(JSON.stringify(msg.body))), msg, 'body re-validates to itself');

@@ -136,6 +136,6 @@ export function fakeFrame(seq: number, size = 1000): EncodedFrame {
 }
 
 /** The seq a {@link fakeFrame} payload is tagged with. */
-export function fakeFrameSeq(data: Buffer): number {
-  return data.readUInt32BE(data.length - 4);
+export function fakeFrameSeq(data: Uint8Array): number {
+  return new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(data.length - 4);
 }

@@ -38,7 +38,7 @@ export function sampleFrameMessage(bytes = 1500): Buffer[] {
   const data = Buffer.alloc(bytes, 0xab);
   data[0] = 0xff;
   data[1] = 0xd8;
-  return [encodeFrameHeader({ seq: 1, captureUs: 1_000_000, width: 64, height: 48, codec: 'jpeg', key: true, data }), data];
+  return [Buffer.from(encodeFrameHeader({ seq: 1, captureUs: 1_000_000, width: 64, height: 48, codec: 'jpeg', key: true, data })), data];
 }
 
 /** Templates of every kind for `session` (the open carries `cookie` if given, else zeros). */

@@ -30,7 +30,7 @@ function header(version: number, type: number, headerLength: number, payloadLeng
   return b;
 }
 
-const goodHello = encodeControl({ type: 'hello', body: { role: 'view', stream: STREAM, token: TOKEN } });
+const goodHello = Buffer.from(encodeControl({ type: 'hello', body: { role: 'view', stream: STREAM, token: TOKEN } }));
 
 interface BadPeer {
   name: string;

@@ -76,7 +76,7 @@ describe('a hostile peer cannot crash or starve the relay (issue: hardening)', {
           a.send({ type: 'hello', body: { role: 'publish', stream: `atk${i}` } });
           await a.waitFor('welcome');
           // Announce a 16 MiB frame, then trickle 12 MiB of it (64 KiB every 25 ms) and stop.
-          const header = encodeFrameHeader({ seq: 0, captureUs: 0, width: 64, height: 48, codec: 'jpeg', key: true, data: Buffer.alloc(0) });
+          const header = Buffer.from(encodeFrameHeader({ seq: 0, captureUs: 0, width: 64, height: 48, codec: 'jpeg', key: true, data: Buffer.alloc(0) }));
           header.writeUInt32BE(16 * 1024 * 1024, 8);
           a.socket.write(header);
           const chunk = Buffer.alloc(64 * 1024, 0x55);
@@ -252,7 +252,7 @@ describe('a hostile peer cannot crash or starve the relay (issue: hardening)', {
   it('frames before the hello, or from a viewer, are refused as soon as their header arrives', async () => {
     const relay = createRelay();
     const { port } = await relay.listenTcp(0);
-    const header = encodeFrameHeader({ seq: 0, captureUs: 0, width: 64, height: 48, codec: 'jpeg', key: true, data: Buffer.alloc(0) });
+    const header = Buffer.from(encodeFrameHeader({ seq: 0, captureUs: 0, width: 64, height: 48, codec: 'jpeg', key: true, data: Buffer.alloc(0) }));
     header.writeUInt32BE(16 * 1024 * 1024, 8);
     const early = await RawClient.connect(port);
     early.socket.write(header);
@@ -341,7 +341,7 @@ describe('a hostile peer cannot crash or starve the relay (issue: hardening)', {
     const relay = createRelay();
     const { port } = await relay.listenTcp(0);
     const c = await RawClient.connect(port);
-    const good = encodeControl({ type: 'hello', body: { role: 'view', stream: 'x', client: 'ab' } });
+    const good = Buffer.from(encodeControl({ type: 'hello', body: { role: 'view', stream: 'x', client: 'ab' } }));
     const i = good.indexOf(Buffer.from('"ab"'));
     good[i + 1] = 0xc3; // a lone lead byte: not UTF-8
     good[i + 2] = 0x28;

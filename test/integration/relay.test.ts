@@ -46,7 +46,7 @@ describe('relay over TCP', () => {
     await pub.done;
     for (const frames of got) {
       assert.deepEqual(frames.map((f) => f.seq), Array.from({ length: 40 }, (_, k) => k));
-      frames.forEach((f, k) => assert.ok(f.data.equals((got[0] as EncodedFrame[])[k]?.data as Buffer), `frame ${k} differs`));
+      frames.forEach((f, k) => assert.ok(Buffer.from(f.data).equals((got[0] as EncodedFrame[])[k]?.data as Uint8Array), `frame ${k} differs`));
       assert.equal(frames[0]?.width, 320);
       assert.equal(frames[0]?.height, 240);
     }

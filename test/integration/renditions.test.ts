@@ -53,7 +53,7 @@ describe('renditions', () => {
     assert.ok(t.every((x) => x.width === 320 && x.height === 180));
     // The two 640x360 viewers share each encode: same bytes for the same seq.
     const bySeq = new Map(b.map((x) => [x.seq, x.data]));
-    for (const x of a) if (bySeq.has(x.seq)) assert.ok(x.data.equals(bySeq.get(x.seq) as Buffer));
+    for (const x of a) if (bySeq.has(x.seq)) assert.ok(Buffer.from(x.data).equals(bySeq.get(x.seq) as Uint8Array));
     const meta = await sharp((a[0] as EncodedFrame).data).metadata();
     assert.equal(meta.width, 640);
     assert.equal(meta.height, 360);

@@ -60,7 +60,7 @@ describe('RTSP source (ffmpeg RTSP client, H.264 from ffmpeg over RTP/TCP)', { s
           if (frames.length === 15) break;
         }
         assert.ok(frames.every((f) => f.width === 320 && f.height === 240 && f.data[0] === 0xff && f.data[1] === 0xd8));
-        assert.ok(frames.some((f, i) => i > 0 && !f.data.equals((frames[i - 1] as EncodedFrame).data)), 'the picture moves');
+        assert.ok(frames.some((f, i) => i > 0 && !Buffer.from(f.data).equals((frames[i - 1] as EncodedFrame).data)), 'the picture moves');
       } finally {
         src.close();
         await src.exited;

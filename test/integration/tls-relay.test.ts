@@ -152,7 +152,7 @@ describe('relay over TLS (library): tls://, https://, wss://', { skip, timeout: 
 
   it('a plain TCP client on the TLS port gets at most a TLS alert, a silent one is closed at the handshake timeout, and the relay goes on', async () => {
     const errorsBefore = peerErrors.length;
-    const hello = encodeControl({ type: 'hello', body: { role: 'view', stream: 'cam' } });
+    const hello = Buffer.from(encodeControl({ type: 'hello', body: { role: 'view', stream: 'cam' } }));
     const answers = await Promise.all([plainClient(tlsPort, hello), plainClient(tlsPort, Buffer.from('GET / HTTP/1.1\r\n\r\n')), plainClient(tlsPort)]);
     for (const got of answers) {
       assert.ok(onlyTlsAlerts(got), `only TLS alerts or nothing, got ${got.subarray(0, 32).toString('hex')}`);

@@ -108,7 +108,7 @@ test('a viewer asking for 64-byte fragments is sent 512-byte ones; a publisher s
   await watcher.ready;
   const got = countFrames(watcher);
   const invalid0 = relay.udpStats()[0]?.totals.invalid ?? 0;
-  const frame = (seq: number): Buffer[] => [encodeFrameHeader({ seq, captureUs: Date.now() * 1000, width: 640, height: 360, codec: 'jpeg', key: true, data: pictures[0] as Buffer }), pictures[0] as Buffer];
+  const frame = (seq: number): Buffer[] => [Buffer.from(encodeFrameHeader({ seq, captureUs: Date.now() * 1000, width: 640, height: 360, codec: 'jpeg', key: true, data: pictures[0] as Buffer })), pictures[0] as Buffer];
   const small = fragmentMessage(frame(0), 0, { session: p.session, fragmentSize: 64 });
   for (const d of small.order) await p.send(Buffer.concat(d));
   await until(() => (relay.udpStats()[0]?.totals.invalid ?? 0) >= invalid0 + small.count, 'the 64-byte fragments to be counted invalid', 5000);

@@ -8,7 +8,7 @@ import { subscribe } from '../../src/client/subscribe.js';
 import { isFramewireError } from '../../src/errors.js';
 import { encodeFrames, replaySource } from '../helpers/udp-frames.js';
 
-const sha = (b: Buffer): string => createHash('sha1').update(b).digest('hex');
+const sha = (b: Uint8Array): string => createHash('sha1').update(b).digest('hex');
 
 test('1920x1080 frames well over 64 KB arrive intact through the relay over UDP', async () => {
   const pictures = await encodeFrames(1920, 1080, 6);

@@ -47,7 +47,7 @@ describe('Node clients over WebSocket (ws://HOST:HTTP/STREAM)', { timeout: 60_00
     const [a, b] = await Promise.all([take(viaWs), take(viaTcp)]);
     await pub.done;
     assert.deepEqual(a.map((f) => f.seq), b.map((f) => f.seq));
-    assert.ok(a.every((f, i) => f.data.equals((b[i] as EncodedFrame).data)), 'identical JPEG bytes');
+    assert.ok(a.every((f, i) => Buffer.from(f.data).equals((b[i] as EncodedFrame).data)), 'identical JPEG bytes');
     assert.deepEqual([a[0]?.width, a[0]?.height], [320, 240]);
     const st = viaWs.stats();
     assert.equal(st.framesLost, 0);

@@ -13,7 +13,7 @@ function throwsCode(fn: () => unknown, code: ErrorCode, label: string): void {
 describe('control messages', () => {
   for (const msg of sampleControls) {
     it(`round-trips ${msg.type} ${JSON.stringify(msg.body).slice(0, 40)}`, () => {
-      const wire = encodeControl(msg);
+      const wire = Buffer.from(encodeControl(msg));
       const h = readFixedHeader(wire);
       assert.equal(h.magic, 0x4657);
       assert.equal(h.version, 1);
@@ -136,7 +136,7 @@ describe('control messages', () => {
 describe('frame messages', () => {
   for (const frame of sampleFrames) {
     it(`round-trips seq ${frame.seq} ${frame.codec} ${frame.width}x${frame.height} (${frame.data.length} bytes)`, () => {
-      const wire = encodeFrame(frame);
+      const wire = Buffer.from(encodeFrame(frame));
       assert.equal(wire.length, FRAME_HEADER_BYTES + frame.data.length);
       const header = encodeFrameHeader(frame);
       assert.ok(wire.subarray(0, FRAME_HEADER_BYTES).equals(header));

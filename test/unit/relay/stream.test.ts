@@ -32,7 +32,7 @@ class FakeChannel extends MessageChannel {
     this.emit('drain');
   }
   frameSeqs(): number[] {
-    return this.sent.filter((p) => p.length === 2).map((p) => (p[0] as Buffer).readUInt32BE(12));
+    return this.sent.filter((p) => p.length === 2).map((p) => Buffer.from(p[0] as Uint8Array).readUInt32BE(12));
   }
 }
 
