@@ -60,6 +60,8 @@ export const ErrorCodes = {
    * not speak TLS. Reconnecting does not help.
    */
   TLS: 'FW_TLS',
+  /** A bug on the side that reports it, not the peer's fault (logged there with its stack). */
+  INTERNAL: 'FW_INTERNAL',
 } as const;
 
 /** A stable error code string. */

@@ -1,7 +1,9 @@
 import { ErrorCodes, FramewireError } from '../errors.js';
 import { nowUs } from '../frame/clock.js';
-import { ClockSync } from '../protocol/clock-sync.js';
+import type { EncodedFrame } from '../frame/frame.js';
+import type { ClockSync } from '../protocol/clock-sync.js';
 import { encodeControl, type ControlMessage, type HelloBody, type Message, type StatsBody, type WelcomeBody } from '../protocol/messages.js';
+import { ProtocolSession } from '../protocol/session.js';
 import type { ParserLimits } from '../protocol/parser.js';
 import type { MessageChannel } from '../transport/channel.js';
 import { connectTcp } from '../transport/tcp.js';
@@ -34,21 +36,19 @@ export interface ClientHandlers {
   onClose(reason: string, error: FramewireError | undefined): void;
 }
 
-const PING_INTERVAL_MS = 1000;
+/** A relay pings every second: this long without a word means it is gone (a half-open TCP connection, a dead path). */
+const CLIENT_IDLE_TIMEOUT_MS = 15_000;
 
 /**
- * The client's side of one connection after a successful handshake: answers
- * pings, pings the relay for RTT and clock offset, reports frames and stats.
+ * The client's side of one connection after a successful handshake: the
+ * shared {@link ProtocolSession} (pings for RTT and clock offset, answers to
+ * pings, bye, idle timeout) wired to a channel; reports frames and stats.
  */
 export class ClientConnection {
-  readonly clockSync = new ClockSync();
-  private pingTimer: NodeJS.Timeout | undefined;
-  private closed = false;
-
   private constructor(
     readonly channel: MessageChannel,
     readonly welcome: WelcomeBody,
-    private readonly handlers: ClientHandlers,
+    private readonly core: ProtocolSession,
   ) {}
 
   /** Connects, says hello and waits for the welcome (or a coded error). */
@@ -66,109 +66,58 @@ export class ClientConnection {
           : await connectTcp({ host: url.host, port: url.port, timeoutMs, signal: options.signal, ...tls, ...limitsOf(options) });
     return new Promise<ClientConnection>((resolve, reject) => {
       let conn: ClientConnection | undefined;
-      const early: Message[] = [];
-      const fail = (err: FramewireError): void => {
-        clearTimeout(timer);
-        options.signal?.removeEventListener('abort', onAbort);
-        channel.destroy();
-        reject(err);
-      };
-      const onAbort = (): void => fail(new FramewireError(ErrorCodes.ABORTED, 'aborted'));
-      const timer = setTimeout(() => fail(new FramewireError(ErrorCodes.TIMEOUT, `no welcome from ${channel.remote} within ${timeoutMs} ms`)), timeoutMs);
+      const settle = (): void => options.signal?.removeEventListener('abort', onAbort);
+      const core = new ProtocolSession(
+        { send: (m) => channel.send([encodeControl(m)]), end: () => channel.end() },
+        {
+          welcome: (body) => {
+            settle();
+            conn = new ClientConnection(channel, body, core);
+            resolve(conn);
+          },
+          ...(handlers.onFrame ? { frame: (frame: EncodedFrame, at: number) => handlers.onFrame?.({ type: 'frame', frame }, at) } : {}),
+          stats: (body) => handlers.onStats?.(body),
+          closed: (reason, error) => {
+            if (conn) return handlers.onClose(reason, error);
+            settle();
+            channel.destroy();
+            reject(error ?? new FramewireError(ErrorCodes.CONNECTION_CLOSED, `${channel.remote} closed the connection during the handshake (${reason})`));
+          },
+        },
+        { side: 'client', clock: nowUs, handshakeTimeoutMs: timeoutMs, idleTimeoutMs: CLIENT_IDLE_TIMEOUT_MS },
+      );
+      const onAbort = (): void => core.transportClosed('aborted', new FramewireError(ErrorCodes.ABORTED, 'aborted'));
       options.signal?.addEventListener('abort', onAbort, { once: true });
-      channel.on('protocolError', (err) => {
-        if (conn) conn.fail(err);
-        else fail(err);
-      });
-      channel.on('close', (err) => {
-        if (conn) conn.finish(err ? `connection error: ${err.message}` : 'connection closed', undefined);
-        else fail(new FramewireError(ErrorCodes.CONNECTION_CLOSED, `${channel.remote} closed the connection during the handshake${err ? `: ${err.message}` : ''}`));
-      });
-      channel.on('message', (msg) => {
-        if (conn) return conn.onMessage(msg);
-        if (msg.type === 'welcome') {
-          clearTimeout(timer);
-          options.signal?.removeEventListener('abort', onAbort);
-          conn = new ClientConnection(channel, msg.body, handlers);
-          conn.startPings();
-          resolve(conn);
-          for (const m of early) conn.onMessage(m);
-        } else if (msg.type === 'error') {
-          fail(new FramewireError(msg.body.code, msg.body.message));
-        } else if (msg.type === 'bye') {
-          fail(new FramewireError(ErrorCodes.CONNECTION_CLOSED, `relay said bye during the handshake: ${msg.body.reason}`));
-        } else if (msg.type === 'ping') {
-          early.push(msg);
-        } else {
-          fail(new FramewireError(ErrorCodes.UNEXPECTED_MESSAGE, `expected welcome, got ${msg.type}`));
-        }
-      });
-      channel.send([encodeControl({ type: 'hello', body: hello })]);
+      channel.on('protocolError', (err) => core.fail(err));
+      channel.on('close', (err) =>
+        core.transportClosed(
+          err ? `connection error: ${err.message}` : 'connection closed',
+          conn ? undefined : new FramewireError(ErrorCodes.CONNECTION_CLOSED, `${channel.remote} closed the connection during the handshake${err ? `: ${err.message}` : ''}`),
+        ),
+      );
+      channel.on('message', (msg) => core.receive(msg, nowUs()));
+      core.start(hello);
     });
+  }
+
+  /** RTT and the relay's clock offset. */
+  get clockSync(): ClockSync {
+    return this.core.clockSync;
   }
 
   /** Sends a control message. */
   send(msg: ControlMessage): void {
-    this.channel.send([encodeControl(msg)]);
+    this.core.send(msg);
   }
 
   /** Relay clock minus local clock, µs. */
   get offsetUs(): number {
-    return this.clockSync.offsetUs;
+    return this.core.clockSync.offsetUs;
   }
 
   /** Says bye and closes. Idempotent. */
   close(reason = 'client closing'): void {
-    if (this.closed) return;
-    this.send({ type: 'bye', body: { reason } });
-    this.channel.end();
-    this.finish(reason, undefined);
-  }
-
-  private fail(err: FramewireError): void {
-    if (this.closed) return;
-    this.send({ type: 'error', body: { code: err.code, message: err.message } });
-    this.channel.end();
-    this.finish(err.message, err);
-  }
-
-  private onMessage(msg: Message): void {
-    if (this.closed) return;
-    const now = nowUs();
-    switch (msg.type) {
-      case 'frame':
-        if (!this.handlers.onFrame) return this.fail(new FramewireError(ErrorCodes.UNEXPECTED_MESSAGE, 'a publisher does not receive frames'));
-        return this.handlers.onFrame(msg, now);
-      case 'ping':
-        return this.send({ type: 'pong', body: { id: msg.body.id, t0: msg.body.t0, t1: now, t2: nowUs() } });
-      case 'pong':
-        this.clockSync.onPong(msg.body, now);
-        return;
-      case 'stats':
-        return this.handlers.onStats?.(msg.body);
-      case 'bye':
-        this.channel.end();
-        return this.finish(`relay said bye: ${msg.body.reason}`, undefined);
-      case 'error':
-        this.channel.end();
-        return this.finish(`relay error ${msg.body.code}: ${msg.body.message}`, new FramewireError(msg.body.code, msg.body.message));
-      default:
-        return this.fail(new FramewireError(ErrorCodes.UNEXPECTED_MESSAGE, `unexpected ${msg.type} after the handshake`));
-    }
-  }
-
-  private startPings(): void {
-    const ping = (): void => this.send({ type: 'ping', body: { id: this.clockSync.nextPingId(), t0: nowUs() } });
-    ping();
-    this.pingTimer = setInterval(ping, PING_INTERVAL_MS);
-    this.pingTimer.unref();
-  }
-
-  private finish(reason: string, error: FramewireError | undefined): void {
-    if (this.closed) return;
-    this.closed = true;
-    clearInterval(this.pingTimer);
-    this.handlers.onClose(reason, error);
+    this.core.bye(reason);
   }
 }
 
@@ -178,12 +127,6 @@ function limitsOf(o: ParserLimits): ParserLimits {
   if (o.maxControlBytes !== undefined) out.maxControlBytes = o.maxControlBytes;
   if (o.maxHeaderBytes !== undefined) out.maxHeaderBytes = o.maxHeaderBytes;
   return out;
-}
-
-/** Backoff delays for reconnects: 250 ms doubling to 5 s, with jitter. */
-export function backoffMs(attempt: number): number {
-  const base = Math.min(5000, 250 * 2 ** Math.min(attempt, 5));
-  return Math.round(base * (0.75 + Math.random() * 0.5));
 }
 
 /** Sleeps, or rejects with FW_ABORTED when the signal fires. */

@@ -3,7 +3,8 @@ import { nowUs } from '../frame/clock.js';
 import type { EncodedFrame, FrameSource } from '../frame/frame.js';
 import { StatsMeter, type StatsSnapshot } from '../frame/meter.js';
 import { encodeFrameHeader, type VideoParams, type WelcomeBody } from '../protocol/messages.js';
-import { ClientConnection, backoffMs, sleep, type ConnectOptions } from './connection.js';
+import { backoffMs, isFatalCode } from '../protocol/session.js';
+import { ClientConnection, sleep, type ConnectOptions } from './connection.js';
 import { parseStreamUrl, type StreamUrl } from './url.js';
 
 /** Options for {@link publish}. */
@@ -25,7 +26,6 @@ export interface PublicationStats extends StatsSnapshot {
   framesNotSent: number;
 }
 
-const FATAL: ReadonlySet<string> = new Set([ErrorCodes.UNAUTHORIZED, ErrorCodes.TLS, ErrorCodes.STREAM_BUSY, ErrorCodes.BAD_URL, ErrorCodes.BAD_VERSION, ErrorCodes.BAD_MESSAGE, ErrorCodes.BAD_FRAME]);
 
 /**
  * A running publication: frames from a source go to the relay, newest
@@ -85,7 +85,7 @@ export class Publication {
           } catch (err) {
             if (this.stopped) break;
             const coded = isFramewireError(err) ? err : new FramewireError(ErrorCodes.CONNECTION_CLOSED, String(err));
-            if (first || FATAL.has(coded.code) || this.options.reconnect === false) {
+            if (first || isFatalCode(coded.code, 'publish') || this.options.reconnect === false) {
               this.fatal = coded;
               this.options.onDisconnect?.(coded.message, false);
               this.close();
@@ -127,7 +127,7 @@ export class Publication {
   private onConnClosed(reason: string, error: FramewireError | undefined): void {
     this.conn = undefined;
     if (this.stopped) return;
-    const retry = (this.options.reconnect ?? true) && !(error && FATAL.has(error.code));
+    const retry = (this.options.reconnect ?? true) && !(error && isFatalCode(error.code, 'publish'));
     this.options.onDisconnect?.(reason, retry);
     if (!retry) {
       this.fatal = error ?? new FramewireError(ErrorCodes.CONNECTION_CLOSED, reason);

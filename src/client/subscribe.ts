@@ -4,7 +4,8 @@ import type { EncodedFrame } from '../frame/frame.js';
 import { StatsMeter, type StatsSnapshot } from '../frame/meter.js';
 import { DropOldestQueue } from '../frame/queue.js';
 import type { StatsBody, VideoParams, WelcomeBody } from '../protocol/messages.js';
-import { ClientConnection, backoffMs, sleep, type ConnectOptions } from './connection.js';
+import { backoffMs, isFatalCode } from '../protocol/session.js';
+import { ClientConnection, sleep, type ConnectOptions } from './connection.js';
 import { parseStreamUrl } from './url.js';
 
 /** Options for {@link subscribe}. */
@@ -34,7 +35,6 @@ export interface SubscriptionStats extends StatsSnapshot {
 }
 
 /** Codes after which reconnecting cannot help. */
-const FATAL: ReadonlySet<string> = new Set([ErrorCodes.UNAUTHORIZED, ErrorCodes.TLS, ErrorCodes.BAD_URL, ErrorCodes.BAD_MESSAGE, ErrorCodes.BAD_VERSION, ErrorCodes.ABORTED]);
 
 /**
  * A live subscription to one stream: an async iterable of frames whose
@@ -118,7 +118,7 @@ export class Subscription implements AsyncIterable<EncodedFrame> {
       this.setLive(false);
       if (this.stopped) break;
       const code = ended?.error?.code;
-      const retry = (o.reconnect ?? true) && !(code && FATAL.has(code));
+      const retry = (o.reconnect ?? true) && !(code && isFatalCode(code, 'view'));
       o.onDisconnect?.(ended?.reason ?? 'closed', retry);
       if (!retry) {
         const err = ended?.error ?? new FramewireError(ErrorCodes.CONNECTION_CLOSED, ended?.reason ?? 'connection closed');

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { ErrorCodes, FramewireError } from '../errors.js';
 import type { Clock } from '../frame/clock.js';
-import { ClockSync } from '../protocol/clock-sync.js';
+import type { ClockSync } from '../protocol/clock-sync.js';
 import { encodeControl, type ControlMessage, type HelloBody, type Message } from '../protocol/messages.js';
+import { ProtocolSession } from '../protocol/session.js';
 import type { MessageChannel } from '../transport/channel.js';
 
 /** What a session needs from the relay that owns it. */
@@ -30,47 +31,50 @@ export interface SessionHost {
   onTick(session: ServerSession, nowUs: number): void;
 }
 
-const PING_INTERVAL_MS = 1000;
-/** What a peer may send after its hello while its token is being verified (kept, then handled in order). */
-const MAX_EARLY_MESSAGES = 8;
-const MAX_EARLY_FRAME_BYTES = 4 << 20;
-
 /**
- * The relay's side of one connection: handshake with a timeout, then
- * ping/pong (clock offset of publishers), frames from a publisher, bye. A
- * peer that breaks the protocol gets an error message with its code, then
- * its connection closes; nothing else is touched.
+ * The relay's side of one connection: the shared {@link ProtocolSession}
+ * (handshake with a timeout, token check with early messages held, pings,
+ * idle timeout, bye) wired to a channel and to the relay. A peer that breaks
+ * the protocol gets an error message with its code, then its connection
+ * closes; nothing else is touched.
  */
 export class ServerSession {
   readonly id = randomBytes(6).toString('hex');
   hello: HelloBody | undefined;
-  /** Publisher's clock minus the relay's clock. */
-  readonly clockSync = new ClockSync();
-  private state: 'handshake' | 'verifying' | 'open' | 'closed' = 'handshake';
-  /** Messages that arrived while the hello's token was being verified, with their arrival times. */
-  private early: { msg: Message; at: number }[] = [];
-  private earlyFrameBytes = 0;
-  private handshakeTimer: NodeJS.Timeout | undefined;
-  private pingTimer: NodeJS.Timeout | undefined;
-  private lastHeardUs: number;
+  private readonly core: ProtocolSession;
 
   constructor(
     readonly channel: MessageChannel,
     private readonly host: SessionHost,
   ) {
-    this.lastHeardUs = host.clock();
-    this.handshakeTimer = setTimeout(
-      () => this.fail(new FramewireError(ErrorCodes.HANDSHAKE_TIMEOUT, `no hello within ${host.handshakeTimeoutMs} ms`)),
-      host.handshakeTimeoutMs,
+    this.core = new ProtocolSession(
+      { send: (m) => channel.send([encodeControl(m)]), end: () => channel.end() },
+      {
+        hello: (hello) => this.onHello(hello),
+        frame: (frame, at) => {
+          if (this.hello?.role !== 'publish') throw new FramewireError(ErrorCodes.UNEXPECTED_MESSAGE, 'only a publisher may send frames');
+          host.onFrame(this, { type: 'frame', frame }, at);
+        },
+        ack: (seq) => host.onAck(this, seq),
+        tick: (now) => host.onTick(this, now),
+        closed: (reason, error) => host.detach(this, reason, error),
+        onInternalError: (err) => console.error(`framewire relay: internal error in session ${this.id} (${channel.remote}):`, err),
+      },
+      { side: 'server', clock: host.clock, handshakeTimeoutMs: host.handshakeTimeoutMs, idleTimeoutMs: host.idleTimeoutMs },
     );
     // Until a publisher is welcomed, the peer has no business sending frames.
     channel.acceptFrames(false);
     channel.on('held', (bytes) => {
-      if (this.state !== 'closed') host.onHeld(this, bytes);
+      if (this.core.state !== 'closed') host.onHeld(this, bytes);
     });
-    channel.on('message', (m) => this.onMessage(m));
-    channel.on('protocolError', (err) => this.fail(err));
-    channel.on('close', (err) => this.finish(err ? `socket error: ${err.message}` : 'connection closed'));
+    channel.on('message', (m) => this.core.receive(m, host.clock()));
+    channel.on('protocolError', (err) => this.core.fail(err));
+    channel.on('close', (err) => this.core.transportClosed(err ? `socket error: ${err.message}` : 'connection closed'));
+  }
+
+  /** The publisher's clock against the relay's (from its pongs). */
+  get clockSync(): ClockSync {
+    return this.core.clockSync;
   }
 
   get remote(): string {
@@ -78,157 +82,58 @@ export class ServerSession {
   }
 
   get isOpen(): boolean {
-    return this.state === 'open';
+    return this.core.isOpen;
   }
 
   /** Sends a control message. */
   send(msg: ControlMessage): void {
-    this.channel.send([encodeControl(msg)]);
+    this.core.send(msg);
   }
 
   /** Sends an error with a stable code, then closes. */
   fail(err: FramewireError): void {
-    if (this.state === 'closed') return;
-    this.send({ type: 'error', body: { code: err.code, message: err.message } });
-    this.channel.end();
-    this.finish(err.message, err);
+    this.core.fail(err);
   }
 
   /** Says bye with a reason, then closes. */
   bye(reason: string): void {
-    if (this.state === 'closed') return;
-    this.send({ type: 'bye', body: { reason } });
-    this.channel.end();
-    this.finish(`bye: ${reason}`);
+    this.core.bye(reason);
   }
 
-  private onMessage(msg: Message): void {
-    if (this.state === 'closed') return;
-    const now = this.host.clock();
-    this.lastHeardUs = now;
-    if (this.state === 'verifying') {
-      this.keepEarly(msg, now);
-      return;
-    }
-    this.handle(msg, now);
+  private onHello(hello: HelloBody): void {
+    // A publisher's frames may follow its hello at once (held while a token is checked).
+    if (hello.role === 'publish') this.channel.acceptFrames(true);
+    const verifying = this.host.authenticate(hello);
+    if (!verifying) return this.admit(hello);
+    // The signature check is asynchronous: the core holds what arrives meanwhile, in order.
+    verifying
+      .then(
+        () => this.admit(hello),
+        (err: unknown) => this.core.fail(err instanceof FramewireError ? err : internal(err)),
+      )
+      // Neither handler throws; should one ever, the peer is dropped rather than the process.
+      .catch(() => this.channel.destroy());
   }
 
-  private handle(msg: Message, now: number): void {
-    try {
-      if (this.state === 'handshake') {
-        if (msg.type !== 'hello') {
-          throw new FramewireError(ErrorCodes.UNEXPECTED_MESSAGE, `expected hello, got ${msg.type}`);
-        }
-        // A publisher's frames may follow its hello at once (held while a token is checked).
-        if (msg.body.role === 'publish') this.channel.acceptFrames(true);
-        const verifying = this.host.authenticate(msg.body);
-        if (!verifying) {
-          this.admit(msg.body);
-          return;
-        }
-        // The signature check is asynchronous: hold what arrives meanwhile, in order.
-        this.state = 'verifying';
-        const hello = msg.body;
-        verifying
-          .then(
-            () => this.admit(hello),
-            (err: unknown) => this.fail(coded(err)),
-          )
-          // Neither handler throws; should one ever, the peer is dropped rather than the process.
-          .catch(() => this.channel.destroy());
-        return;
-      }
-      switch (msg.type) {
-        case 'frame':
-          if (this.hello?.role !== 'publish') throw new FramewireError(ErrorCodes.UNEXPECTED_MESSAGE, 'only a publisher may send frames');
-          this.host.onFrame(this, msg, now);
-          return;
-        case 'ping':
-          this.send({ type: 'pong', body: { id: msg.body.id, t0: msg.body.t0, t1: now, t2: this.host.clock() } });
-          return;
-        case 'pong':
-          this.clockSync.onPong(msg.body, now);
-          return;
-        case 'stats':
-          return;
-        case 'ack':
-          this.host.onAck(this, msg.body.seq);
-          return;
-        case 'bye':
-          this.channel.end();
-          this.finish(`peer said bye: ${msg.body.reason}`);
-          return;
-        case 'error':
-          this.channel.end();
-          this.finish(`peer error ${msg.body.code}: ${msg.body.message}`);
-          return;
-        default:
-          throw new FramewireError(ErrorCodes.UNEXPECTED_MESSAGE, `unexpected ${msg.type} after the handshake`);
-      }
-    } catch (err) {
-      this.fail(coded(err));
-    }
-  }
-
-  /** Attaches a session whose token checked out (unless it closed meanwhile), then handles what arrived in between. */
+  /** Attaches a session whose token checked out (unless it closed meanwhile). */
   private admit(hello: HelloBody): void {
-    if (this.state === 'closed') return;
+    if (this.core.state === 'closed') return;
+    let welcome: ControlMessage;
     try {
-      const welcome = this.host.attach(this, hello);
-      // Set only once attached, so a refused peer is never logged as a publisher or viewer.
-      this.hello = hello;
-      clearTimeout(this.handshakeTimer);
-      this.state = 'open';
-      this.send(welcome);
-      this.startPings();
+      welcome = this.host.attach(this, hello);
     } catch (err) {
-      this.fail(coded(err));
+      this.core.fail(err instanceof FramewireError ? err : internal(err));
       return;
     }
-    const early = this.early;
-    this.early = [];
-    this.earlyFrameBytes = 0;
-    for (const { msg, at } of early) {
-      if (this.state !== 'open') return;
-      this.handle(msg, at);
-    }
-  }
-
-  private keepEarly(msg: Message, at: number): void {
-    if (msg.type === 'frame') this.earlyFrameBytes += msg.frame.data.length;
-    if (this.early.length >= MAX_EARLY_MESSAGES || this.earlyFrameBytes > MAX_EARLY_FRAME_BYTES) {
-      this.fail(new FramewireError(ErrorCodes.UNEXPECTED_MESSAGE, 'too much sent before the welcome'));
-      return;
-    }
-    this.early.push({ msg, at });
-  }
-
-  private startPings(): void {
-    const ping = (): void => {
-      if (this.state !== 'open') return;
-      const now = this.host.clock();
-      if (now - this.lastHeardUs > this.host.idleTimeoutMs * 1000) {
-        this.fail(new FramewireError(ErrorCodes.TIMEOUT, `nothing heard for ${this.host.idleTimeoutMs} ms`));
-        return;
-      }
-      this.send({ type: 'ping', body: { id: this.clockSync.nextPingId(), t0: now } });
-      this.host.onTick(this, now);
-    };
-    ping();
-    this.pingTimer = setInterval(ping, PING_INTERVAL_MS);
-    this.pingTimer.unref();
-  }
-
-  private finish(reason: string, error?: FramewireError): void {
-    if (this.state === 'closed') return;
-    this.state = 'closed';
-    this.early = [];
-    clearTimeout(this.handshakeTimer);
-    clearInterval(this.pingTimer);
-    this.host.detach(this, reason, error);
+    if (welcome.type !== 'welcome') return this.core.fail(internal(new Error(`attach answered ${welcome.type}`)));
+    // Set only once attached, so a refused peer is never logged as a publisher or viewer.
+    this.hello = hello;
+    this.core.admit(welcome.body);
   }
 }
 
-function coded(err: unknown): FramewireError {
-  return err instanceof FramewireError ? err : new FramewireError(ErrorCodes.BAD_MESSAGE, String(err));
+/** Our own bug, logged with its stack; the peer is told FW_INTERNAL, never blamed. */
+function internal(err: unknown): FramewireError {
+  console.error('framewire relay: internal error:', err);
+  return new FramewireError(ErrorCodes.INTERNAL, 'internal error in the relay', { cause: err });
 }

@@ -232,7 +232,7 @@ export class UdpChannel extends MessageChannel {
       return;
     }
     const message = parts.length === 1 ? first : Buffer.concat(parts);
-    const type = first.length >= 4 ? first.readUInt8(3) : 0;
+    const type = first.length >= 4 ? (first[3] as number) : 0;
     const reliable = type !== MessageType.ping && type !== MessageType.pong;
     const datagram = this.control.wrap(message, reliable, now);
     // A bye goes behind the frames already queued, as on TCP: jumping ahead, it
