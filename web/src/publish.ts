@@ -1,4 +1,4 @@
-import { encodeFrame, nowUs } from './protocol.js';
+import { nowUs, type HelloBody } from '../../src/protocol/index.js';
 import { RelaySession, pageToken, relayWsUrl, withToken } from './session.js';
 
 /**
@@ -69,7 +69,7 @@ async function tick(quality: number): Promise<void> {
   busy = false;
   if (!blob || !session.open) return;
   const data = new Uint8Array(await blob.arrayBuffer());
-  session.send(encodeFrame({ seq: seq++, captureUs, width: canvas.width, height: canvas.height, data }));
+  session.sendFrame({ seq: seq++, captureUs, width: canvas.width, height: canvas.height, codec: 'jpeg', key: true, data });
   sent++;
   bytes += data.length;
   sentAt.push(performance.now());
@@ -94,7 +94,7 @@ async function start(): Promise<void> {
       return;
     }
   }
-  const hello: Record<string, unknown> = { role: 'publish', stream, params: { width: w, height: h, fps }, client: 'framewire-web-publisher' };
+  const hello: HelloBody = { role: 'publish', stream, params: { width: w, height: h, fps }, client: 'framewire-web-publisher' };
   const token = pageToken();
   if (token) hello.token = token;
   session = new RelaySession(

@@ -1,57 +1,70 @@
-import { decodeMessage, encodeControl, nowUs, num, type WireFrame } from './protocol.js';
+import {
+  DEFAULT_LIMITS,
+  ErrorCodes,
+  FramewireError,
+  ProtocolSession,
+  backoffMs,
+  decodeMessage,
+  encodeControl,
+  encodeFrame,
+  isFatalCode,
+  nowUs,
+  type EncodedFrame,
+  type HelloBody,
+  type StatsBody,
+  type WelcomeBody,
+} from '../../src/protocol/index.js';
 
 /** What a page hears from its relay session. */
 export interface SessionHandlers {
   /** Connection state changes; `detail` is a human sentence. */
   onState?(state: 'connecting' | 'open' | 'waiting' | 'failed', detail: string): void;
-  onWelcome?(body: Record<string, unknown>): void;
-  onFrame?(frame: WireFrame, arrivalUs: number): void;
-  onStats?(body: Record<string, unknown>): void;
+  onWelcome?(body: WelcomeBody): void;
+  onFrame?(frame: EncodedFrame, arrivalUs: number): void;
+  onStats?(body: StatsBody): void;
 }
 
 /** Options for {@link RelaySession}. */
 export interface SessionOptions {
   /** ws:// or wss:// URL of the relay's /ws endpoint. */
   url: string;
-  /** The hello body: role, stream, token, params, client. */
-  hello: Record<string, unknown>;
+  /** The hello: role, stream, token, params, client. */
+  hello: HelloBody;
 }
 
-/** Codes after which retrying cannot help. */
-const FATAL = new Set(['FW_UNAUTHORIZED', 'FW_BAD_MESSAGE', 'FW_BAD_VERSION']);
-
 /**
- * One logical connection to a relay over WebSocket, kept open: the native
- * handshake (hello → welcome), answers to pings, pings of its own for RTT
- * and clock offset (NTP style, min-RTT sample of the last 8), and reconnects
- * with backoff (250 ms doubling to 5 s, jittered) when the relay goes away.
+ * One logical connection to a relay over WebSocket, kept open: the shared
+ * protocol core (src/protocol: parser with its limits, the session state
+ * machine with its pings, clock sync and idle timeout) on a browser
+ * WebSocket, reconnecting with the core's backoff when the relay goes away
+ * and stopping on the core's fatal codes.
  */
 export class RelaySession {
   private ws: WebSocket | undefined;
+  private core: ProtocolSession | undefined;
   private attempt = 0;
   private stopped = false;
-  private pingTimer: number | undefined;
   private retryTimer: number | undefined;
-  private pingId = 1;
-  private readonly samples: { rttUs: number; offsetUs: number }[] = [];
-  /** True between welcome and close. */
-  open = false;
+  private maxFrameBytes = DEFAULT_LIMITS.maxFrameBytes;
 
   constructor(
     private readonly options: SessionOptions,
     private readonly handlers: SessionHandlers,
   ) {}
 
+  /** True between welcome and close. */
+  get open(): boolean {
+    return this.core?.isOpen ?? false;
+  }
+
   /** Relay clock minus page clock, µs (best of the recent samples). */
   get offsetUs(): number {
-    let best: { rttUs: number; offsetUs: number } | undefined;
-    for (const s of this.samples) if (!best || s.rttUs < best.rttUs) best = s;
-    return best?.offsetUs ?? 0;
+    return this.core?.clockSync.offsetUs ?? 0;
   }
 
   /** Latest round-trip time, µs. */
   get rttUs(): number {
-    return this.samples[this.samples.length - 1]?.rttUs ?? 0;
+    return this.core?.clockSync.rttUs ?? 0;
   }
 
   /** Bytes the browser has not yet handed to the network. */
@@ -63,18 +76,17 @@ export class RelaySession {
     this.connect();
   }
 
-  /** Sends one whole protocol message (only while open). */
-  send(data: Uint8Array<ArrayBuffer>): void {
-    if (this.open && this.ws?.readyState === WebSocket.OPEN) this.ws.send(data);
+  /** Sends a frame (only while open). */
+  sendFrame(frame: EncodedFrame): void {
+    if (this.open && this.ws?.readyState === WebSocket.OPEN) this.ws.send(encodeFrame(frame) as Uint8Array<ArrayBuffer>);
   }
 
   /** Says bye and stops for good. */
   close(reason = 'page closed'): void {
     this.stopped = true;
     clearTimeout(this.retryTimer);
-    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(encodeControl('bye', { reason }));
-    this.ws?.close(1000);
-    this.teardown();
+    if (this.core && this.core.state !== 'closed') this.core.bye(reason);
+    else this.ws?.close(1000);
   }
 
   private connect(): void {
@@ -83,85 +95,66 @@ export class RelaySession {
     const ws = new WebSocket(this.options.url);
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
-    let fatal: string | undefined;
-    ws.onopen = () => ws.send(encodeControl('hello', this.options.hello));
+    const hello = this.options.hello;
+    const core = new ProtocolSession(
+      {
+        send: (m) => {
+          if (ws.readyState === WebSocket.OPEN) ws.send(encodeControl(m) as Uint8Array<ArrayBuffer>);
+        },
+        end: () => ws.close(1000),
+      },
+      {
+        welcome: (body) => {
+          this.attempt = 0;
+          this.maxFrameBytes = Math.max(1, body.maxFrameBytes || DEFAULT_LIMITS.maxFrameBytes);
+          this.handlers.onWelcome?.(body);
+          this.handlers.onState?.('open', 'connected');
+        },
+        ...(hello.role === 'view'
+          ? {
+              frame: (frame: EncodedFrame, at: number) => {
+                // Ack on arrival: the relay then keeps only a round trip's worth of frames in flight.
+                if (hello.acks === true) core.send({ type: 'ack', body: { seq: frame.seq } });
+                this.handlers.onFrame?.(frame, at);
+              },
+            }
+          : {}),
+        stats: (body) => this.handlers.onStats?.(body),
+        closed: (reason, error) => this.closed(ws, reason, error),
+        onInternalError: (err) => console.error('framewire: internal error in the page session', err),
+      },
+      // The relay pings every second: 15 s of silence means it is gone even if the socket says open.
+      { side: 'client', clock: nowUs, handshakeTimeoutMs: 10_000, idleTimeoutMs: 15_000 },
+    );
+    this.core = core;
+    ws.onopen = () => core.start(hello);
     ws.onmessage = (ev: MessageEvent) => {
       if (!(ev.data instanceof ArrayBuffer)) return;
       const arrival = nowUs();
       let msg;
       try {
-        msg = decodeMessage(ev.data);
+        msg = decodeMessage(new Uint8Array(ev.data), { maxFrameBytes: this.maxFrameBytes });
       } catch (err) {
-        ws.send(encodeControl('error', { code: 'FW_BAD_MESSAGE', message: String(err) }));
-        ws.close(1002);
+        core.fail(err instanceof FramewireError ? err : new FramewireError(ErrorCodes.INTERNAL, String(err)));
         return;
       }
-      switch (msg.type) {
-        case 'frame':
-          // Ack on arrival: the relay then keeps only a round trip's worth of frames in flight.
-          if (this.options.hello.acks === true) ws.send(encodeControl('ack', { seq: msg.frame.seq }));
-          this.handlers.onFrame?.(msg.frame, arrival);
-          return;
-        case 'welcome':
-          this.open = true;
-          this.attempt = 0;
-          this.samples.length = 0;
-          this.handlers.onWelcome?.(msg.body);
-          this.handlers.onState?.('open', 'connected');
-          this.ping();
-          this.pingTimer = window.setInterval(() => this.ping(), 1000);
-          return;
-        case 'ping':
-          ws.send(encodeControl('pong', { id: num(msg.body, 'id'), t0: num(msg.body, 't0'), t1: arrival, t2: nowUs() }));
-          return;
-        case 'pong': {
-          const t0 = num(msg.body, 't0');
-          const t1 = num(msg.body, 't1');
-          const t2 = num(msg.body, 't2');
-          this.samples.push({ rttUs: Math.max(0, arrival - t0 - (t2 - t1)), offsetUs: (t1 - t0 + (t2 - arrival)) / 2 });
-          if (this.samples.length > 8) this.samples.shift();
-          return;
-        }
-        case 'stats':
-          this.handlers.onStats?.(msg.body);
-          return;
-        case 'error': {
-          const code = String(msg.body.code);
-          if (FATAL.has(code)) fatal = `${code}: ${String(msg.body.message)}`;
-          else this.handlers.onState?.('waiting', `${code}: ${String(msg.body.message)}`);
-          return;
-        }
-        case 'bye':
-          this.handlers.onState?.('waiting', `relay said bye: ${String(msg.body.reason)}`);
-          return;
-        default:
-          return;
-      }
+      core.receive(msg, arrival);
     };
-    ws.onclose = (ev: CloseEvent) => {
-      if (this.ws !== ws) return;
-      this.teardown();
-      if (this.stopped) return;
-      if (fatal) {
-        this.stopped = true;
-        this.handlers.onState?.('failed', fatal);
-        return;
-      }
-      const delay = Math.round(Math.min(5000, 250 * 2 ** Math.min(this.attempt, 5)) * (0.75 + Math.random() * 0.5));
-      this.attempt++;
-      this.handlers.onState?.('waiting', `connection lost${ev.reason ? ` (${ev.reason})` : ''}; retrying in ${(delay / 1000).toFixed(1)} s`);
-      this.retryTimer = window.setTimeout(() => this.connect(), delay);
-    };
+    ws.onclose = (ev: CloseEvent) => core.transportClosed(`connection lost${ev.reason ? ` (${ev.reason})` : ''}`);
   }
 
-  private ping(): void {
-    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(encodeControl('ping', { id: this.pingId++, t0: nowUs() }));
-  }
-
-  private teardown(): void {
-    this.open = false;
-    clearInterval(this.pingTimer);
-    this.pingTimer = undefined;
+  private closed(ws: WebSocket, reason: string, error: FramewireError | undefined): void {
+    if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(1000);
+    if (this.ws !== ws || this.stopped) return;
+    if (error && isFatalCode(error.code, this.options.hello.role)) {
+      this.stopped = true;
+      this.handlers.onState?.('failed', `${error.code}: ${error.message}`);
+      return;
+    }
+    const delay = backoffMs(this.attempt++);
+    const why = error ? `${error.code}: ${error.message}` : reason;
+    this.handlers.onState?.('waiting', `${why}; retrying in ${(delay / 1000).toFixed(1)} s`);
+    this.retryTimer = window.setTimeout(() => this.connect(), delay);
   }
 }
 

@@ -1,4 +1,5 @@
-import { nowUs, num, type WireFrame } from './protocol.js';
+import * as core from '../../src/protocol/index.js';
+import { nowUs, type EncodedFrame, type HelloBody } from '../../src/protocol/index.js';
 import { RelaySession, pageToken, relayWsUrl } from './session.js';
 
 /**
@@ -28,7 +29,7 @@ const stat = (k: string): HTMLElement => $(`stat-${k}`);
 document.title = `${stream} · framewire`;
 $('stream-name').textContent = stream;
 
-let pending: { frame: WireFrame; arrival: number } | undefined;
+let pending: { frame: EncodedFrame; arrival: number } | undefined;
 let decoding = false;
 let dropped = 0;
 let relaySkipped = 0;
@@ -41,7 +42,7 @@ let errors = 0;
 const samples: Sample[] = [];
 const MAX_SAMPLES = 1024;
 
-const hello: Record<string, unknown> = { role: 'view', stream, acks: true, client: `framewire-web ${navigator.userAgent.slice(0, 80)}` };
+const hello: HelloBody = { role: 'view', stream, acks: true, client: `framewire-web ${navigator.userAgent.slice(0, 80)}` };
 const token = pageToken();
 if (token) hello.token = token;
 if (fpsCap > 0) hello.params = { fps: fpsCap };
@@ -60,9 +61,9 @@ const session = new RelaySession(
     },
     onStats(body) {
       if (typeof body.live === 'boolean') live = body.live;
-      const skipped = num(body, 'framesSkipped');
-      const decimated = num(body, 'framesDecimated');
-      if (!Number.isNaN(skipped)) relaySkipped = skipped + (Number.isNaN(decimated) ? 0 : decimated);
+      const skipped = body.framesSkipped;
+      const decimated = body.framesDecimated;
+      if (typeof skipped === 'number') relaySkipped = skipped + (typeof decimated === 'number' ? decimated : 0);
       render();
     },
     onFrame(frame, arrival) {
@@ -77,10 +78,10 @@ const session = new RelaySession(
   },
 );
 
-async function show(frame: WireFrame, arrival: number): Promise<void> {
+async function show(frame: EncodedFrame, arrival: number): Promise<void> {
   decoding = true;
   try {
-    const bitmap = await createImageBitmap(new Blob([frame.data], { type: 'image/jpeg' }));
+    const bitmap = await createImageBitmap(new Blob([frame.data as Uint8Array<ArrayBuffer>], { type: 'image/jpeg' }));
     if (canvas.width !== bitmap.width || canvas.height !== bitmap.height) {
       canvas.width = bitmap.width;
       canvas.height = bitmap.height;
@@ -128,7 +129,8 @@ export function viewerStats(): Record<string, number | boolean | string | null> 
     height: canvas.height,
   };
 }
-(window as unknown as { framewire: unknown }).framewire = { stats: viewerStats, latencySamples: () => samples.map((s) => [s.at, s.latencyUs / 1000]) };
+// `core` is the bundled protocol core itself (src/protocol), for tests that feed it bytes in the page.
+(window as unknown as { framewire: unknown }).framewire = { stats: viewerStats, latencySamples: () => samples.map((s) => [s.at, s.latencyUs / 1000]), core };
 
 function render(): void {
   const s = viewerStats();
