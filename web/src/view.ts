@@ -1,5 +1,5 @@
 import * as core from '../../src/protocol/index.js';
-import { nowUs, type EncodedFrame, type HelloBody } from '../../src/protocol/index.js';
+import { StatsMeter, nowUs, type EncodedFrame, type HelloBody } from '../../src/protocol/index.js';
 import { RelaySession, pageToken, relayWsUrl } from './session.js';
 
 /**
@@ -9,9 +9,9 @@ import { RelaySession, pageToken, relayWsUrl } from './session.js';
  * dropped and counted, so a slow tab skips frames and never queues them.
  */
 
+/** A displayed frame's time and end-to-end latency, kept for the benchmark (`latencySamples()`). */
 interface Sample {
   at: number;
-  bytes: number;
   latencyUs: number;
 }
 
@@ -33,6 +33,8 @@ let pending: { frame: EncodedFrame; arrival: number } | undefined;
 let decoding = false;
 let dropped = 0;
 let relaySkipped = 0;
+let skippedBase = 0;
+let skippedConn = 0;
 let displayed = 0;
 let live = false;
 let connected = false;
@@ -41,6 +43,8 @@ let state = 'connecting to the relay…';
 let errors = 0;
 const samples: Sample[] = [];
 const MAX_SAMPLES = 1024;
+/** The core's meter, fed at display time: fps, kbps and latency are what the page shows. */
+const meter = new StatsMeter();
 
 const hello: HelloBody = { role: 'view', stream, acks: true, client: `framewire-web ${navigator.userAgent.slice(0, 80)}` };
 const token = pageToken();
@@ -58,18 +62,33 @@ const session = new RelaySession(
     },
     onWelcome(body) {
       live = body.live === true;
+      // The relay counts skips per connection: keep what the last one skipped, and start the sequence afresh.
+      skippedBase += skippedConn;
+      skippedConn = 0;
+      meter.resetSequence();
     },
     onStats(body) {
-      if (typeof body.live === 'boolean') live = body.live;
+      if (typeof body.live === 'boolean') {
+        // A publisher that comes back starts its own sequence: not a loss.
+        if (body.live !== live) meter.resetSequence();
+        live = body.live;
+      }
       const skipped = body.framesSkipped;
       const decimated = body.framesDecimated;
-      if (typeof skipped === 'number') relaySkipped = skipped + (typeof decimated === 'number' ? decimated : 0);
+      if (typeof skipped === 'number') {
+        skippedConn = skipped + (typeof decimated === 'number' ? decimated : 0);
+        relaySkipped = skippedBase + skippedConn;
+      }
+      meter.setSkipped(relaySkipped + dropped);
       render();
     },
     onFrame(frame, arrival) {
       live = true;
       if (decoding) {
-        if (pending) dropped++;
+        if (pending) {
+          dropped++;
+          meter.setSkipped(relaySkipped + dropped);
+        }
         pending = { frame, arrival };
         return;
       }
@@ -92,7 +111,9 @@ async function show(frame: EncodedFrame, arrival: number): Promise<void> {
     displayed++;
     lastShownAt = now;
     // Capture time is on the relay's clock; the offset maps "now" onto it.
-    samples.push({ at: now, bytes: frame.data.length + 32, latencyUs: now + session.offsetUs - frame.captureUs });
+    const latencyUs = now + session.offsetUs - frame.captureUs;
+    meter.record(frame, now, latencyUs);
+    samples.push({ at: now, latencyUs });
     if (samples.length > MAX_SAMPLES) samples.shift();
     void arrival;
   } catch {
@@ -108,28 +129,27 @@ async function show(frame: EncodedFrame, arrival: number): Promise<void> {
 /** Figures over the last second, as the overlay shows them (also read by tests and the benchmark). */
 export function viewerStats(): Record<string, number | boolean | string | null> {
   const now = nowUs();
-  const win = samples.filter((s) => s.at > now - 1_000_000);
-  const lat = win.map((s) => s.latencyUs / 1000).sort((a, b) => a - b);
-  const pct = (p: number): number | null => (lat.length ? (lat[Math.min(lat.length - 1, Math.ceil(p * lat.length) - 1)] as number) : null);
+  const m = meter.snapshot(now);
   return {
     stream,
     connected,
     live: live && now - lastShownAt < 2_000_000,
-    fps: win.length,
-    kbps: Math.round(win.reduce((a, s) => a + s.bytes, 0) * 8 / 1000),
-    latencyP50Ms: pct(0.5),
-    latencyP95Ms: pct(0.95),
+    fps: m.fps,
+    kbps: m.kbps,
+    latencyP50Ms: m.latencyP50Ms,
+    latencyP95Ms: m.latencyP95Ms,
     rttMs: session.rttUs / 1000,
     offsetMs: session.offsetUs / 1000,
     displayed,
     dropped,
     relaySkipped,
+    // Sequence gaps that nobody chose: neither the relay (latest-frame-wins, fps cap) nor this page (busy decoding).
+    lost: m.framesLost,
     decodeErrors: errors,
     width: canvas.width,
     height: canvas.height,
   };
 }
-// `core` is the bundled protocol core itself (src/protocol), for tests that feed it bytes in the page.
 (window as unknown as { framewire: unknown }).framewire = { stats: viewerStats, latencySamples: () => samples.map((s) => [s.at, s.latencyUs / 1000]), core };
 
 function render(): void {
