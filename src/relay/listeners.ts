@@ -34,7 +34,7 @@ export const HARD_LIMIT_SLACK = 256;
 
 /**
  * The relay's sockets: TCP and TLS servers, UDP servers and HTTP(S)
- * servers. Each turns what it accepts into a {@link MessageChannel} and
+ * servers. Each turns what it accepts into a `MessageChannel` and
  * hands it to the relay's `accept`; the relay itself knows no sockets.
  * Every TCP and HTTP listener is bounded (`maxClients` + slack), since TLS
  * handshakes and HTTP requests are not sessions yet.

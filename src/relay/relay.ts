@@ -133,7 +133,7 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost, Htt
   private readonly counts = { badFrames: 0, badPublishers: 0, ackTimeouts: 0 };
   private readonly badFramesBySession = new WeakMap<ServerSession, number>();
   private readonly sessions = new Set<ServerSession>();
-  private readonly sockets: Listeners;
+  private readonly servers: Listeners;
   private closed = false;
   private closedDecodesRefused = 0;
 
@@ -168,7 +168,7 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost, Htt
       positive(options.maxWaitingPerAddress, 32, 'maxWaitingPerAddress'),
     );
     this.ackTimeoutUs = positive(options.ackTimeoutMs, 10_000, 'ackTimeoutMs') * 1000;
-    this.sockets = new Listeners(this, { maxClients: this.maxClients, onTlsError: (e) => this.safeEmit('peerError', e) });
+    this.servers = new Listeners(this, { maxClients: this.maxClients, onTlsError: (e) => this.safeEmit('peerError', e) });
   }
 
   /**
@@ -176,16 +176,16 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost, Htt
    * same protocol inside TLS (`tls://`). Port 0 picks a free port.
    */
   listenTcp(port = 0, host = '127.0.0.1', options: TcpListenOptions = {}): Promise<ListenAddress> {
-    return this.sockets.tcp(port, host, options);
+    return this.servers.tcp(port, host, options);
   }
 
   /**
    * Starts the HTTP port: web UI, JSON API, WebSocket (`/ws`), MJPEG out and
-   * in, snapshots (see {@link createHttpServer}); with `options.tls`, all of
+   * in, snapshots (see `createHttpServer` in http.ts); with `options.tls`, all of
    * it as HTTPS and WSS. Port 0 picks a free port. Closed with the relay.
    */
   listenHttp(port = 0, host = '127.0.0.1', options: HttpServerOptions = {}): Promise<ListenAddress> {
-    return this.sockets.http(port, host, options);
+    return this.servers.http(port, host, options);
   }
 
   /**
@@ -195,12 +195,12 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost, Htt
    * receives; each client may ask for its own fragment size and FEC.
    */
   listenUdp(port = 0, host = '127.0.0.1', options: UdpServerOptions = {}): Promise<ListenAddress> {
-    return this.sockets.udp(port, host, options);
+    return this.servers.udp(port, host, options);
   }
 
   /** Loss and repair counters of the UDP listeners (summed over their sessions), one entry per listener. */
   udpStats(): UdpServerStats[] {
-    return this.sockets.udpStats();
+    return this.servers.udpStats();
   }
 
   /** Takes a new connection from any transport. */
@@ -273,7 +273,7 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost, Htt
     if (this.closed) return;
     this.closed = true;
     for (const s of [...this.sessions]) s.bye(reason);
-    await this.sockets.close();
+    await this.servers.close();
   }
 
   /** @internal SessionHost */
