@@ -1,5 +1,5 @@
-// Runs node's test runner over every dist/test/**/*.test.js (helpers and
-// fixtures are not tests). Node 20's --test takes no globs, so list them here.
+// Checks the import rules (npm run check:deps), then runs node's test runner over every
+// dist/test/**/*.test.js (helpers and fixtures are not tests). Node 20's --test takes no globs, so list them here.
 // Extra arguments are passed to node (e.g. --test-name-pattern=...).
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -11,8 +11,17 @@ function find(dir) {
   );
 }
 
+// The import rules (.dependency-cruiser.cjs: no circles, a pure core, cli and web on the public API) first;
+// the tests run whatever it finds, and either failing fails the run.
+const deps = spawnSync('npm', ['run', '--silent', 'check:deps'], { stdio: 'inherit' });
+
 const files = find('dist/test').sort();
 // No test may hang CI: each has at most 2 minutes unless it says otherwise, and
 // a file whose test left a socket or child open still exits when it is done.
-const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', '--test-timeout=120000', '--test-force-exit', ...process.argv.slice(2), ...files], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+const r = spawnSync(
+  process.execPath,
+  ['--test', '--test-reporter=spec', '--test-timeout=120000', '--test-force-exit', ...process.argv.slice(2), ...files],
+  { stdio: 'inherit' },
+);
+if (deps.status !== 0) console.error('\nnpm run check:deps failed: the import rules are broken (its report is above the tests)');
+process.exit(r.status !== 0 ? (r.status ?? 1) : deps.status !== 0 ? 1 : 0);

@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { fillRect, type Raster } from '../sources/draw.js';
+import { fillRect, type Raster } from './draw.js';
 import { LIVE_JPEG } from './transcode.js';
 
 /** Sizes of "no live video" pictures kept at once (each is a few KB). */

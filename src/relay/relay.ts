@@ -1,23 +1,26 @@
 import { EventEmitter } from 'node:events';
-import net from 'node:net';
 import { ErrorCodes, FramewireError } from '../errors.js';
 import { nowUs, type Clock } from '../frame/clock.js';
 import type { EncodedFrame } from '../frame/frame.js';
 import type { ControlMessage, HelloBody, Message } from '../protocol/messages.js';
 import { DEFAULT_LIMITS, type ParserLimits } from '../protocol/parser.js';
 import type { MessageChannel } from '../transport/channel.js';
-import { TcpChannel, createTcpServer } from '../transport/tcp.js';
-import type { TlsServerOptions } from '../transport/tls.js';
 import type { Profile } from '../codec/transcode.js';
 import { RelayAuth, type AccessNeed, type TokenScope } from './auth.js';
-import { createHttpServer, type HttpServerOptions } from './http.js';
+import type { HttpServerOptions } from './http.js';
+import type { HttpRelay, RelayHealth } from './http-relay.js';
+import { Listeners, type ListenAddress, type TcpListenOptions } from './listeners.js';
 import { DEFAULT_MAX_RENDITIONS, DEFAULT_RENDITION_QUALITY } from './rendition.js';
-import { DEFAULT_MEMORY_BUDGET, MemoryBudget, type BudgetInfo } from './budget.js';
+import { DEFAULT_MEMORY_BUDGET, MemoryBudget } from './budget.js';
 import { WaitingList } from './waiting.js';
 import { checkJpegFrame, DEFAULT_PICTURE_LIMITS, type PictureLimits } from '../codec/jpeg.js';
-import { UdpServer, type UdpServerOptions, type UdpServerStats } from '../transport/udp-server.js';
+import type { UdpServerOptions, UdpServerStats } from '../transport/udp-server.js';
 import { ServerSession, type SessionHost } from './session.js';
-import { RelayStream, ViewerSlot, toRelayFrame, type StreamInfo } from './stream.js';
+import { toRelayFrame } from './relay-frame.js';
+import { RelayStream, ViewerSlot, type StreamInfo } from './stream.js';
+
+export type { RelayHealth } from './http-relay.js';
+export type { ListenAddress, TcpListenOptions } from './listeners.js';
 
 /** Options for {@link createRelay}. Every limit has a safe default. */
 export interface RelayOptions extends ParserLimits {
@@ -75,30 +78,6 @@ export interface RelayOptions extends ParserLimits {
   clock?: Clock;
 }
 
-/** Figures from {@link Relay.health}, served at `/api/health`. */
-export interface RelayHealth {
-  /** Connections open now, all transports. */
-  clients: number;
-  /** Stream entries (live, or kept for their viewers). */
-  streams: number;
-  /** Streams with a publisher. */
-  liveStreams: number;
-  /** Viewers waiting for a stream that had no publisher when they came. */
-  waitingViewers: number;
-  /** The memory budget. */
-  memory: BudgetInfo;
-  /** Frames refused by validation (not a JPEG, size mismatch, too large a picture). */
-  badFrames: number;
-  /** Publishers closed with FW_BAD_FRAME. */
-  badPublishers: number;
-  /** Rendition decodes refused: size mismatch, pixel limit or no room in the budget. */
-  decodesRefused: number;
-  /** Viewers closed because they stopped acking. */
-  ackTimeouts: number;
-  /** The process's resident memory, bytes. */
-  rssBytes: number;
-}
-
 /** Events a relay emits, for logs and monitoring. */
 export interface RelayEvents {
   connect: [{ remote: string; transport: string }];
@@ -125,28 +104,14 @@ export interface ViewerInfo {
   transportStats?: Record<string, number>;
 }
 
-/** Options for {@link Relay.listenTcp}. */
-export interface TcpListenOptions {
-  /**
-   * Serve the native protocol inside TLS (`tls://` URLs) with this
-   * certificate and key instead of plain TCP. A client that does not
-   * complete the handshake within the relay's handshake timeout is closed.
-   */
-  tls?: TlsServerOptions | undefined;
-}
-
-/** Where a listener ended up. */
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
-
 /**
  * The relay: named streams, one publisher and many viewers each, with
  * latest-frame-wins fan-out per viewer. Transport-agnostic: transports hand
- * it {@link MessageChannel}s through {@link Relay.accept}.
+ * it {@link MessageChannel}s through {@link Relay.accept}; the `listen*`
+ * methods start such listeners (see `listeners.ts`), which it owns and
+ * closes with itself.
  */
-export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
+export class Relay extends EventEmitter<RelayEvents> implements SessionHost, HttpRelay {
   readonly clock: Clock;
   readonly handshakeTimeoutMs: number;
   readonly idleTimeoutMs: number;
@@ -168,8 +133,7 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
   private readonly counts = { badFrames: 0, badPublishers: 0, ackTimeouts: 0 };
   private readonly badFramesBySession = new WeakMap<ServerSession, number>();
   private readonly sessions = new Set<ServerSession>();
-  private readonly servers: net.Server[] = [];
-  private readonly udpServers: UdpServer[] = [];
+  private readonly servers: Listeners;
   private closed = false;
   private closedDecodesRefused = 0;
 
@@ -204,6 +168,7 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
       positive(options.maxWaitingPerAddress, 32, 'maxWaitingPerAddress'),
     );
     this.ackTimeoutUs = positive(options.ackTimeoutMs, 10_000, 'ackTimeoutMs') * 1000;
+    this.servers = new Listeners(this, { maxClients: this.maxClients, onTlsError: (e) => this.safeEmit('peerError', e) });
   }
 
   /**
@@ -211,31 +176,16 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
    * same protocol inside TLS (`tls://`). Port 0 picks a free port.
    */
   listenTcp(port = 0, host = '127.0.0.1', options: TcpListenOptions = {}): Promise<ListenAddress> {
-    const server = createTcpServer((socket) => this.accept(new TcpChannel(socket, this.limits)), {
-      tls: options.tls,
-      handshakeTimeoutMs: this.handshakeTimeoutMs,
-      onTlsError: (e) => this.safeEmit('peerError', e),
-    });
-    server.on('error', () => undefined);
-    // A hard stop behind the graceful one (FW_TOO_MANY_CLIENTS in accept): sockets still in
-    // their TLS handshake are not sessions yet, and must not grow without bound either.
-    server.maxConnections = this.maxClients + HARD_LIMIT_SLACK;
-    this.servers.push(server);
-    return listen(server, port, host);
+    return this.servers.tcp(port, host, options);
   }
 
   /**
    * Starts the HTTP port: web UI, JSON API, WebSocket (`/ws`), MJPEG out and
-   * in, snapshots (see {@link createHttpServer}); with `options.tls`, all of
+   * in, snapshots (see `createHttpServer` in http.ts); with `options.tls`, all of
    * it as HTTPS and WSS. Port 0 picks a free port. Closed with the relay.
    */
   listenHttp(port = 0, host = '127.0.0.1', options: HttpServerOptions = {}): Promise<ListenAddress> {
-    const server = createHttpServer(this, options);
-    server.on('error', () => undefined);
-    // API requests and sockets waiting for their headers are not sessions: bound them too.
-    server.maxConnections = this.maxClients + HARD_LIMIT_SLACK;
-    this.servers.push(server);
-    return listen(server, port, host);
+    return this.servers.http(port, host, options);
   }
 
   /**
@@ -244,15 +194,13 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
    * relay's sending side (fragment size, pacing) and the repair of what it
    * receives; each client may ask for its own fragment size and FEC.
    */
-  async listenUdp(port = 0, host = '127.0.0.1', options: UdpServerOptions = {}): Promise<ListenAddress> {
-    const server = new UdpServer((channel) => this.accept(channel), { ...this.limits, ...options }, host.includes(':') ? 'udp6' : 'udp4');
-    this.udpServers.push(server);
-    return server.listen(port, host);
+  listenUdp(port = 0, host = '127.0.0.1', options: UdpServerOptions = {}): Promise<ListenAddress> {
+    return this.servers.udp(port, host, options);
   }
 
   /** Loss and repair counters of the UDP listeners (summed over their sessions), one entry per listener. */
   udpStats(): UdpServerStats[] {
-    return this.udpServers.map((u) => u.stats());
+    return this.servers.udpStats();
   }
 
   /** Takes a new connection from any transport. */
@@ -325,18 +273,11 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
     if (this.closed) return;
     this.closed = true;
     for (const s of [...this.sessions]) s.bye(reason);
-    await Promise.all([
-      ...this.servers.map((srv) => new Promise<void>((resolve) => srv.close(() => resolve()))),
-      ...this.udpServers.map(async (u) => {
-        // Let the byes go out before the socket closes.
-        await new Promise((r) => setTimeout(r, 50));
-        await u.close();
-      }),
-    ]);
+    await this.servers.close();
   }
 
   /** @internal SessionHost */
-  authenticate(hello: HelloBody): void | Promise<unknown> {
+  authenticate(hello: HelloBody): undefined | Promise<unknown> {
     const scope = this.auth.check(hello.token, { stream: hello.stream, role: hello.role });
     return scope instanceof Promise ? scope : undefined;
   }
@@ -545,9 +486,6 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost {
   }
 }
 
-/** Connections a listener takes beyond `maxClients` (handshakes, API requests) before it drops new ones unanswered. */
-const HARD_LIMIT_SLACK = 256;
-
 /** Creates a relay. Call `listenTcp()` (and later other transports) to accept peers. */
 export function createRelay(options: RelayOptions = {}): Relay {
   return new Relay(options);
@@ -563,17 +501,4 @@ function positive(v: number | undefined, dflt: number, name: string): number {
   if (v === undefined) return dflt;
   if (!Number.isFinite(v) || v <= 0) throw new FramewireError(ErrorCodes.BAD_OPTION, `${name} must be a positive number, got ${v}`);
   return v;
-}
-
-/** Listens and resolves with the bound address (the real port when 0 was asked). */
-export function listen(server: net.Server, port: number, host: string): Promise<ListenAddress> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: Error): void => reject(err);
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      const a = server.address() as net.AddressInfo;
-      resolve({ host: a.address, port: a.port });
-    });
-  });
 }

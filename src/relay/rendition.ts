@@ -1,7 +1,7 @@
 import { decodeJpeg, encodeProfile, profileKey, satisfiedBySource, type Profile } from '../codec/transcode.js';
 import { checkJpegFrame, DEFAULT_PICTURE_LIMITS, type PictureLimits } from '../codec/jpeg.js';
 import type { EncodedFrame } from '../frame/frame.js';
-import { toRelayFrame, type RelayFrame, type ViewerSlot } from './stream.js';
+import { toRelayFrame, type RelayFrame } from './relay-frame.js';
 
 /** Figures for one rendition profile. */
 export interface RenditionInfo {
@@ -27,10 +27,16 @@ export const DEFAULT_MAX_RENDITIONS = 4;
 /** Quality used when a viewer asks for a size but no quality. */
 export const DEFAULT_RENDITION_QUALITY = 75;
 
-interface Entry {
+/** A viewer of a rendition, as the transcoder sees it: something frames are offered to. */
+export interface RenditionViewer {
+  /** Offers a frame of the rendition (sent, parked or skipped: the viewer decides). */
+  offer(rf: RelayFrame): void;
+}
+
+interface Entry<V extends RenditionViewer> {
   readonly key: string;
   readonly profile: Profile;
-  readonly viewers: Set<ViewerSlot>;
+  readonly viewers: Set<V>;
   encodes: number;
 }
 
@@ -42,17 +48,19 @@ interface Entry {
  * too: while it works, only the newest source frame waits; frames it never
  * gets to are counted as skipped for the viewers that miss them.
  */
-export class Renditions {
-  private readonly entries = new Map<string, Entry>();
+export class Renditions<V extends RenditionViewer = RenditionViewer> {
+  private readonly entries = new Map<string, Entry<V>>();
   private readonly limits: Required<PictureLimits>;
   private readonly reserve: (bytes: number) => (() => void) | false;
   /**
    * @param max most distinct profiles at once (each costs a resize and an encode per frame)
    * @param options decode limits and the memory budget
+   * @param onSkip told of each source frame a viewer's rendition never got to (the transcoder was busy, or the frame was not decoded)
    */
   constructor(
     readonly max = DEFAULT_MAX_RENDITIONS,
     options: RenditionOptions = {},
+    private readonly onSkip: (viewer: V) => void = () => undefined,
   ) {
     this.limits = { ...DEFAULT_PICTURE_LIMITS, ...options.pictureLimits };
     this.reserve = options.reserve ?? (() => () => undefined);
@@ -73,7 +81,7 @@ export class Renditions {
    * Returns undefined, adding nothing, when a new profile would pass the
    * limit: the viewer then gets the source as published.
    */
-  add(slot: ViewerSlot, profile: Profile): string | undefined {
+  add(slot: V, profile: Profile): string | undefined {
     const key = profileKey(profile, DEFAULT_RENDITION_QUALITY);
     let e = this.entries.get(key);
     if (!e) {
@@ -86,7 +94,7 @@ export class Renditions {
   }
 
   /** Removes a viewer; a profile with no viewers left is dropped. */
-  remove(slot: ViewerSlot, key: string): void {
+  remove(slot: V, key: string): void {
     const e = this.entries.get(key);
     if (!e) return;
     e.viewers.delete(slot);
@@ -108,7 +116,7 @@ export class Renditions {
   onSource(rf: RelayFrame): void {
     if (this.entries.size === 0) return;
     if (this.busy) {
-      if (this.next) for (const e of this.entries.values()) for (const v of e.viewers) v.skipped++;
+      if (this.next) for (const e of this.entries.values()) for (const v of e.viewers) this.onSkip(v);
       this.next = rf;
       return;
     }
@@ -119,7 +127,7 @@ export class Renditions {
     this.busy = true;
     try {
       const src = rf.frame;
-      const todo: Entry[] = [];
+      const todo: Entry<V>[] = [];
       for (const e of this.entries.values()) {
         if (satisfiedBySource(e.profile, src.width, src.height)) for (const v of e.viewers) v.offer(rf);
         else todo.push(e);
@@ -131,7 +139,7 @@ export class Renditions {
         const release = problem === undefined ? this.reserve(2 * 4 * src.width * src.height) : false;
         if (!release) {
           this.refused++;
-          for (const e of todo) for (const v of e.viewers) v.skipped++;
+          for (const e of todo) for (const v of e.viewers) this.onSkip(v);
           return;
         }
         try {

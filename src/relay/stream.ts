@@ -1,21 +1,12 @@
 import { nowUs } from '../frame/clock.js';
-import type { EncodedFrame } from '../frame/frame.js';
 import { StatsMeter, type StatsSnapshot } from '../frame/meter.js';
-import { encodeControl, encodeFrameHeader } from '../protocol/messages.js';
+import { encodeControl } from '../protocol/messages.js';
 import type { MessageChannel } from '../transport/channel.js';
 import type { Profile } from '../codec/transcode.js';
+import type { RelayFrame } from './relay-frame.js';
 import { Renditions, type RenditionInfo, type RenditionOptions } from './rendition.js';
 
-/** A frame as the relay holds it: the frame plus its wire header, built once and shared by every viewer. */
-export interface RelayFrame {
-  readonly frame: EncodedFrame;
-  readonly header: Uint8Array;
-}
-
-/** Makes the shared wire form of a frame. */
-export function toRelayFrame(frame: EncodedFrame): RelayFrame {
-  return { frame, header: encodeFrameHeader(frame) };
-}
+export { toRelayFrame, type RelayFrame } from './relay-frame.js';
 
 /** How a viewer slot behaves. */
 export interface ViewerSlotOptions {
@@ -250,7 +241,7 @@ export class RelayStream {
   publisher: { session: string; remote: string; since: number } | undefined;
   readonly viewers = new Map<string, ViewerSlot>();
   readonly meter = new StatsMeter();
-  readonly renditions: Renditions;
+  readonly renditions: Renditions<ViewerSlot>;
   latest: RelayFrame | undefined;
   /** Frames the publisher sent that failed validation. */
   badFrames = 0;
@@ -259,7 +250,8 @@ export class RelayStream {
     readonly name: string,
     options: RelayStreamOptions = {},
   ) {
-    this.renditions = new Renditions(options.maxRenditions, options);
+    // Source frames a rendition's viewer never gets (transcoder busy, frame not decodable) count as its skips.
+    this.renditions = new Renditions<ViewerSlot>(options.maxRenditions, options, (viewer) => viewer.skipped++);
   }
 
   /** Adds a viewer, of the source or (with a profile) of a rendition. */

@@ -3,7 +3,7 @@ import { LIVE_JPEG } from '../codec/transcode.js';
 import { ErrorCodes, FramewireError } from '../errors.js';
 import { nowUs, type Clock } from '../frame/clock.js';
 import type { EncodedFrame, FrameSource } from '../frame/frame.js';
-import { drawText, fillDisc, fillRect, textWidth, type Raster, type Rgb } from './draw.js';
+import { drawText, fillDisc, fillRect, textWidth, type Raster, type Rgb } from '../codec/draw.js';
 
 /** Options for {@link testPattern}. */
 export interface TestPatternOptions {

@@ -1,6 +1,8 @@
 /**
- * Tiny RGB raster helpers for the test pattern: filled rectangles, discs and
- * seven-segment digits. No fonts, no dependencies; pixels are 3 bytes (RGB).
+ * Tiny RGB raster helpers for the pictures framewire makes itself (the test
+ * pattern, the "no live video" placeholder): filled rectangles, discs and
+ * seven-segment digits. No fonts, no dependencies, no I/O; pixels are 3
+ * bytes (RGB).
  */
 
 /** An RGB image in a Buffer, 3 bytes a pixel, rows packed. */

@@ -1,0 +1,13 @@
+import type { EncodedFrame } from '../frame/frame.js';
+import { encodeFrameHeader } from '../protocol/messages.js';
+
+/** A frame as the relay holds it: the frame plus its wire header, built once and shared by every viewer. */
+export interface RelayFrame {
+  readonly frame: EncodedFrame;
+  readonly header: Uint8Array;
+}
+
+/** Makes the shared wire form of a frame. */
+export function toRelayFrame(frame: EncodedFrame): RelayFrame {
+  return { frame, header: encodeFrameHeader(frame) };
+}
