@@ -46,12 +46,14 @@ export {
   type PublishOptions,
   type PushPublishOptions,
   type PublicationStats,
+  type PushPublicationStats,
   type PublicationEvents,
   type DisconnectInfo,
 } from './client/publish.js';
 export type { RawImage, PixelFormat } from './client/push.js';
 export { subscribe, Subscription, type SubscribeOptions, type SubscriptionStats, type SubscriptionEvents } from './client/subscribe.js';
 export type { ConnectOptions } from './client/connection.js';
+export { chat, type Chat, type ChatOptions } from './client/chat.js';
 export { DEFAULT_TCP_PORT, DEFAULT_HTTP_PORT, DEFAULT_UDP_PORT } from './client/url.js';
 export type { VideoParams, WelcomeBody, Role } from './protocol/messages.js';
 export type { ParserLimits } from './protocol/parser.js';

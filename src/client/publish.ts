@@ -33,7 +33,11 @@ export interface PublicationStats extends StatsSnapshot {
   connected: boolean;
   /** Frames not sent: the socket was backed up (source publisher) or the relay away (both), or an encode failed. */
   framesNotSent: number;
-  /** Push publisher: frames `send()` took that a newer one replaced before they could go out (latest-frame-wins). 0 for a source. */
+}
+
+/** Figures of a {@link PushPublication}. */
+export interface PushPublicationStats extends PublicationStats {
+  /** Pictures `send()` took that a newer one replaced before they could go out (latest-frame-wins). */
   framesReplaced: number;
 }
 
@@ -84,8 +88,6 @@ export class Publication extends TypedEmitter<PublicationEvents> {
   private settleEnded!: () => void;
   /** @internal frames not sent, for subclasses */
   protected notSent = 0;
-  /** @internal frames replaced, for subclasses */
-  protected replaced = 0;
   /** Resolves with the first welcome; rejects (and closes the source) if the relay cannot be reached or refuses. */
   readonly ready: Promise<WelcomeBody>;
   /** Resolves when publishing ends (source ended or `close()`); rejects with the fatal error that ended it. */
@@ -231,7 +233,7 @@ export class Publication extends TypedEmitter<PublicationEvents> {
   /** Figures over the last second. */
   stats(): PublicationStats {
     this.meter.rttMs = this.conn ? Math.round(this.conn.clockSync.rttUs / 10) / 100 : null;
-    return { ...this.meter.snapshot(nowUs()), connected: this.conn !== undefined, framesNotSent: this.notSent, framesReplaced: this.replaced };
+    return { ...this.meter.snapshot(nowUs()), connected: this.conn !== undefined, framesNotSent: this.notSent };
   }
 
   /** Stops publishing: bye to the relay, closes the source (unless `closeSource: false`). Idempotent. */
@@ -262,6 +264,7 @@ export class PushPublication extends Publication {
   /** The one picture waiting for the wire, and the settle function of its `send()` promise. */
   private pending: { picture: PendingPicture; settle: (sent: boolean) => void } | undefined;
   private flushing = false;
+  private replaced = 0;
   private readonly defaultQuality: number;
 
   /** @internal use {@link publish} without a source */
@@ -299,6 +302,11 @@ export class PushPublication extends Publication {
       this.pending = { picture: taken, settle };
       void this.flush();
     });
+  }
+
+  /** Figures over the last second, with the pictures replaced before they went out. */
+  override stats(): PushPublicationStats {
+    return { ...super.stats(), framesReplaced: this.replaced };
   }
 
   /** Sends the pending picture, then the next one given meanwhile, until the slot is empty. */
