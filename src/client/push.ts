@@ -25,13 +25,14 @@ const MAX_DIMENSION = 65_535;
 /** A picture accepted by `send()`, waiting for its turn on the wire. */
 export type PendingPicture =
   | { kind: 'jpeg'; data: Buffer; width: number; height: number; captureUs: number }
-  | { kind: 'raw'; picture: RawPicture; captureUs: number };
+  | { kind: 'raw'; picture: RawPicture; captureUs: number; bgr: boolean };
 
 /**
  * Checks what the caller passed to `send()` and takes it in: JPEG bytes are
  * kept as they are (not copied: do not change them after `send()`); raw
- * pixels are copied (BGR swapped to RGB on the way), so the caller may reuse
- * its buffer at once.
+ * pixels are copied (one memcpy), so the caller may reuse its buffer at
+ * once. BGR is swapped to RGB only when the picture is encoded, so a
+ * picture replaced before its turn costs no more than its copy.
  *
  * @throws FramewireError `FW_NOT_JPEG` for bytes that are not a JPEG with a
  *   readable size, `FW_BAD_FRAME` when `data.length` is not
@@ -57,13 +58,18 @@ export function takePicture(input: Uint8Array | RawImage, captureUs: number): Pe
   if (data.length !== expected) {
     throw new FramewireError(ErrorCodes.BAD_FRAME, `${width}x${height} ${format} is ${expected} bytes (${width} × ${height} × ${channels}), data has ${data.length}`);
   }
-  const pixels = format === 'bgr' ? bgrToRgb(data) : Buffer.from(data);
-  return { kind: 'raw', picture: { data: pixels, width, height, channels }, captureUs };
+  const pixels = Buffer.allocUnsafe(data.length);
+  pixels.set(data);
+  return { kind: 'raw', picture: { data: pixels, width, height, channels }, captureUs, bgr: format === 'bgr' };
 }
 
 /** Encodes a pending picture for the wire: JPEG as it is, raw pixels with sharp at `profile` (quality, and fit inside its size). */
 export async function encodePicture(p: PendingPicture, profile: Profile, defaultQuality: number): Promise<Omit<EncodedFrame, 'seq'>> {
   if (p.kind === 'jpeg') return { captureUs: p.captureUs, width: p.width, height: p.height, codec: 'jpeg', key: true, data: p.data };
+  if (p.bgr) {
+    swapRedBlue(p.picture.data);
+    p.bgr = false;
+  }
   const out = await encodeProfile(p.picture, profile, defaultQuality);
   return { captureUs: p.captureUs, width: out.width, height: out.height, codec: 'jpeg', key: true, data: out.data };
 }
@@ -72,12 +78,11 @@ function asBuffer(u: Uint8Array): Buffer {
   return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 }
 
-function bgrToRgb(src: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(src.length);
-  for (let i = 0; i + 2 < src.length; i += 3) {
-    out[i] = src[i + 2] as number;
-    out[i + 1] = src[i + 1] as number;
-    out[i + 2] = src[i] as number;
+/** BGR → RGB in place (our own copy of the caller's pixels). */
+function swapRedBlue(px: Buffer): void {
+  for (let i = 0; i + 2 < px.length; i += 3) {
+    const b = px[i] as number;
+    px[i] = px[i + 2] as number;
+    px[i + 2] = b;
   }
-  return out;
 }

@@ -43,13 +43,18 @@ describe('push publisher input (takePicture)', () => {
     assert.throws(() => takePicture({ data, width: 2, height: 2, format: 'toString' as 'rgb' }, 0), code('FW_BAD_OPTION'));
   });
 
-  it('copies raw pixels (the caller may reuse its buffer) and swaps BGR to RGB', () => {
+  it('copies raw pixels (the caller may reuse its buffer) and swaps BGR to RGB when it encodes', async () => {
     const bgr = Uint8Array.of(1, 2, 3, 4, 5, 6);
     const p = takePicture({ data: bgr, width: 2, height: 1, format: 'bgr' }, 0);
     bgr.fill(0);
     assert.ok(p.kind === 'raw');
-    assert.deepEqual([...p.picture.data], [3, 2, 1, 6, 5, 4]);
+    assert.deepEqual([...p.picture.data], [1, 2, 3, 4, 5, 6]);
     assert.equal(p.picture.channels, 3);
+    await encodePicture(p, {}, 75);
+    assert.deepEqual([...p.picture.data], [3, 2, 1, 6, 5, 4]);
+    // Encoding it again (it is not: each picture is encoded once) would not swap twice.
+    await encodePicture(p, {}, 75);
+    assert.deepEqual([...p.picture.data], [3, 2, 1, 6, 5, 4]);
     const rgb = Uint8Array.of(9, 8, 7);
     const q = takePicture({ data: rgb, width: 1, height: 1, format: 'rgb' }, 0);
     rgb.fill(0);
@@ -70,6 +75,11 @@ describe('push publisher input (takePicture)', () => {
     assert.ok(small.data.length < full.data.length);
     const meta = await sharp(small.data).metadata();
     assert.deepEqual([meta.format, meta.width, meta.height], ['jpeg', 32, 24]);
+    // Pure blue in OpenCV's BGR order decodes as pure blue.
+    const blueBgr = new Uint8Array(8 * 8 * 3).map((_, i) => (i % 3 === 0 ? 255 : 0));
+    const blue = await encodePicture(takePicture({ data: blueBgr, width: 8, height: 8, format: 'bgr' }, 0), {}, 95);
+    const rgb = await sharp(blue.data).raw().toBuffer();
+    assert.ok((rgb[0] as number) < 16 && (rgb[1] as number) < 16 && (rgb[2] as number) > 235, `first pixel ${[...rgb.subarray(0, 3)].join(',')}`);
     const gray = await encodePicture(takePicture({ data: new Uint8Array(16 * 8), width: 16, height: 8, format: 'gray' }, 0), {}, 75);
     assert.deepEqual(jpegSize(gray.data), { width: 16, height: 8 });
   });
