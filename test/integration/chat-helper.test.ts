@@ -21,8 +21,11 @@ describe('chat(): two-way video through a relay', () => {
     assert.equal(bob.incoming.stats().live, true, 'alice was there first');
     const fromBob = countFrames(alice.incoming);
     const fromAlice = countFrames(bob.incoming);
-    for (let i = 0; i < 5; i++) assert.equal(await alice.outgoing.send({ data: new Uint8Array(16 * 16 * 3).fill(i * 40), width: 16, height: 16, format: 'rgb' }), true);
-    await until(() => fromAlice.count() === 5 && fromBob.count() >= 5, 'frames both ways');
+    for (let i = 0; i < 5; i++) {
+      assert.equal(await alice.outgoing.send({ data: new Uint8Array(16 * 16 * 3).fill(i * 40), width: 16, height: 16, format: 'rgb' }), true);
+      await until(() => fromAlice.count() === i + 1, `alice's frame ${i + 1}`);
+    }
+    await until(() => fromBob.count() >= 5, "bob's frames");
     assert.deepEqual(aliceLive, [true]);
     await assert.rejects(chat(base, { as: 'alice', with: 'carol' }), (e) => isFramewireError(e, 'FW_STREAM_BUSY'));
     bob.close();

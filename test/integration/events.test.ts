@@ -52,7 +52,10 @@ describe('typed events on the relay, a publication and a subscription', () => {
     const pub = await publish(url('s'), testPattern({ width: 64, height: 48, fps: 30, frames: 10 }));
     await pub.done;
     await until(() => events.includes('live false'), 'not live');
-    assert.equal(frames.count(), 10);
+    // Every frame arrived, or the relay skipped it for this viewer and said so (or the local queue dropped it).
+    const { framesSkipped, framesDropped } = sub.stats();
+    assert.equal(frames.count() + framesSkipped + framesDropped, 10);
+    assert.ok(frames.count() > 0);
     sub.close();
     sub.close();
     assert.deepEqual(events, ['connected live=false', 'live true', 'listenererror', 'live false', 'listenererror', 'close']);

@@ -42,11 +42,11 @@ describe('examples/push-frames.mjs: publish(url) + send() of 300 raw RGB frames'
     const lines = view.stdout().trim().split('\n').map((l) => JSON.parse(l) as ViewLine);
     const final = lines.at(-1) as ViewLine;
     assert.equal(final.final, true);
-    assert.equal(final.framesReceived, 300);
     assert.equal(final.framesLost, 0);
-    assert.equal(final.framesSkipped, 0);
+    // Every frame arrived, but for any the relay skipped on purpose for this viewer (latest-frame-wins; it says so).
+    assert.equal(final.framesReceived + final.framesSkipped, 300);
     // The rate while the stream ran: the lines between its first and last second.
-    const running = lines.filter((l) => !l.final && l.framesReceived > 0 && l.framesReceived < 300);
+    const running = lines.filter((l) => !l.final && l.framesReceived > 0 && l.framesReceived < final.framesReceived);
     assert.ok(running.length >= 6, `${running.length} lines while the stream ran`);
     const steady = running.slice(1, -1);
     for (const l of steady) {
