@@ -384,8 +384,8 @@ export class PushPublication extends Publication {
  * @example
  * ```ts
  * const pub = await publish('tcp://127.0.0.1:7070/bot', { quality: 70 });
- * pub.send({ data: rgb, width: 320, height: 240, format: 'rgb' }); // or pub.send(jpegBytes)
- * pub.close();
+ * await pub.send({ data: rgb, width: 320, height: 240, format: 'rgb' }); // or pub.send(jpegBytes)
+ * pub.close(); // a picture not yet out when close() comes is dropped: await its send() first
  * ```
  */
 export function publish(url: string, options?: PushPublishOptions): Promise<PushPublication>;
