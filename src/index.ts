@@ -49,8 +49,9 @@ export {
   type PushPublicationStats,
   type PublicationEvents,
   type DisconnectInfo,
+  type RawImage,
+  type PixelFormat,
 } from './client/publish.js';
-export type { RawImage, PixelFormat } from './client/push.js';
 export { subscribe, Subscription, type SubscribeOptions, type SubscriptionStats, type SubscriptionEvents } from './client/subscribe.js';
 export type { ConnectOptions } from './client/connection.js';
 export { chat, type Chat, type ChatOptions } from './client/chat.js';

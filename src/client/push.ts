@@ -1,7 +1,12 @@
 import { jpegSize } from '../codec/jpeg.js';
 import { encodeProfile, type Profile, type RawPicture } from '../codec/transcode.js';
 import { ErrorCodes, FramewireError } from '../errors.js';
+import { nowUs } from '../frame/clock.js';
 import type { EncodedFrame } from '../frame/frame.js';
+import type { VideoParams } from '../protocol/messages.js';
+import type { ClientConnection } from './connection.js';
+import { Publication, type PublicationStats, type PublishOptions } from './publication.js';
+import type { StreamUrl } from './url.js';
 
 /** Pixel layouts {@link PushPublication.send} takes: bytes per pixel 3, 4, 3 and 1. */
 export type PixelFormat = 'rgb' | 'rgba' | 'bgr' | 'gray';
@@ -84,5 +89,138 @@ function swapRedBlue(px: Buffer): void {
     const b = px[i] as number;
     px[i] = px[i + 2] as number;
     px[i + 2] = b;
+  }
+}
+
+/**
+ * Options for {@link publish} without a source (frames your code makes,
+ * given to {@link PushPublication.send}). `width`, `height` and `fps` are
+ * declared to the relay; raw pixels are encoded at `quality` (default 75)
+ * and fitted inside `width`×`height` when given (never enlarged).
+ */
+export interface PushPublishOptions extends Omit<PublishOptions, 'closeSource'>, VideoParams {}
+
+/** Figures of a {@link PushPublication}. */
+export interface PushPublicationStats extends PublicationStats {
+  /** Pictures `send()` took that a newer one replaced before they could go out (latest-frame-wins). */
+  framesReplaced: number;
+}
+
+/** Quality raw pixels are encoded at when neither the options nor the relay say. */
+const DEFAULT_QUALITY = 75;
+
+/**
+ * A publication of frames your own code makes (imagezmq's `send_image`,
+ * vidgear's `NetGear.send`): call {@link send} whenever a picture is ready.
+ * Latest-frame-wins: while a frame is being encoded or the socket is backed
+ * up, the newest picture given waits in a single slot and each one it
+ * replaces is counted (`framesReplaced`) — there is never a queue. While the
+ * relay is away (reconnecting) frames are dropped and counted
+ * (`framesNotSent`).
+ */
+export class PushPublication extends Publication {
+  /** The one picture waiting for the wire, and the settle function of its `send()` promise. */
+  private pending: { picture: PendingPicture; settle: (sent: boolean) => void } | undefined;
+  private flushing = false;
+  private replaced = 0;
+  private readonly defaultQuality: number;
+
+  /** @internal use {@link publish} without a source */
+  constructor(url: StreamUrl, options: PushPublishOptions, params: VideoParams) {
+    super(url, options, undefined, params);
+    this.defaultQuality = params.quality ?? DEFAULT_QUALITY;
+  }
+
+  /**
+   * Sends one picture: JPEG bytes as they are (keep them unchanged
+   * afterwards), or raw pixels `{ data, width, height, format }` encoded
+   * with sharp at the negotiated quality (and fitted inside the granted
+   * size, if any); raw `data` is copied, so the buffer may be reused at once.
+   *
+   * Returns at once; the picture goes out as soon as the link can take it.
+   * The promise (it never rejects) says what became of it: true once it
+   * was written to the connection, false if a newer picture replaced it, the
+   * relay was away, or the publication closed first. Awaiting it paces a
+   * producer to the link; not awaiting it is latest-frame-wins.
+   *
+   * @param captureUs - when the picture was taken, µs on {@link nowUs}'s clock. Default: now.
+   * @throws FramewireError (synchronously) `FW_NOT_JPEG` for bytes that are
+   *   not a JPEG, `FW_BAD_FRAME` when `data.length` ≠ width × height ×
+   *   channels, `FW_BAD_OPTION` for a bad size or format; after the
+   *   publication ended, its fatal error or `FW_CONNECTION_CLOSED`.
+   */
+  send(picture: Uint8Array | RawImage, captureUs: number = nowUs()): Promise<boolean> {
+    if (this.closed) throw this.fatalError ?? new FramewireError(ErrorCodes.CONNECTION_CLOSED, 'the publication is closed');
+    const taken = takePicture(picture, captureUs);
+    return new Promise<boolean>((settle) => {
+      if (this.pending) {
+        this.replaced++;
+        this.pending.settle(false);
+      }
+      this.pending = { picture: taken, settle };
+      void this.flush();
+    });
+  }
+
+  /** Figures over the last second, with the pictures replaced before they went out. */
+  override stats(): PushPublicationStats {
+    return { ...super.stats(), framesReplaced: this.replaced };
+  }
+
+  /** Sends the pending picture, then the next one given meanwhile, until the slot is empty. */
+  private async flush(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      for (let p = this.pending; p && !this.closed; p = this.pending) {
+        const c = this.connection;
+        if (!c) {
+          this.pending = undefined;
+          this.notSent++;
+          p.settle(false);
+          continue;
+        }
+        if (c.channel.backedUp) {
+          // Wait with the picture in the slot: newer ones replace it meanwhile.
+          await this.writable(c);
+          continue;
+        }
+        this.pending = undefined;
+        const g = c.welcome.granted;
+        let frame: Omit<EncodedFrame, 'seq'>;
+        try {
+          frame = await encodePicture(p.picture, { width: g.width, height: g.height, quality: g.quality }, this.defaultQuality);
+        } catch (err) {
+          this.notSent++;
+          p.settle(false);
+          process.emitWarning(`framewire: encoding a ${p.picture.kind} picture failed: ${String(err)}`);
+          continue;
+        }
+        const sent = this.sendFrame(frame);
+        if (!sent) this.notSent++;
+        p.settle(sent);
+      }
+    } finally {
+      this.flushing = false;
+    }
+    if (this.closed && this.pending) {
+      this.pending.settle(false);
+      this.pending = undefined;
+    }
+  }
+
+  /** Resolves when `c` can take more (drain), closes, or the publication ends. */
+  private writable(c: ClientConnection): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        c.channel.off('drain', done);
+        c.channel.off('close', done);
+        this.off('close', done);
+        resolve();
+      };
+      c.channel.on('drain', done);
+      c.channel.on('close', done);
+      this.on('close', done);
+    });
   }
 }

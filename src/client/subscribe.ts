@@ -6,7 +6,7 @@ import { StatsMeter, type StatsSnapshot } from '../frame/meter.js';
 import { DropOldestQueue } from '../frame/queue.js';
 import type { StatsBody, VideoParams, WelcomeBody } from '../protocol/messages.js';
 import { ClientConnection, backoffMs, sleep, type ConnectOptions } from './connection.js';
-import type { DisconnectInfo } from './publish.js';
+import type { DisconnectInfo } from './publication.js';
 import { parseStreamUrl } from './url.js';
 
 /** Options for {@link subscribe}. */
