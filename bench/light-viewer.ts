@@ -16,7 +16,8 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import { StreamParser, encodeControl, nowUs, subscribe, type Message, type Subscription } from '../src/index.js';
+import { nowUs, subscribe, type Subscription } from '../src/index.js';
+import { StreamParser, encodeControl, type Message } from '../src/protocol/index.js';
 import { ClockSync } from '../src/protocol/clock-sync.js';
 import { FIXED_HEADER_BYTES, MessageType, readFixedHeader, readU64 } from '../src/protocol/header.js';
 import { validateControl, type ControlMessage } from '../src/protocol/messages.js';

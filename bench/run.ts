@@ -12,7 +12,7 @@
  *   BENCH_PARSER    fan-out viewers: stream (light raw socket + the library's StreamParser, default)
  *                   | skip (header-only parse) | subscribe (the library's subscribe(), heavier)
  *   BENCH_STALL_N   normal viewers in the stall test (default 50)
-  *   BENCH_ONLY      comma list of sections to run: a,b,c,d,tls,seed,web,udp,udp-fragments,sources,renditions,tokens (default all),
+  *   BENCH_ONLY      comma list of sections to run: a,b,c,d,tls,seed,web,udp,udp-fragments,sources,renditions,tokens,push (default all),
   *                   and soak (10 minutes, so only when named; SOAK_MINUTES=N to shorten, see bench/soak.ts);
  *   BENCH_TLS_VIEWERS  viewers in the tcp:// vs tls:// fan-out (section tls, default 200)
  *   BENCH_TLS_ROUNDS   tcp:// and tls:// runs in turn in that section (default 2)
@@ -48,7 +48,7 @@ const parser = (process.env.BENCH_PARSER ?? 'stream') as ParserKind;
 const stallN = envNum('BENCH_STALL_N', 50);
 const tlsViewers = envNum('BENCH_TLS_VIEWERS', 200);
 const tlsRounds = envNum('BENCH_TLS_ROUNDS', 2);
-const only = new Set((process.env.BENCH_ONLY ?? 'a,b,c,d,tls,seed,web,udp,udp-fragments,sources,renditions,tokens').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'a,b,c,d,tls,seed,web,udp,udp-fragments,sources,renditions,tokens,push').split(','));
 /** Sections that are their own scripts, with their arguments and how long they may take (default 10 minutes). */
 const soakMinutes = envNum('SOAK_MINUTES', 10);
 const scripts: [string, string[], number?][] = [
@@ -58,6 +58,7 @@ const scripts: [string, string[], number?][] = [
   ['sources', [String(Math.max(4, seconds - 1))]],
   ['renditions', ['60']],
   ['tokens', []],
+  ['push', [String(Math.max(3, seconds - 1))]],
   ['soak', [], (soakMinutes + 3) * 60_000],
 ];
 if (!['skip', 'stream', 'subscribe'].includes(parser)) throw new Error('BENCH_PARSER must be skip, stream or subscribe');

@@ -7,7 +7,8 @@
  *   node dist/bench/tokens.js [handshakes] [concurrency]     prints a markdown table
  */
 import net from 'node:net';
-import { createRelay, createToken, encodeControl, StreamParser, type HelloBody, type RelayOptions } from '../src/index.js';
+import { createRelay, createToken, type RelayOptions } from '../src/index.js';
+import { encodeControl, StreamParser, type HelloBody } from '../src/protocol/index.js';
 import { RelayAuth } from '../src/relay/auth.js';
 
 const total = Number(process.argv[2] ?? 2000);

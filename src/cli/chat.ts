@@ -1,6 +1,5 @@
 import { parseArgs } from 'node:util';
-import { createRelay, publish, subscribe, type Publication, type Relay, type Subscription } from '../index.js';
-import { playerSink, type FrameSink } from '../sinks/ffmpeg-sink.js';
+import { createRelay, playerSink, publish, subscribe, type FrameSink, type Publication, type Relay, type Subscription } from '../index.js';
 import { clientTls, durationTimer, formatStats, onSignals, parseNum, parseSize, statusLine, TLS_CLIENT_ARGS, TLS_CLIENT_HELP, UsageError } from './common.js';
 import { SERVE_TLS_ARGS, SERVE_TLS_HELP, clientTrustArgs, serveTls, serveTlsLines } from './serve-tls.js';
 import type { TlsClientOptions } from '../index.js';

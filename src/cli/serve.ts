@@ -1,10 +1,8 @@
 import { parseArgs } from 'node:util';
-import { createRelay, DEFAULT_TCP_PORT, type ListenAddress, type Relay } from '../index.js';
-import { DEFAULT_HTTP_PORT } from '../client/url.js';
+import { createRelay, DEFAULT_HTTP_PORT, DEFAULT_TCP_PORT, type ListenAddress, type Relay, type TlsServerOptions } from '../index.js';
 import { onSignals, parseNum } from './common.js';
 import { secretOption } from './token.js';
 import { SERVE_TLS_ARGS, SERVE_TLS_HELP, clientTrustArgs, serveTls, serveTlsLines } from './serve-tls.js';
-import type { TlsServerOptions } from '../transport/tls.js';
 
 export { DEFAULT_HTTP_PORT };
 

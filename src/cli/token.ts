@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { createToken, DEFAULT_TTL, ErrorCodes, isFramewireError, parseTtl, type Role } from '../index.js';
+import { createToken, DEFAULT_TTL, ErrorCodes, isFramewireError, verifyToken, type Role } from '../index.js';
 import { UsageError } from './common.js';
 
 export const tokenHelp = `Usage: framewire token --secret S --stream NAME --role view|publish [--ttl 1h]
@@ -47,11 +47,12 @@ export async function tokenCommand(argv: string[]): Promise<void> {
   const role = values.role;
   if (role !== 'view' && role !== 'publish') throw new UsageError(`--role must be view or publish, got "${role ?? ''}"`);
   try {
-    const ttl = parseTtl(values.ttl ?? DEFAULT_TTL);
     const now = Date.now();
-    const token = await createToken({ secret, stream: values.stream, role: role satisfies Role, ttl, now });
+    const token = await createToken({ secret, stream: values.stream, role: role satisfies Role, ttl: values.ttl ?? DEFAULT_TTL, now });
+    // The expiry as the token itself carries it.
+    const { exp } = await verifyToken(token, secret, now);
     process.stdout.write(`${token}\n`);
-    process.stderr.write(`${role} token for stream "${values.stream}", expires ${new Date(now + ttl * 1000).toISOString()}\n`);
+    process.stderr.write(`${role} token for stream "${values.stream}", expires ${new Date(exp * 1000).toISOString()}\n`);
   } catch (err) {
     if (isFramewireError(err, ErrorCodes.BAD_OPTION)) throw new UsageError(err.message);
     throw err;

@@ -1,6 +1,5 @@
 import { parseArgs } from 'node:util';
-import { subscribe } from '../index.js';
-import { playerSink, recorderSink, type FrameSink } from '../sinks/ffmpeg-sink.js';
+import { playerSink, recorderSink, subscribe, type FrameSink } from '../index.js';
 import { clientTls, durationTimer, formatStats, onSignals, oneUrl, parseNum, parseSize, statusLine, TLS_CLIENT_ARGS, TLS_CLIENT_HELP } from './common.js';
 import { openInBrowser, viewerPageUrl } from './open.js';
 import { jsonEverySecond, udpOptions } from './publish.js';

@@ -1,182 +1,22 @@
-import { ErrorCodes, FramewireError, isFramewireError } from '../errors.js';
-import { nowUs } from '../frame/clock.js';
-import type { EncodedFrame, FrameSource } from '../frame/frame.js';
-import { StatsMeter, type StatsSnapshot } from '../frame/meter.js';
-import { encodeFrameHeader, type VideoParams, type WelcomeBody } from '../protocol/messages.js';
-import { backoffMs, isFatalCode } from '../protocol/session.js';
-import { ClientConnection, sleep, type ConnectOptions } from './connection.js';
-import { parseStreamUrl, type StreamUrl } from './url.js';
+import type { FrameSource } from '../frame/frame.js';
+import { ErrorCodes, FramewireError } from '../errors.js';
+import type { VideoParams } from '../protocol/messages.js';
+import { Publication, type PublishOptions } from './publication.js';
+import { PushPublication, type PushPublishOptions } from './push.js';
+import { parseStreamUrl } from './url.js';
 
-/** Options for {@link publish}. */
-export interface PublishOptions extends ConnectOptions {
-  /** Reconnect with backoff when the relay goes away (frames meanwhile are dropped). Default true. */
-  reconnect?: boolean;
-  /** Close the source when publishing stops. Default true. */
-  closeSource?: boolean;
-  /** Called on each (re)connect. */
-  onWelcome?(welcome: WelcomeBody): void;
-  /** Called when a connection ends; `willRetry` says whether a reconnect follows. */
-  onDisconnect?(reason: string, willRetry: boolean): void;
-}
-
-/** Publisher-side figures. */
-export interface PublicationStats extends StatsSnapshot {
-  connected: boolean;
-  /** Frames the source made that were not sent (socket backed up, or disconnected). */
-  framesNotSent: number;
-}
-
+// The publication classes live beside this function; everything a caller of
+// publish() needs is importable from here.
+export { Publication, type DisconnectInfo, type PublicationEvents, type PublicationStats, type PublishOptions } from './publication.js';
+export { PushPublication, type PixelFormat, type PushPublicationStats, type PushPublishOptions, type RawImage } from './push.js';
 
 /**
- * A running publication: frames from a source go to the relay, newest
- * first — when the socket is backed up the frame is not sent (and counted),
- * so latency never builds up in a queue.
- */
-export class Publication {
-  private readonly meter = new StatsMeter();
-  private conn: ClientConnection | undefined;
-  private stopped = false;
-  private notSent = 0;
-  private wireSeq = 0;
-  private fatal: FramewireError | undefined;
-  private wake: (() => void) | undefined;
-  private readonly abort = new AbortController();
-  /** Resolves with the first welcome; rejects (and closes the source) if the relay cannot be reached or refuses. */
-  readonly ready: Promise<WelcomeBody>;
-  /** Resolves when publishing ends (source ended or close()); rejects on a fatal error after the start. */
-  readonly done: Promise<void>;
-
-  /** @internal use {@link publish} */
-  constructor(
-    private readonly url: StreamUrl,
-    private readonly source: FrameSource,
-    private readonly options: PublishOptions,
-  ) {
-    options.signal?.addEventListener('abort', () => this.close(), { once: true });
-    this.ready = this.connectLoop();
-    this.done = this.ready.then(() => this.pump());
-    this.done.catch(() => undefined);
-  }
-
-  /** The relay's latest welcome. */
-  get welcome(): WelcomeBody | undefined {
-    return this.conn?.welcome;
-  }
-
-  /** Keeps one connection open: the first attempt resolves `ready`; later ones reconnect with backoff. */
-  private connectLoop(): Promise<WelcomeBody> {
-    return new Promise<WelcomeBody>((resolveReady, rejectReady) => {
-      let first = true;
-      const loop = async (): Promise<void> => {
-        let attempt = 0;
-        while (!this.stopped) {
-          if (this.conn) {
-            await new Promise<void>((resolve) => (this.wake = resolve));
-            continue;
-          }
-          try {
-            if (!first) await sleep(backoffMs(attempt++), this.abort.signal);
-            const conn = await openPublisher(this.url, this.source, this.options, this.abort.signal, (r, e) => this.onConnClosed(r, e));
-            attempt = 0;
-            this.conn = conn;
-            this.options.onWelcome?.(conn.welcome);
-            if (first) resolveReady(conn.welcome);
-            first = false;
-          } catch (err) {
-            if (this.stopped) break;
-            const coded = isFramewireError(err) ? err : new FramewireError(ErrorCodes.CONNECTION_CLOSED, String(err));
-            if (first || isFatalCode(coded.code, 'publish') || this.options.reconnect === false) {
-              this.fatal = coded;
-              this.options.onDisconnect?.(coded.message, false);
-              this.close();
-              if (first) rejectReady(coded);
-              break;
-            }
-            this.options.onDisconnect?.(coded.message, true);
-          }
-        }
-        if (first) rejectReady(this.fatal ?? new FramewireError(ErrorCodes.ABORTED, 'publication closed'));
-      };
-      void loop();
-    });
-  }
-
-  private async pump(): Promise<void> {
-    try {
-      for await (const frame of this.source) {
-        if (this.stopped) break;
-        const c = this.conn;
-        if (!c || c.channel.backedUp) {
-          this.notSent++;
-          continue;
-        }
-        // The wire seq counts frames actually sent, so frames this publisher could
-        // not send (backed up, disconnected) never show up as loss downstream.
-        const sent: EncodedFrame = { ...frame, seq: this.wireSeq };
-        this.wireSeq = (this.wireSeq + 1) >>> 0;
-        c.channel.send([encodeFrameHeader(sent), sent.data]);
-        const now = nowUs();
-        this.meter.record(frame, now, now - frame.captureUs);
-      }
-    } finally {
-      this.close();
-    }
-    if (this.fatal) throw this.fatal;
-  }
-
-  private onConnClosed(reason: string, error: FramewireError | undefined): void {
-    this.conn = undefined;
-    if (this.stopped) return;
-    const retry = (this.options.reconnect ?? true) && !(error && isFatalCode(error.code, 'publish'));
-    this.options.onDisconnect?.(reason, retry);
-    if (!retry) {
-      this.fatal = error ?? new FramewireError(ErrorCodes.CONNECTION_CLOSED, reason);
-      this.close();
-    }
-    this.wake?.();
-  }
-
-  /** Figures over the last second. */
-  stats(): PublicationStats {
-    this.meter.rttMs = this.conn ? Math.round(this.conn.clockSync.rttUs / 10) / 100 : null;
-    return { ...this.meter.snapshot(nowUs()), connected: this.conn !== undefined, framesNotSent: this.notSent };
-  }
-
-  /** Stops publishing: bye to the relay, closes the source (unless `closeSource: false`). Idempotent. */
-  close(): void {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.abort.abort();
-    const c = this.conn;
-    this.conn = undefined;
-    c?.close('publisher closing');
-    this.wake?.();
-    if (this.options.closeSource ?? true) this.source.close();
-  }
-}
-
-function openPublisher(
-  url: StreamUrl,
-  source: FrameSource,
-  o: PublishOptions,
-  signal: AbortSignal | undefined,
-  onClose: (reason: string, error: FramewireError | undefined) => void,
-): Promise<ClientConnection> {
-  const params: VideoParams = { width: source.info.width, height: source.info.height };
-  // fps 0 means "as fast as the source goes": no nominal rate to declare.
-  if (source.info.fps > 0) params.fps = source.info.fps;
-  return ClientConnection.open(
-    url,
-    { role: 'publish', stream: url.stream, token: o.token ?? url.token, params, client: 'framewire-node' },
-    { ...o, signal: signal ?? o.signal },
-    { onClose },
-  );
-}
-
-/**
- * Publishes a source to a relay. Resolves once the relay has welcomed the
- * publisher; rejects with a coded error (e.g. FW_STREAM_BUSY,
- * FW_UNAUTHORIZED, FW_CONNECTION_CLOSED) if it cannot start.
+ * Publishes to a relay. Resolves once the relay has welcomed the publisher;
+ * rejects with a coded error (e.g. FW_STREAM_BUSY, FW_UNAUTHORIZED,
+ * FW_CONNECTION_CLOSED) if it cannot start.
+ *
+ * With a source, its frames are sent until it ends or `close()`. Without
+ * one, the result's `send()` takes the pictures your code makes.
  *
  * @example
  * ```ts
@@ -184,9 +24,48 @@ function openPublisher(
  * setTimeout(() => pub.close(), 10_000);
  * await pub.done;
  * ```
+ * @example
+ * ```ts
+ * const pub = await publish('tcp://127.0.0.1:7070/bot', { quality: 70 });
+ * await pub.send({ data: rgb, width: 320, height: 240, format: 'rgb' }); // or pub.send(jpegBytes)
+ * pub.close(); // a picture not yet out when close() comes is dropped: await its send() first
+ * ```
  */
-export async function publish(url: string, source: FrameSource, options: PublishOptions = {}): Promise<Publication> {
-  const pub = new Publication(parseStreamUrl(url), source, options);
+export function publish(url: string, options?: PushPublishOptions): Promise<PushPublication>;
+export function publish(url: string, source: FrameSource, options?: PublishOptions): Promise<Publication>;
+export async function publish(url: string, sourceOrOptions?: FrameSource | PushPublishOptions, options: PublishOptions = {}): Promise<Publication> {
+  const parsed = parseStreamUrl(url);
+  let pub: Publication;
+  if (isFrameSource(sourceOrOptions)) {
+    const info = sourceOrOptions.info;
+    const params: VideoParams = { width: info.width, height: info.height };
+    // fps 0 means "as fast as the source goes": no nominal rate to declare.
+    if (info.fps > 0) params.fps = info.fps;
+    pub = new Publication(parsed, options, sourceOrOptions, params);
+  } else {
+    const o = sourceOrOptions ?? {};
+    pub = new PushPublication(parsed, o, pushParams(o));
+  }
   await pub.ready;
   return pub;
+}
+
+function isFrameSource(v: unknown): v is FrameSource {
+  return typeof v === 'object' && v !== null && typeof (v as Partial<FrameSource>)[Symbol.asyncIterator] === 'function' && 'info' in v;
+}
+
+/** The hello's params from push options, checked (FW_BAD_OPTION) before anything goes on the wire. */
+function pushParams(o: VideoParams): VideoParams {
+  const params: VideoParams = {};
+  const ranges = { width: [1, 65_535, true], height: [1, 65_535, true], fps: [0.1, 1000, false], quality: [1, 100, true] } as const;
+  for (const key of ['width', 'height', 'fps', 'quality'] as const) {
+    const v = o[key];
+    if (v === undefined) continue;
+    const [min, max, whole] = ranges[key];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max || (whole && !Number.isInteger(v))) {
+      throw new FramewireError(ErrorCodes.BAD_OPTION, `${key} must be a ${whole ? 'whole ' : ''}number in [${min}, ${max}], got ${String(v)}`);
+    }
+    params[key] = v;
+  }
+  return params;
 }

@@ -1,4 +1,5 @@
 import { ErrorCodes, FramewireError, isFramewireError } from '../errors.js';
+import { TypedEmitter } from '../events.js';
 import { nowUs } from '../frame/clock.js';
 import type { EncodedFrame } from '../frame/frame.js';
 import { StatsMeter, type StatsSnapshot } from '../frame/meter.js';
@@ -6,6 +7,7 @@ import { DropOldestQueue } from '../frame/queue.js';
 import type { StatsBody, VideoParams, WelcomeBody } from '../protocol/messages.js';
 import { backoffMs, isFatalCode } from '../protocol/session.js';
 import { ClientConnection, sleep, type ConnectOptions } from './connection.js';
+import type { DisconnectInfo } from './publication.js';
 import { parseStreamUrl } from './url.js';
 
 /** Options for {@link subscribe}. */
@@ -14,12 +16,30 @@ export interface SubscribeOptions extends ConnectOptions, VideoParams {
   reconnect?: boolean;
   /** Frames held for a slow consumer before the oldest is dropped. Default 2. */
   queueSize?: number;
-  /** Called when the relay says the stream went live or not. */
+  /** Called when the relay says the stream went live or not: a `live` listener in place from the start. */
   onLive?(live: boolean): void;
-  /** Called on each (re)connect with the relay's welcome. */
+  /** Called on each (re)connect with the relay's welcome: a `connected` listener in place from the start. */
   onWelcome?(welcome: WelcomeBody): void;
-  /** Called when a connection ends; `willRetry` says whether a reconnect follows. */
+  /** Called when a connection ends (a `disconnected` listener in place from the start); `willRetry` says whether a reconnect follows. */
   onDisconnect?(reason: string, willRetry: boolean): void;
+}
+
+/**
+ * Events of a {@link Subscription} (`sub.on('live', …)`). A throwing
+ * listener is reported as `listenererror` and never disturbs the
+ * subscription or its frames.
+ */
+export interface SubscriptionEvents {
+  /** The relay welcomed this viewer: after each (re)connect. */
+  connected: [welcome: WelcomeBody];
+  /** A connection ended; see {@link DisconnectInfo.willRetry}. */
+  disconnected: [info: DisconnectInfo];
+  /** The stream went live (a publisher is sending) or stopped being live (no publisher, or this viewer is disconnected). */
+  live: [live: boolean];
+  /** A fatal error ended the subscription (refused, bad token, …); iteration throws it too, and `ready` rejects with it if it came first. */
+  error: [error: FramewireError];
+  /** The subscription ended (`close()`, `break`, the signal, or a fatal error). Emitted once. */
+  close: [];
 }
 
 /** Viewer-side figures: the meter's snapshot plus connection state. */
@@ -41,7 +61,7 @@ export interface SubscriptionStats extends StatsSnapshot {
  * `captureUs` is converted to this machine's clock, so
  * `nowUs() - frame.captureUs` is the true end-to-end latency.
  */
-export class Subscription implements AsyncIterable<EncodedFrame> {
+export class Subscription extends TypedEmitter<SubscriptionEvents> implements AsyncIterable<EncodedFrame> {
   private readonly meter = new StatsMeter();
   private readonly queue: DropOldestQueue<EncodedFrame>;
   private conn: ClientConnection | undefined;
@@ -59,6 +79,11 @@ export class Subscription implements AsyncIterable<EncodedFrame> {
     url: string,
     private readonly options: SubscribeOptions,
   ) {
+    super();
+    const { onLive, onWelcome, onDisconnect } = options;
+    if (onLive) this.on('live', (live) => onLive(live));
+    if (onWelcome) this.on('connected', (w) => onWelcome(w));
+    if (onDisconnect) this.on('disconnected', (d) => onDisconnect(d.reason, d.willRetry));
     this.queue = new DropOldestQueue<EncodedFrame>(options.queueSize ?? 2, () => this.meter.addDropped());
     const parsed = parseStreamUrl(url);
     let resolveReady!: (w: WelcomeBody) => void;
@@ -102,7 +127,7 @@ export class Subscription implements AsyncIterable<EncodedFrame> {
         everConnected = true;
         this.skippedConn = 0;
         this.meter.resetSequence();
-        o.onWelcome?.(conn.welcome);
+        this.safeEmit('connected', conn.welcome);
         this.setLive(conn.welcome.live);
         resolveReady(conn.welcome);
         await closed;
@@ -119,12 +144,14 @@ export class Subscription implements AsyncIterable<EncodedFrame> {
       if (this.stopped) break;
       const code = ended?.error?.code;
       const retry = (o.reconnect ?? true) && !(code && isFatalCode(code, 'view'));
-      o.onDisconnect?.(ended?.reason ?? 'closed', retry);
+      this.safeEmit('disconnected', { reason: ended?.reason ?? 'closed', willRetry: retry, error: ended?.error });
       if (!retry) {
         const err = ended?.error ?? new FramewireError(ErrorCodes.CONNECTION_CLOSED, ended?.reason ?? 'connection closed');
         if (!everConnected) rejectReady(err);
         this.stopped = true;
         this.queue.fail(err);
+        this.safeEmit('error', err);
+        this.safeEmit('close');
         return;
       }
       try {
@@ -162,7 +189,7 @@ export class Subscription implements AsyncIterable<EncodedFrame> {
   private setLive(live: boolean): void {
     if (live === this.live) return;
     this.live = live;
-    if (!this.stopped) this.options.onLive?.(live);
+    if (!this.stopped) this.safeEmit('live', live);
   }
 
   /** Figures over the last second. */
@@ -186,6 +213,7 @@ export class Subscription implements AsyncIterable<EncodedFrame> {
     this.conn?.close('viewer closing');
     this.abort.abort();
     this.queue.close();
+    this.safeEmit('close');
   }
 
   [Symbol.asyncIterator](): AsyncIterator<EncodedFrame> {

@@ -1,5 +1,5 @@
-import { EventEmitter } from 'node:events';
 import { ErrorCodes, FramewireError } from '../errors.js';
+import { TypedEmitter } from '../events.js';
 import { nowUs, type Clock } from '../frame/clock.js';
 import type { EncodedFrame } from '../frame/frame.js';
 import type { ControlMessage, HelloBody, Message } from '../protocol/messages.js';
@@ -78,12 +78,22 @@ export interface RelayOptions extends ParserLimits {
   clock?: Clock;
 }
 
-/** Events a relay emits, for logs and monitoring. */
+/**
+ * Events a relay emits, for logs and monitoring (`relay.on('live', …)`).
+ * Listeners run inside the relay's own calls: one that throws is reported
+ * as `listenererror` and never disturbs the relay (see {@link TypedEmitter}).
+ */
 export interface RelayEvents {
+  /** A connection arrived on any transport (before its hello). */
   connect: [{ remote: string; transport: string }];
+  /** A peer's hello was accepted: it is now the stream's publisher, or one of its viewers. */
   session: [{ remote: string; transport: string; session: string; role: string; stream: string }];
+  /** A connection ended, with or without a session (`role` and `stream` are null before the hello). */
   disconnect: [{ remote: string; transport: string; session: string; role: string | null; stream: string | null; reason: string }];
+  /** A peer broke the protocol, failed the TLS handshake or was refused (bad token, busy stream, …): it alone was closed. */
   peerError: [{ remote: string; transport: string; code: string; message: string }];
+  /** A stream went live (its publisher came) or stopped being live (its publisher left). */
+  live: [{ stream: string; live: boolean }];
 }
 
 /** One viewer's figures, from {@link Relay.viewers}. */
@@ -111,7 +121,7 @@ export interface ViewerInfo {
  * methods start such listeners (see `listeners.ts`), which it owns and
  * closes with itself.
  */
-export class Relay extends EventEmitter<RelayEvents> implements SessionHost, HttpRelay {
+export class Relay extends TypedEmitter<RelayEvents> implements SessionHost, HttpRelay {
   readonly clock: Clock;
   readonly handshakeTimeoutMs: number;
   readonly idleTimeoutMs: number;
@@ -323,6 +333,7 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost, Htt
       granted.body.live = true;
       granted.body.granted = { ...hello.params };
       stream.announce();
+      this.safeEmit('live', { stream: stream.name, live: true });
     } else {
       const { fps, width, height, quality } = hello.params ?? {};
       const profile: Profile | undefined =
@@ -465,6 +476,7 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost, Htt
       stream.publisher = undefined;
       this.liveStreams--;
       stream.announce();
+      this.safeEmit('live', { stream: stream.name, live: false });
     } else {
       stream.removeViewer(session.id);
     }
@@ -475,14 +487,6 @@ export class Relay extends EventEmitter<RelayEvents> implements SessionHost, Htt
     if (stream.live || stream.viewers.size > 0) return;
     this.closedDecodesRefused += stream.renditions.refused;
     this.streamsByName.delete(stream.name);
-  }
-
-  private safeEmit<K extends keyof RelayEvents>(event: K, ...args: RelayEvents[K]): void {
-    try {
-      (this.emit as (e: K, ...a: RelayEvents[K]) => boolean)(event, ...args);
-    } catch (err) {
-      process.emitWarning(`framewire: a relay ${String(event)} listener threw: ${String(err)}`);
-    }
   }
 }
 

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import http from 'node:http';
 import { WebSocket } from 'ws';
 import { MultipartParser, boundaryFromContentType } from '../../src/codec/multipart.js';
-import { decodeMessage, encodeControl, type ControlMessage, type HelloBody, type Message } from '../../src/index.js';
+import { decodeMessage, encodeControl, type ControlMessage, type HelloBody, type Message } from '../../src/protocol/index.js';
 import { createRelay, publish, testPattern, type Publication, type Relay, type RelayOptions } from '../../src/index.js';
 
 /** A relay listening on TCP and HTTP (port 0), for tests. */

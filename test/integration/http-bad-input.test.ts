@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { encodeControl, encodeFrame, type Publication } from '../../src/index.js';
+import type { Publication } from '../../src/index.js';
+import { encodeControl, encodeFrame } from '../../src/protocol/index.js';
 import { publishPattern, readMjpeg, request, startTestRelay, wsClient, type TestRelay, type WsTestClient } from '../helpers/web.js';
 
 function errorCode(c: WsTestClient): string | undefined {

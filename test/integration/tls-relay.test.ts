@@ -7,7 +7,6 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   createRelay,
-  encodeControl,
   isFramewireError,
   publish,
   subscribe,
@@ -16,6 +15,7 @@ import {
   type Publication,
   type Relay,
 } from '../../src/index.js';
+import { encodeControl } from '../../src/protocol/index.js';
 import { relayNames, selfSignedCertificate, type StoredCertificate } from '../../src/cli/tls-cert.js';
 import { hasCommand, skipUnless } from '../helpers/web.js';
 

@@ -5,7 +5,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { encodeControl, subscribe } from '../../src/index.js';
+import { subscribe } from '../../src/index.js';
+import { encodeControl } from '../../src/protocol/index.js';
 import { cliRunner, waitForOutput, type CliProcess } from '../helpers/cli.js';
 import { hasCommand, run, skipUnless } from '../helpers/web.js';
 

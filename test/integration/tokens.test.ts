@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createToken, encodeControl, encodeFrame, isFramewireError, publish, subscribe, testPattern, type Publication } from '../../src/index.js';
+import { createToken, isFramewireError, publish, subscribe, testPattern, type Publication } from '../../src/index.js';
+import { encodeControl, encodeFrame } from '../../src/protocol/index.js';
 import { RawClient, fakeFrame, until } from '../helpers/relay.js';
 import { RawPeer } from '../helpers/proto-peer.js';
 import { publishPattern, readMjpeg, request, startTestRelay, wsClient, type TestRelay } from '../helpers/web.js';

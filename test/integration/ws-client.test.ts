@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { isFramewireError } from '../../src/errors.js';
-import { parseStreamUrl, publish, subscribe, testPattern, type EncodedFrame } from '../../src/index.js';
+import { publish, subscribe, testPattern, type EncodedFrame } from '../../src/index.js';
+import { parseStreamUrl } from '../../src/client/url.js';
 import { viewerPageUrl } from '../../src/cli/open.js';
 import { freePort } from '../helpers/procs.js';
 import { BIN } from '../helpers/cli.js';

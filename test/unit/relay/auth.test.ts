@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { FULL_SCOPE, RelayAuth, scopeDenial } from '../../../src/relay/auth.js';
-import { createRelay, createToken, isFramewireError, parseTtl, streamAllowed, verifyToken } from '../../../src/index.js';
+import { createRelay, createToken, isFramewireError, verifyToken } from '../../../src/index.js';
+import { parseTtl, streamAllowed } from '../../../src/relay/auth.js';
 
 const SECRET = 'unit-test-secret-0123456789abcdef';
 const OTHER = 'another-secret-0123456789abcdefgh';
