@@ -1,7 +1,7 @@
 import { ErrorCodes, FramewireError } from '../errors.js';
 import { nowUs } from '../frame/clock.js';
 import { ClockSync } from '../protocol/clock-sync.js';
-import { encodeControl, type ControlMessage, type HelloBody, type Message, type StatsBody, type WelcomeBody } from '../protocol/messages.js';
+import { type ControlMessage, type HelloBody, type Message, type StatsBody, type WelcomeBody } from '../protocol/messages.js';
 import type { ParserLimits } from '../protocol/parser.js';
 import type { MessageChannel } from '../transport/channel.js';
 import { connectTcp } from '../transport/tcp.js';
@@ -103,13 +103,13 @@ export class ClientConnection {
           fail(new FramewireError(ErrorCodes.UNEXPECTED_MESSAGE, `expected welcome, got ${msg.type}`));
         }
       });
-      channel.send([encodeControl({ type: 'hello', body: hello })]);
+      channel.send({ type: 'hello', body: hello });
     });
   }
 
   /** Sends a control message. */
   send(msg: ControlMessage): void {
-    this.channel.send([encodeControl(msg)]);
+    this.channel.send(msg);
   }
 
   /** Relay clock minus local clock, µs. */

@@ -2,7 +2,7 @@ import { ErrorCodes, FramewireError, isFramewireError } from '../errors.js';
 import { nowUs } from '../frame/clock.js';
 import type { EncodedFrame, FrameSource } from '../frame/frame.js';
 import { StatsMeter, type StatsSnapshot } from '../frame/meter.js';
-import { encodeFrameHeader, type VideoParams, type WelcomeBody } from '../protocol/messages.js';
+import type { VideoParams, WelcomeBody } from '../protocol/messages.js';
 import { ClientConnection, backoffMs, sleep, type ConnectOptions } from './connection.js';
 import { parseStreamUrl, type StreamUrl } from './url.js';
 
@@ -114,7 +114,7 @@ export class Publication {
         // not send (backed up, disconnected) never show up as loss downstream.
         const sent: EncodedFrame = { ...frame, seq: this.wireSeq };
         this.wireSeq = (this.wireSeq + 1) >>> 0;
-        c.channel.send([encodeFrameHeader(sent), sent.data]);
+        c.channel.send({ type: 'frame', frame: sent });
         const now = nowUs();
         this.meter.record(frame, now, now - frame.captureUs);
       }

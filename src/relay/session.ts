@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { ErrorCodes, FramewireError } from '../errors.js';
 import type { Clock } from '../frame/clock.js';
 import { ClockSync } from '../protocol/clock-sync.js';
-import { encodeControl, type ControlMessage, type HelloBody, type Message } from '../protocol/messages.js';
+import { type ControlMessage, type HelloBody, type Message } from '../protocol/messages.js';
 import type { MessageChannel } from '../transport/channel.js';
 
 /** What a session needs from the relay that owns it. */
@@ -83,7 +83,7 @@ export class ServerSession {
 
   /** Sends a control message. */
   send(msg: ControlMessage): void {
-    this.channel.send([encodeControl(msg)]);
+    this.channel.send(msg);
   }
 
   /** Sends an error with a stable code, then closes. */

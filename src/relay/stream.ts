@@ -1,20 +1,20 @@
 import { nowUs } from '../frame/clock.js';
 import type { EncodedFrame } from '../frame/frame.js';
 import { StatsMeter, type StatsSnapshot } from '../frame/meter.js';
-import { encodeControl, encodeFrameHeader } from '../protocol/messages.js';
 import type { MessageChannel } from '../transport/channel.js';
+import { frameHeader } from '../transport/wire.js';
 import type { Profile } from '../codec/transcode.js';
 import { Renditions, type RenditionInfo, type RenditionOptions } from './rendition.js';
 
 /** A frame as the relay holds it: the frame plus its wire header, built once and shared by every viewer. */
 export interface RelayFrame {
   readonly frame: EncodedFrame;
-  readonly header: Buffer;
+  readonly header: Uint8Array;
 }
 
 /** Makes the shared wire form of a frame. */
 export function toRelayFrame(frame: EncodedFrame): RelayFrame {
-  return { frame, header: encodeFrameHeader(frame) };
+  return { frame, header: frameHeader(frame) };
 }
 
 /** How a viewer slot behaves. */
@@ -188,7 +188,7 @@ export class ViewerSlot {
 
   /** Sends a control message to this viewer. */
   control(body: Record<string, number | boolean | string>): void {
-    this.channel.send([encodeControl({ type: 'stats', body: { ...body, ...this.skipCounts() } })]);
+    this.channel.send({ type: 'stats', body: { ...body, ...this.skipCounts() } });
     this.reportedSkips = this.skipped + this.decimated;
   }
 
@@ -206,7 +206,7 @@ export class ViewerSlot {
     // Skip counts travel in order, just before the first frame after a skip,
     // so the viewer can tell skipped frames from lost ones exactly.
     if (this.skipped + this.decimated !== this.reportedSkips) this.control({});
-    this.channel.send([rf.header, rf.frame.data]);
+    this.channel.send({ type: 'frame', frame: rf.frame });
     this.sent++;
     if (this.acks) {
       this.lastAckUs ??= this.clock();
