@@ -2,7 +2,7 @@ import { ErrorCodes, FramewireError } from '../errors.js';
 import { nowUs } from '../frame/clock.js';
 import type { EncodedFrame } from '../frame/frame.js';
 import type { ClockSync } from '../protocol/clock-sync.js';
-import { encodeControl, type ControlMessage, type HelloBody, type Message, type StatsBody, type WelcomeBody } from '../protocol/messages.js';
+import type { ControlMessage, HelloBody, Message, StatsBody, WelcomeBody } from '../protocol/messages.js';
 import { ProtocolSession } from '../protocol/session.js';
 import type { ParserLimits } from '../protocol/parser.js';
 import type { MessageChannel } from '../transport/channel.js';
@@ -68,7 +68,7 @@ export class ClientConnection {
       let conn: ClientConnection | undefined;
       const settle = (): void => options.signal?.removeEventListener('abort', onAbort);
       const core = new ProtocolSession(
-        { send: (m) => channel.send([encodeControl(m)]), end: () => channel.end() },
+        { send: (m) => channel.send(m), end: () => channel.end() },
         {
           welcome: (body) => {
             settle();

@@ -3,7 +3,7 @@ import { TypedEmitter } from '../events.js';
 import { nowUs } from '../frame/clock.js';
 import type { EncodedFrame, FrameSource } from '../frame/frame.js';
 import { StatsMeter, type StatsSnapshot } from '../frame/meter.js';
-import { encodeFrameHeader, type VideoParams, type WelcomeBody } from '../protocol/messages.js';
+import type { VideoParams, WelcomeBody } from '../protocol/messages.js';
 import { backoffMs, isFatalCode } from '../protocol/session.js';
 import { ClientConnection, sleep, type ConnectOptions } from './connection.js';
 import type { StreamUrl } from './url.js';
@@ -179,7 +179,7 @@ export class Publication extends TypedEmitter<PublicationEvents> {
     // not send (backed up, disconnected, replaced) never show up as loss downstream.
     const sent: EncodedFrame = { ...frame, seq: this.wireSeq };
     this.wireSeq = (this.wireSeq + 1) >>> 0;
-    c.channel.send([encodeFrameHeader(sent), sent.data]);
+    c.channel.send({ type: 'frame', frame: sent });
     const now = nowUs();
     this.meter.record(sent, now, now - frame.captureUs);
     return true;

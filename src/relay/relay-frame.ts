@@ -1,5 +1,5 @@
 import type { EncodedFrame } from '../frame/frame.js';
-import { encodeFrameHeader } from '../protocol/messages.js';
+import { frameHeader } from '../transport/wire.js';
 
 /** A frame as the relay holds it: the frame plus its wire header, built once and shared by every viewer. */
 export interface RelayFrame {
@@ -9,5 +9,5 @@ export interface RelayFrame {
 
 /** Makes the shared wire form of a frame. */
 export function toRelayFrame(frame: EncodedFrame): RelayFrame {
-  return { frame, header: encodeFrameHeader(frame) };
+  return { frame, header: frameHeader(frame) };
 }

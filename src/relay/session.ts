@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { ErrorCodes, FramewireError } from '../errors.js';
 import type { Clock } from '../frame/clock.js';
 import type { ClockSync } from '../protocol/clock-sync.js';
-import { encodeControl, type ControlMessage, type HelloBody, type Message } from '../protocol/messages.js';
+import type { ControlMessage, HelloBody, Message } from '../protocol/messages.js';
 import { ProtocolSession } from '../protocol/session.js';
 import type { MessageChannel } from '../transport/channel.js';
 
@@ -48,7 +48,7 @@ export class ServerSession {
     private readonly host: SessionHost,
   ) {
     this.core = new ProtocolSession(
-      { send: (m) => channel.send([encodeControl(m)]), end: () => channel.end() },
+      { send: (m) => channel.send(m), end: () => channel.end() },
       {
         hello: (hello) => this.onHello(hello),
         frame: (frame, at) => {

@@ -1,6 +1,5 @@
 import { nowUs } from '../frame/clock.js';
 import { StatsMeter, type StatsSnapshot } from '../frame/meter.js';
-import { encodeControl } from '../protocol/messages.js';
 import type { MessageChannel } from '../transport/channel.js';
 import type { Profile } from '../codec/transcode.js';
 import type { RelayFrame } from './relay-frame.js';
@@ -179,7 +178,7 @@ export class ViewerSlot {
 
   /** Sends a control message to this viewer. */
   control(body: Record<string, number | boolean | string>): void {
-    this.channel.send([encodeControl({ type: 'stats', body: { ...body, ...this.skipCounts() } })]);
+    this.channel.send({ type: 'stats', body: { ...body, ...this.skipCounts() } });
     this.reportedSkips = this.skipped + this.decimated;
   }
 
@@ -197,7 +196,7 @@ export class ViewerSlot {
     // Skip counts travel in order, just before the first frame after a skip,
     // so the viewer can tell skipped frames from lost ones exactly.
     if (this.skipped + this.decimated !== this.reportedSkips) this.control({});
-    this.channel.send([rf.header, rf.frame.data]);
+    this.channel.send({ type: 'frame', frame: rf.frame });
     this.sent++;
     if (this.acks) {
       this.lastAckUs ??= this.clock();

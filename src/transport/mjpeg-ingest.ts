@@ -1,12 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCodes, FramewireError } from '../errors.js';
-import { nowUs, type Clock } from '../frame/clock.js';
+import type { Clock } from '../frame/clock.js';
 import { MultipartParser, boundaryFromContentType } from '../codec/multipart.js';
 import { jpegSize } from '../codec/jpeg.js';
-import type { HelloBody, Message } from '../protocol/messages.js';
-import { MessageChannel } from './channel.js';
-import { requestRemote, sendHttpError } from './http-util.js';
-import { decodeControl } from './mjpeg.js';
+import type { ErrorBody } from '../protocol/messages.js';
+import { HttpChannel } from './http-channel.js';
 
 /** Options for {@link MjpegIngestChannel}. */
 export interface MjpegIngestOptions {
@@ -32,43 +30,27 @@ export interface MjpegIngestOptions {
  * Without a boundary in Content-Type (ffmpeg's HTTP client sends none), the
  * boundary is taken from the body's first line.
  */
-export class MjpegIngestChannel extends MessageChannel {
+export class MjpegIngestChannel extends HttpChannel {
   readonly transport = 'http-ingest';
-  readonly remote: string;
   readonly backedUp = false;
   readonly queuedBytes = 0;
   private parser: MultipartParser | undefined;
   private sniff: Buffer = Buffer.alloc(0);
   private seq = 0;
   private frames = 0;
-  private isClosed = false;
   private failed = false;
   private bytesSincePing = true;
   private lastHeld = 0;
-  private readonly clock: Clock;
   private readonly maxFrameBytes: number;
 
-  constructor(
-    private readonly req: IncomingMessage,
-    private readonly res: ServerResponse,
-    options: MjpegIngestOptions,
-  ) {
-    super();
-    this.remote = requestRemote(req);
-    this.clock = options.clock ?? nowUs;
+  constructor(req: IncomingMessage, res: ServerResponse, options: MjpegIngestOptions) {
+    super(req, res, { role: 'publish', stream: options.stream, token: options.token }, options.clock);
     this.maxFrameBytes = options.maxFrameBytes ?? 16 * 1024 * 1024;
     req.pause();
     const boundary = boundaryFromContentType(req.headers['content-type']);
     if (boundary) this.parser = this.makeParser(boundary);
     res.on('close', () => this.finish(undefined));
     req.on('error', (err) => this.finish(err));
-    const hello: HelloBody = { role: 'publish', stream: options.stream, client: String(req.headers['user-agent'] ?? 'http').slice(0, 128) };
-    if (options.token !== undefined) hello.token = options.token;
-    setImmediate(() => this.deliver({ type: 'hello', body: hello }));
-  }
-
-  get closed(): boolean {
-    return this.isClosed;
   }
 
   override get heldBytes(): number {
@@ -80,50 +62,38 @@ export class MjpegIngestChannel extends MessageChannel {
     return this.frames;
   }
 
-  send(u8parts: readonly Uint8Array[]): void {
-    if (this.isClosed) return;
-    const parts = u8parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength));
-    let msg;
-    try {
-      msg = decodeControl(parts);
-    } catch {
-      return;
-    }
-    if (!msg) return;
-    switch (msg.type) {
-      case 'welcome':
-        this.req.on('data', (chunk: Buffer) => this.onData(chunk));
-        this.req.on('end', () => this.onEnd());
-        this.req.resume();
-        return;
-      case 'ping':
-        // Answer only while the upload is alive: a body that stopped sending
-        // goes silent, and the relay's idle timeout closes it.
-        if (!this.bytesSincePing) return;
-        this.bytesSincePing = false;
-        this.deliver({ type: 'pong', body: { id: msg.body.id, t0: msg.body.t0, t1: this.clock(), t2: this.clock() } });
-        return;
-      case 'error':
-        this.failed = true;
-        // The rest of the body is read and dropped while the answer gets out (see sendHttpError).
-        sendHttpError(this.res, msg.body.code, msg.body.message);
-        return;
-      case 'bye':
-        this.end();
-        return;
-      default:
-        return;
-    }
+  /** Welcomed: read the body now. */
+  protected onWelcome(): void {
+    this.req.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.req.on('end', () => this.onEnd());
+    this.req.resume();
   }
 
-  end(): void {
-    if (this.isClosed || this.res.headersSent) return;
+  /**
+   * Answers only while the upload is alive: a body that stopped sending goes
+   * silent, and the relay's idle timeout closes it.
+   */
+  protected override answersPing(): boolean {
+    if (!this.bytesSincePing) return false;
+    this.bytesSincePing = false;
+    return true;
+  }
+
+  protected override onRefused(body: ErrorBody): void {
+    this.failed = true;
+    // The rest of the body is read and dropped while the answer gets out (see sendHttpError).
+    super.onRefused(body);
+  }
+
+  /** The body ended: `200 {"stream":"ended","frames":N}` (unless an error answer went out already). */
+  protected shutdown(): void {
+    if (this.res.headersSent) return;
     const body = JSON.stringify({ stream: 'ended', frames: this.frames });
     this.res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
     this.res.end(body);
   }
 
-  destroy(): void {
+  protected abort(): void {
     this.req.destroy();
     this.res.destroy();
   }
@@ -133,7 +103,7 @@ export class MjpegIngestChannel extends MessageChannel {
   }
 
   private onData(chunk: Buffer): void {
-    if (this.failed || this.isClosed) return;
+    if (this.failed || this.closed) return;
     this.bytesSincePing = true;
     try {
       const parser = this.parser ?? this.sniffBoundary(chunk);
@@ -141,7 +111,7 @@ export class MjpegIngestChannel extends MessageChannel {
       const input = this.parser === parser && this.sniff.length === 0 ? chunk : this.takeSniffed();
       for (const part of parser.push(input)) {
         this.onPart(part.body);
-        if (this.failed || this.isClosed) return;
+        if (this.failed || this.closed) return;
       }
       const held = parser.bufferedBytes;
       if (held !== this.lastHeld) {
@@ -188,7 +158,7 @@ export class MjpegIngestChannel extends MessageChannel {
   }
 
   private onEnd(): void {
-    if (this.failed || this.isClosed) return;
+    if (this.failed || this.closed) return;
     this.deliver({ type: 'bye', body: { reason: `upload ended after ${this.frames} frames` } });
   }
 
@@ -197,17 +167,5 @@ export class MjpegIngestChannel extends MessageChannel {
     this.failed = true;
     this.req.pause();
     this.safeEmit('protocolError', err);
-  }
-
-  private deliver(msg: Message): void {
-    queueMicrotask(() => {
-      if (!this.isClosed) this.safeEmit('message', msg);
-    });
-  }
-
-  private finish(err: Error | undefined): void {
-    if (this.isClosed) return;
-    this.isClosed = true;
-    this.safeEmit('close', err);
   }
 }

@@ -1,11 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCodes } from '../errors.js';
-import { nowUs } from '../frame/clock.js';
-import { MessageType, readU64 } from '../protocol/header.js';
-import { type ControlMessage, type HelloBody, type Message } from '../protocol/messages.js';
-import { decodeMessage } from '../protocol/parser.js';
-import { MessageChannel } from './channel.js';
-import { requestRemote, sendHttpError } from './http-util.js';
+import type { EncodedFrame } from '../frame/frame.js';
+import type { StatsBody, WelcomeBody } from '../protocol/messages.js';
+import { HttpChannel } from './http-channel.js';
+import { sendHttpError } from './http-util.js';
 import { noLiveVideoJpeg } from '../codec/placeholder.js';
 
 /** How often MJPEG clients get the "no live video" picture while a stream has no publisher. */
@@ -20,17 +18,6 @@ export interface MjpegViewerOptions {
   token?: string | undefined;
   /** Most frames per second to send (the relay skips the rest). */
   fps?: number | undefined;
-}
-
-/**
- * Decodes a control message a relay session sends through a synthetic
- * channel. Only control messages are ever decoded here (frames are read
- * from their header in place).
- */
-export function decodeControl(parts: readonly Buffer[]): ControlMessage | undefined {
-  const buf = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
-  const msg = decodeMessage(buf);
-  return msg.type === 'frame' ? undefined : msg;
 }
 
 /**
@@ -58,32 +45,20 @@ export function decodeControl(parts: readonly Buffer[]): ControlMessage | undefi
  *
  * Pings from the relay are answered here (the HTTP client cannot).
  */
-export class MjpegViewerChannel extends MessageChannel {
+export class MjpegViewerChannel extends HttpChannel {
   readonly transport = 'mjpeg';
-  readonly remote: string;
-  private isClosed = false;
   private started = false;
   private live = true;
   private noLiveTimer: NodeJS.Timeout | undefined;
   private lastWidth = 640;
   private lastHeight = 360;
 
-  constructor(
-    req: IncomingMessage,
-    readonly res: ServerResponse,
-    options: MjpegViewerOptions,
-  ) {
-    super();
-    this.remote = requestRemote(req);
+  constructor(req: IncomingMessage, res: ServerResponse, options: MjpegViewerOptions) {
+    super(req, res, { role: 'view', stream: options.stream, token: options.token, params: options.fps !== undefined ? { fps: options.fps } : undefined });
     res.on('drain', () => this.safeEmit('drain'));
     res.on('close', () => this.finish(undefined));
     res.on('error', (err) => this.finish(err));
     req.socket.setNoDelay(true);
-    const hello: HelloBody = { role: 'view', stream: options.stream, client: String(req.headers['user-agent'] ?? 'http').slice(0, 128) };
-    if (options.token !== undefined) hello.token = options.token;
-    if (options.fps !== undefined) hello.params = { fps: options.fps };
-    // After the relay has attached its session to this channel.
-    setImmediate(() => this.deliver({ type: 'hello', body: hello }));
   }
 
   get backedUp(): boolean {
@@ -94,48 +69,23 @@ export class MjpegViewerChannel extends MessageChannel {
     return this.res.writableLength;
   }
 
-  get closed(): boolean {
-    return this.isClosed;
+  protected onWelcome(body: WelcomeBody): void {
+    this.start();
+    this.setLive(body.live !== false);
   }
 
-  send(u8parts: readonly Uint8Array[]): void {
-    if (this.isClosed) return;
-    const parts = u8parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength));
-    const head = parts[0];
-    if (!head || head.length < 12) return;
-    if (head[3] === MessageType.frame) {
-      if (!this.started) return;
-      this.lastWidth = head.readUInt16BE(24);
-      this.lastHeight = head.readUInt16BE(26);
-      this.writeFrame(head, parts[1] ?? head.subarray(32));
-      return;
-    }
-    const msg = decodeControl(parts);
-    if (!msg) return;
-    switch (msg.type) {
-      case 'welcome':
-        this.start();
-        this.setLive(msg.body.live !== false);
-        return;
-      case 'stats':
-        if (typeof msg.body.live === 'boolean') this.setLive(msg.body.live);
-        return;
-      case 'ping':
-        this.deliver({ type: 'pong', body: { id: msg.body.id, t0: msg.body.t0, t1: nowUs(), t2: nowUs() } });
-        return;
-      case 'error':
-        sendHttpError(this.res, msg.body.code, msg.body.message);
-        return;
-      case 'bye':
-        this.end();
-        return;
-      default:
-        return;
-    }
+  protected override onStats(body: StatsBody): void {
+    if (typeof body.live === 'boolean') this.setLive(body.live);
   }
 
-  end(): void {
-    if (this.isClosed) return;
+  protected override onFrame(frame: EncodedFrame): void {
+    if (!this.started) return;
+    this.lastWidth = frame.width;
+    this.lastHeight = frame.height;
+    this.writePart(frame.data, frame.captureUs, frame.seq);
+  }
+
+  protected shutdown(): void {
     if (!this.res.headersSent) {
       sendHttpError(this.res, ErrorCodes.CONNECTION_CLOSED, 'the relay closed this stream');
       return;
@@ -143,8 +93,12 @@ export class MjpegViewerChannel extends MessageChannel {
     this.res.end();
   }
 
-  destroy(): void {
+  protected abort(): void {
     this.res.destroy();
+  }
+
+  protected override released(): void {
+    clearInterval(this.noLiveTimer);
   }
 
   private start(): void {
@@ -174,11 +128,11 @@ export class MjpegViewerChannel extends MessageChannel {
     this.live = live;
     clearInterval(this.noLiveTimer);
     this.noLiveTimer = undefined;
-    if (live || this.isClosed) return;
+    if (live || this.closed) return;
     const show = (): void => {
       void noLiveVideoJpeg(this.lastWidth, this.lastHeight).then(
         (jpeg) => {
-          if (!this.live && !this.isClosed && !this.res.writableNeedDrain) this.writePart(jpeg, nowUs(), undefined);
+          if (!this.live && !this.ending && !this.res.writableNeedDrain) this.writePart(jpeg, this.clock(), undefined);
         },
         () => undefined,
       );
@@ -188,12 +142,10 @@ export class MjpegViewerChannel extends MessageChannel {
     this.noLiveTimer.unref();
   }
 
-  private writeFrame(header: Buffer, payload: Buffer): void {
-    this.writePart(payload, readU64(header, 16), header.readUInt32BE(12));
-  }
-
-  private writePart(payload: Buffer, captureUs: number, seq: number | undefined): void {
-    const ts = `${Math.floor(captureUs / 1e6)}.${String(captureUs % 1e6).padStart(6, '0')}`;
+  /** One multipart part: its headers, the JPEG as it is (never copied), CRLF; corked into one write. */
+  private writePart(payload: Uint8Array, captureUs: number, seq: number | undefined): void {
+    const us = Math.max(0, Math.floor(captureUs));
+    const ts = `${Math.floor(us / 1e6)}.${String(us % 1e6).padStart(6, '0')}`;
     const partHead =
       `--${MJPEG_BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${payload.length}\r\n` +
       `X-Timestamp: ${ts}\r\n${seq === undefined ? 'X-No-Live-Video: 1' : `X-Frame-Seq: ${seq}`}\r\n\r\n`;
@@ -203,19 +155,5 @@ export class MjpegViewerChannel extends MessageChannel {
     this.res.write(payload);
     this.res.write('\r\n', 'latin1');
     sock?.uncork();
-  }
-
-  /** Hands a synthetic message to the relay session on the next turn (never re-entrantly inside send). */
-  private deliver(msg: Message): void {
-    queueMicrotask(() => {
-      if (!this.isClosed) this.safeEmit('message', msg);
-    });
-  }
-
-  private finish(err: Error | undefined): void {
-    if (this.isClosed) return;
-    this.isClosed = true;
-    clearInterval(this.noLiveTimer);
-    this.safeEmit('close', err);
   }
 }

@@ -1,41 +1,55 @@
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { ErrorCodes, FramewireError } from '../errors.js';
+import { encodeControl, type Message } from '../protocol/messages.js';
 import { StreamParser, type ParserLimits } from '../protocol/parser.js';
 import { MessageChannel } from './channel.js';
+import { frameHeader } from './wire.js';
 import { connectTls, onTlsClientError, tlsServerOptions, type TlsClientErrorInfo, type TlsClientOptions, type TlsServerOptions } from './tls.js';
 
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * What a {@link TcpChannel} runs on: a `net.Socket` or `tls.TLSSocket`, or
+ * any Duplex stream (an in-memory pair in tests). The socket-only parts are
+ * optional.
+ */
+export type TcpSocketLike = Duplex & {
+  setNoDelay?: (noDelay?: boolean) => unknown;
+  remoteAddress?: string | undefined;
+  remotePort?: number | undefined;
+};
+
 /** Formats a socket's peer address as "ip:port" (IPv6 in brackets). */
-export function peerAddress(socket: net.Socket): string {
+export function peerAddress(socket: { remoteAddress?: string | undefined; remotePort?: number | undefined }): string {
   const a = socket.remoteAddress ?? '?';
   return `${a.includes(':') ? `[${a}]` : a}:${socket.remotePort ?? '?'}`;
 }
 
 /**
  * The native protocol over TCP: messages back to back on the stream, parsed
- * incrementally. Nagle is off (frames go out at once); header and payload are
- * written between cork() and uncork() so they leave in one writev. Over TLS
- * (`tls://`) the socket is a TLSSocket and the bytes inside are the same;
- * the transport is then named "tls".
+ * incrementally. Nagle is off (frames go out at once); a frame's header and
+ * data are written between cork() and uncork() so they leave in one writev,
+ * the data as it is (the header is encoded once per frame: {@link frameHeader}).
+ * Over TLS (`tls://`) the socket is a TLSSocket and the bytes inside are
+ * the same; the transport is then named "tls".
  */
 export class TcpChannel extends MessageChannel {
   readonly transport: 'tcp' | 'tls';
   readonly remote: string;
   private readonly parser: StreamParser;
-  private isClosed = false;
   private lastHeld = 0;
 
   constructor(
-    readonly socket: net.Socket,
+    readonly socket: TcpSocketLike,
     limits: ParserLimits = {},
   ) {
     super();
     this.transport = socket instanceof tls.TLSSocket ? 'tls' : 'tcp';
     this.remote = peerAddress(socket);
     this.parser = new StreamParser(limits);
-    socket.setNoDelay(true);
+    socket.setNoDelay?.(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.safeEmit('drain'));
     socket.on('error', (err) => this.finish(err));
@@ -52,10 +66,6 @@ export class TcpChannel extends MessageChannel {
     return this.socket.writableLength;
   }
 
-  get closed(): boolean {
-    return this.isClosed;
-  }
-
   override get heldBytes(): number {
     return this.parser.claimedBytes;
   }
@@ -64,39 +74,49 @@ export class TcpChannel extends MessageChannel {
     this.parser.acceptFrames(allowed);
   }
 
-  send(parts: readonly Uint8Array[]): void {
-    if (this.isClosed || this.socket.destroyed || this.socket.writableEnded) return;
-    if (parts.length === 1) {
-      this.socket.write(parts[0] as Buffer);
+  protected write(msg: Message): void {
+    const socket = this.socket;
+    if (socket.destroyed || socket.writableEnded) return;
+    if (msg.type !== 'frame') {
+      socket.write(encodeControl(msg));
       return;
     }
-    this.socket.cork();
-    for (const p of parts) this.socket.write(p);
-    this.socket.uncork();
+    socket.cork();
+    socket.write(frameHeader(msg.frame));
+    socket.write(msg.frame.data);
+    socket.uncork();
   }
 
-  end(): void {
-    if (this.isClosed) return;
+  protected shutdown(): void {
     // Closing: read nothing more, and let go of any half-received message now.
     // (Reading goes on, so the peer's FIN is seen; what it sends is dropped unread.)
-    this.parser.discard();
-    if (this.lastHeld !== 0) {
-      this.lastHeld = 0;
-      this.safeEmit('held', 0);
-    }
+    this.dropHeld();
     this.socket.end();
     // Do not wait forever for a peer that will not read the rest.
     setTimeout(() => this.socket.destroy(), 2000).unref();
   }
 
-  destroy(): void {
+  protected abort(): void {
     this.socket.destroy();
+  }
+
+  protected override released(): void {
+    this.socket.destroy();
+    this.dropHeld();
+  }
+
+  private dropHeld(): void {
+    this.parser.discard();
+    if (this.lastHeld !== 0) {
+      this.lastHeld = 0;
+      this.safeEmit('held', 0);
+    }
   }
 
   private onData(chunk: Buffer): void {
     let input = chunk;
     for (;;) {
-      if (this.parser.failed || this.isClosed) return;
+      if (this.parser.failed || this.closed) return;
       let messages;
       try {
         messages = this.parser.push(input);
@@ -109,7 +129,7 @@ export class TcpChannel extends MessageChannel {
         return;
       }
       for (const m of messages) {
-        if (this.isClosed) return;
+        if (this.closed) return;
         this.safeEmit('message', m);
       }
       // The parser stops after one message while frames are refused: go on with what it holds.
@@ -117,17 +137,10 @@ export class TcpChannel extends MessageChannel {
       input = EMPTY;
     }
     const held = this.parser.claimedBytes;
-    if (held !== this.lastHeld && !this.isClosed) {
+    if (held !== this.lastHeld && !this.closed) {
       this.lastHeld = held;
       this.safeEmit('held', held);
     }
-  }
-
-  private finish(err: Error | undefined): void {
-    if (this.isClosed) return;
-    this.isClosed = true;
-    this.socket.destroy();
-    this.safeEmit('close', err);
   }
 }
 

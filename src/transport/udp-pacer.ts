@@ -1,5 +1,13 @@
 /** One datagram as scatter-gather parts (sent with one sendmsg, no copy). */
-export type Parts = readonly Buffer[];
+export type Parts = readonly Uint8Array[];
+
+/** Bulk datagrams queued together (one message's fragments), sent in order. */
+interface Batch {
+  readonly datagrams: readonly Parts[];
+  /** Index of the next datagram to send. */
+  next: number;
+  readonly onSent: ((index: number) => void) | undefined;
+}
 
 /** Options of a {@link Pacer}. */
 export interface PacerOptions {
@@ -10,6 +18,9 @@ export interface PacerOptions {
   /** Bulk bytes queued at most; a message beyond it is refused. Default 4 MiB. */
   maxQueueBytes?: number;
 }
+
+/** Put in place of a batch whose datagrams have all left (drops the references). */
+const SENT: Batch = { datagrams: [], next: 0, onSent: undefined };
 
 const size = (p: Parts): number => {
   let n = 0;
@@ -27,9 +38,10 @@ const size = (p: Parts): number => {
  */
 export class Pacer {
   private readonly urgent: Parts[] = [];
-  private bulk: Parts[] = [];
+  private bulk: Batch[] = [];
   private bulkHead = 0;
   private bulkBytesQueued = 0;
+  private bulkDatagrams = 0;
   private tokens: number;
   private lastUs: number;
   private timer: NodeJS.Timeout | undefined;
@@ -61,13 +73,19 @@ export class Pacer {
 
   /** Datagrams waiting (both queues). */
   get queuedDatagrams(): number {
-    return this.urgent.length + this.bulk.length - this.bulkHead;
+    return this.urgent.length + this.bulkDatagrams;
   }
 
-  /** Queues bulk datagrams; false (nothing queued) if they would pass `maxQueueBytes`. */
-  pushBulk(datagrams: readonly Parts[], bytes: number): boolean {
+  /**
+   * Queues bulk datagrams (`bytes` in all); false (nothing queued) if they
+   * would pass `maxQueueBytes`. `onSent(i)` is called as `datagrams[i]` is
+   * handed to the socket (a sender that must know when an original left).
+   */
+  pushBulk(datagrams: readonly Parts[], bytes: number, onSent?: (index: number) => void): boolean {
     if (this.closed || this.bulkBytesQueued + bytes > this.maxQueueBytes) return false;
-    for (const d of datagrams) this.bulk.push(d);
+    if (datagrams.length === 0) return true;
+    this.bulk.push({ datagrams, next: 0, onSent });
+    this.bulkDatagrams += datagrams.length;
     this.bulkBytesQueued += bytes;
     this.kick();
     return true;
@@ -103,6 +121,7 @@ export class Pacer {
     this.bulk = [];
     this.bulkHead = 0;
     this.bulkBytesQueued = 0;
+    this.bulkDatagrams = 0;
   }
 
   private kick(): void {
@@ -125,13 +144,17 @@ export class Pacer {
       this.write(u);
     }
     while (this.tokens > 0) {
-      const b = this.bulk[this.bulkHead];
-      if (!b) break;
-      this.bulk[this.bulkHead++] = [];
+      const batch = this.bulk[this.bulkHead];
+      if (!batch) break;
+      const i = batch.next++;
+      const b = batch.datagrams[i] as Parts;
+      if (batch.next === batch.datagrams.length) this.bulk[this.bulkHead++] = SENT;
+      this.bulkDatagrams--;
       const n = size(b);
       this.bulkBytesQueued -= n;
       this.tokens -= n;
       this.write(b);
+      batch.onSent?.(i);
     }
     if (this.bulkHead > 1024 || this.bulkHead === this.bulk.length) {
       this.bulk = this.bulk.slice(this.bulkHead);

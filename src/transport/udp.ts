@@ -1,14 +1,15 @@
 import { ErrorCodes, FramewireError } from '../errors.js';
 import { nowUs, type Clock } from '../frame/clock.js';
-import { MessageType } from '../protocol/header.js';
+import { encodeControl, type Message } from '../protocol/messages.js';
 import { DEFAULT_LIMITS, decodeMessage, type ParserLimits } from '../protocol/parser.js';
 import { ReliableControl } from '../protocol/udp/control.js';
-import { CONTROL_PREFIX_BYTES, FLAG_RETRANSMIT, FRAGMENT_HEADER_BYTES, Kind, decodeNack, encodeNacks, makeDatagram, type Datagram } from '../protocol/udp/datagram.js';
+import { CONTROL_PREFIX_BYTES, Kind, decodeNack, encodeNacks, makeDatagram, type Datagram } from '../protocol/udp/datagram.js';
 import { checkFecGroup, checkFragmentSize, fragmentMessage, fragmentSizeFor } from '../protocol/udp/fragmenter.js';
 import { Reassembler, type ReassemblerOptions, type ReassemblerStats } from '../protocol/udp/reassembler.js';
 import { SendHistory } from '../protocol/udp/send-history.js';
 import { MessageChannel } from './channel.js';
 import { Pacer, type Parts } from './udp-pacer.js';
+import { asBuffer, frameHeader } from './wire.js';
 
 /** Options of a UDP channel (both ends). Every one has a safe default. */
 export interface UdpChannelOptions extends ParserLimits {
@@ -89,8 +90,6 @@ export class UdpChannel extends MessageChannel {
   private lastSentUs: number;
   private lastHeardUs: number;
   private wasBackedUp = false;
-  private isClosed = false;
-  private ending = false;
   private housekeeping: NodeJS.Timeout;
   private wakeTimer: NodeJS.Timeout | undefined;
   private wakeAtUs = Infinity;
@@ -120,11 +119,6 @@ export class UdpChannel extends MessageChannel {
     const send = (p: Parts): void => {
       this.counters.datagramsSent++;
       this.lastSentUs = this.clock();
-      // An original data fragment leaving the pacer: from now on a NACK for it is a real loss.
-      const h = p[0] as Buffer;
-      if (h.length >= FRAGMENT_HEADER_BYTES && h[3] === Kind.fragment && ((h[23] as number) & FLAG_RETRANSMIT) === 0) {
-        this.history.markSent(h.readUInt32BE(8), h.readUInt16BE(16));
-      }
       this.link.send(p);
     };
     this.pacer = new Pacer(send, this.clock, { rateMbps: options.pacingMbps, maxQueueBytes: options.maxQueueBytes });
@@ -157,10 +151,6 @@ export class UdpChannel extends MessageChannel {
     return this.pacer.queuedBytes;
   }
 
-  get closed(): boolean {
-    return this.isClosed;
-  }
-
   /** The fragment payload size this end sends with (messages too large for it get larger fragments). */
   get sendFragmentSize(): number {
     return this.fragmentSize;
@@ -187,7 +177,7 @@ export class UdpChannel extends MessageChannel {
   /** Tells the owner (the relay's memory budget) when the bytes held in reassembly change. */
   private reportHeld(): void {
     const held = this.reassembler.bytesHeld;
-    if (held === this.lastHeld || this.isClosed) return;
+    if (held === this.lastHeld || this.closed) return;
     this.lastHeld = held;
     this.safeEmit('held', held);
   }
@@ -207,43 +197,51 @@ export class UdpChannel extends MessageChannel {
     return { ...this.stats() };
   }
 
-  send(parts: readonly Uint8Array[]): void {
-    if (this.isClosed || this.ending || parts.length === 0) return;
-    const first = parts[0] as Buffer;
+  protected write(msg: Message): void {
     const now = this.clock();
-    if (first.length >= 4 && first[3] === MessageType.frame) {
-      let bytes = 0;
-      for (const p of parts) bytes += p.length;
-      if (this.pacer.queuedBytes + bytes > this.pacer.maxQueueBytes) {
-        this.counters.framesNotQueued++;
-        return;
-      }
-      const fragmentSize = fragmentSizeFor(bytes, this.fragmentSize);
-      if (fragmentSize === undefined) {
-        this.counters.framesNotQueued++;
-        return;
-      }
-      const f = fragmentMessage(parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)), this.txSeq, { session: this.session, fragmentSize, fecGroup: this.fecGroup });
-      this.txSeq = (this.txSeq + 1) >>> 0;
-      this.history.add(f, now);
-      this.pacer.pushBulk(f.order, f.bytes);
-      this.counters.framesSent++;
-      if (this.backedUp) this.wasBackedUp = true;
+    if (msg.type === 'frame') {
+      this.writeFrame(msg, now);
       return;
     }
-    const message = parts.length === 1 ? first : Buffer.concat(parts);
-    const type = first.length >= 4 ? (first[3] as number) : 0;
-    const reliable = type !== MessageType.ping && type !== MessageType.pong;
-    const datagram = this.control.wrap(message, reliable, now);
+    const message = encodeControl(msg);
+    const reliable = msg.type !== 'ping' && msg.type !== 'pong';
+    const datagram = this.control.wrap(asBuffer(message), reliable, now);
     // A bye goes behind the frames already queued, as on TCP: jumping ahead, it
     // would end the session before the last frames left (the peer drops them).
-    if (type === MessageType.bye && this.pacer.queuedDatagrams > 0 && this.pacer.pushBulk([[datagram]], datagram.length)) return;
+    if (msg.type === 'bye' && this.pacer.queuedDatagrams > 0 && this.pacer.pushBulk([[datagram]], datagram.length)) return;
     this.pacer.pushUrgent([[datagram]]);
+  }
+
+  /** Fragments a frame (its shared header and its data, as views), remembers it for repair and queues it in the pacer. */
+  private writeFrame(msg: Extract<Message, { type: 'frame' }>, now: number): void {
+    const parts = [asBuffer(frameHeader(msg.frame)), asBuffer(msg.frame.data)];
+    const bytes = (parts[0] as Buffer).length + (parts[1] as Buffer).length;
+    if (this.pacer.queuedBytes + bytes > this.pacer.maxQueueBytes) {
+      this.counters.framesNotQueued++;
+      return;
+    }
+    const fragmentSize = fragmentSizeFor(bytes, this.fragmentSize);
+    if (fragmentSize === undefined) {
+      this.counters.framesNotQueued++;
+      return;
+    }
+    const f = fragmentMessage(parts, this.txSeq, { session: this.session, fragmentSize, fecGroup: this.fecGroup });
+    this.txSeq = (this.txSeq + 1) >>> 0;
+    this.history.add(f, now);
+    // An original data fragment leaving the pacer: from now on a NACK for it is a real loss.
+    const { seq, count } = f;
+    const k = this.fecGroup;
+    this.pacer.pushBulk(f.order, f.bytes, (at) => {
+      const index = dataIndexAt(at, k, count);
+      if (index >= 0) this.history.markSent(seq, index);
+    });
+    this.counters.framesSent++;
+    if (this.backedUp) this.wasBackedUp = true;
   }
 
   /** Handles one datagram of this session (the owner has checked session id and address). */
   receive(dg: Datagram, raw: Buffer): void {
-    if (this.isClosed) return;
+    if (this.closed) return;
     const now = this.clock();
     this.lastHeardUs = now;
     this.counters.datagramsReceived++;
@@ -286,7 +284,7 @@ export class UdpChannel extends MessageChannel {
           clearImmediate(this.pollPending);
           this.pollPending = undefined;
           this.poll();
-          if (this.isClosed) return;
+          if (this.closed) return;
         }
         this.deliver(message);
         return;
@@ -312,12 +310,10 @@ export class UdpChannel extends MessageChannel {
     }
   }
 
-  end(): void {
-    if (this.isClosed || this.ending) return;
-    this.ending = true;
+  protected shutdown(): void {
     const started = this.clock();
     const check = (): void => {
-      if (this.isClosed) return;
+      if (this.closed) return;
       const done = (this.control.drained && this.pacer.queuedDatagrams === 0) || this.clock() - started > 1_000_000;
       if (!done) {
         setTimeout(() => this.guard(check), 10).unref();
@@ -329,10 +325,8 @@ export class UdpChannel extends MessageChannel {
     check();
   }
 
-  destroy(): void {
-    if (this.isClosed) return;
+  protected abort(): void {
     this.sendClose();
-    this.finish(undefined);
   }
 
   /**
@@ -342,7 +336,7 @@ export class UdpChannel extends MessageChannel {
    */
   fail(err: unknown): void {
     this.counters.internalErrors++;
-    if (this.isClosed) return;
+    if (this.closed) return;
     try {
       this.sendClose();
     } catch {
@@ -386,14 +380,14 @@ export class UdpChannel extends MessageChannel {
   }
 
   private poll(): void {
-    if (this.isClosed) return;
+    if (this.closed) return;
     const now = this.clock();
     const t0 = performance.now();
     const { messages, nacks } = this.reassembler.poll(now);
     this.counters.reassemblyUs += (performance.now() - t0) * 1000;
     if (nacks.length > 0) this.pacer.pushUrgent(encodeNacks(this.session, nacks, this.fragmentSize).map((d) => [d]));
     for (const m of messages) {
-      if (this.isClosed) return;
+      if (this.closed) return;
       this.deliver(m);
     }
     this.reportHeld();
@@ -413,7 +407,7 @@ export class UdpChannel extends MessageChannel {
   }
 
   private tick(): void {
-    if (this.isClosed) return;
+    if (this.closed) return;
     const now = this.clock();
     if (now - this.lastHeardUs > this.timeoutUs) {
       this.finish(new FramewireError(ErrorCodes.TIMEOUT, `nothing heard from ${this.remote} for ${Math.round(this.timeoutUs / 1000)} ms`));
@@ -424,9 +418,7 @@ export class UdpChannel extends MessageChannel {
     if (now - this.lastSentUs > this.keepaliveUs) this.pacer.pushUrgent([[makeDatagram(Kind.keepalive, this.session)]]);
   }
 
-  private finish(err: Error | undefined): void {
-    if (this.isClosed) return;
-    this.isClosed = true;
+  protected override released(): void {
     clearInterval(this.housekeeping);
     clearTimeout(this.wakeTimer);
     if (this.pollPending) clearImmediate(this.pollPending);
@@ -435,9 +427,21 @@ export class UdpChannel extends MessageChannel {
     this.reassembler.clear();
     this.control.clear();
     this.link.closed(this);
-    // Asynchronous, as a socket's 'close' is: a listener that destroys the channel sees its own work finish first.
-    process.nextTick(() => this.safeEmit('close', err));
   }
+}
+
+/**
+ * The data fragment index of the datagram at position `at` of a message's
+ * send order (`Fragments.order`: each FEC group's `k` data fragments, then
+ * its parity datagram), or -1 for a parity datagram. `count` data fragments
+ * in all; `k` = 0 means no parity.
+ */
+export function dataIndexAt(at: number, k: number, count: number): number {
+  if (k === 0) return at;
+  const group = Math.floor(at / (k + 1));
+  const within = at - group * (k + 1);
+  const index = group * k + within;
+  return within < k && index < count ? index : -1;
 }
 
 function definedLimits(o: ParserLimits): ParserLimits {

@@ -3,8 +3,10 @@ import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { WebSocket } from 'ws';
 import { ErrorCodes, FramewireError } from '../errors.js';
+import { encodeControl, type Message } from '../protocol/messages.js';
 import { DEFAULT_LIMITS, decodeMessage, type ParserLimits } from '../protocol/parser.js';
 import { MessageChannel } from './channel.js';
+import { frameHeader } from './wire.js';
 import { connectTls, type TlsClientOptions } from './tls.js';
 
 /** Partial WebSocket input below this is not charged to the relay's memory budget. */
@@ -15,12 +17,12 @@ export const WS_HELD_REPORT_MIN = 64 * 1024;
  * WebSocket message, the same bytes as on TCP. A text message is a protocol
  * error (FW_BAD_MESSAGE).
  *
- * A message sent in several parts (frame header + JPEG payload) goes out as
- * WebSocket fragments — the first part with `fin: false`, the rest as
- * continuations — so the payload Buffer shared by every viewer is written as
- * is, never copied per viewer. The receiver (browser or `ws`) reassembles
- * one message. Permessage-deflate must be off (it is on our server): a
- * compressed message would be queued inside `ws` and copied.
+ * A frame goes out as two WebSocket fragments — its header (encoded once
+ * per frame, {@link frameHeader}) with `fin: false`, then its data as a
+ * continuation — so the data shared by every viewer is written as is, never
+ * copied per viewer. The receiver (browser or `ws`) reassembles one message.
+ * Permessage-deflate must be off (it is on our server): a compressed message
+ * would be queued inside `ws` and copied.
  *
  * Back-pressure comes from the underlying socket (`writableNeedDrain`), and
  * 'drain' is the socket's: `ws` writes straight to it when deflate is off.
@@ -30,7 +32,6 @@ export class WsChannel extends MessageChannel {
   readonly transport: 'ws' | 'wss';
   readonly remote: string;
   private readonly limits: ParserLimits;
-  private isClosed = false;
   private failed = false;
   private endTimer: NodeJS.Timeout | undefined;
   /** Bytes read from the socket since the last whole message: an upper bound of what `ws` holds for the next one. */
@@ -38,7 +39,6 @@ export class WsChannel extends MessageChannel {
   /** What the relay's budget was last told (see {@link WS_HELD_REPORT_MIN}). */
   private reported = 0;
   private framesAllowed = true;
-  private ending = false;
 
   /**
    * @param ws an open WebSocket (server or client side)
@@ -64,15 +64,11 @@ export class WsChannel extends MessageChannel {
   }
 
   get backedUp(): boolean {
-    return (this.socket as Duplex & { writableNeedDrain: boolean }).writableNeedDrain;
+    return this.socket.writableNeedDrain;
   }
 
   get queuedBytes(): number {
     return this.ws.bufferedAmount;
-  }
-
-  get closed(): boolean {
-    return this.isClosed;
   }
 
   override get heldBytes(): number {
@@ -83,35 +79,38 @@ export class WsChannel extends MessageChannel {
     this.framesAllowed = allowed;
   }
 
-  send(parts: readonly Uint8Array[]): void {
-    if (this.isClosed || this.ws.readyState !== this.ws.OPEN) return;
-    const last = parts.length - 1;
-    if (last === 0) {
-      this.ws.send(parts[0] as Buffer, { binary: true, fin: true, compress: false });
+  protected write(msg: Message): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    if (msg.type !== 'frame') {
+      this.ws.send(encodeControl(msg), { binary: true, fin: true, compress: false });
       return;
     }
-    for (let i = 0; i <= last; i++) this.ws.send(parts[i] as Buffer, { binary: true, fin: i === last, compress: false });
+    this.ws.send(frameHeader(msg.frame), { binary: true, fin: false, compress: false });
+    this.ws.send(msg.frame.data, { binary: true, fin: true, compress: false });
   }
 
-  end(): void {
-    if (this.isClosed) return;
+  protected shutdown(): void {
     // Closing: what the peer sends now is not read (ws may hold a half message until the close completes).
-    this.ending = true;
     this.partial = 0;
     this.report();
     // A normal closure after what is queued; do not wait forever for a peer that will not answer.
     this.ws.close(this.failed ? 1008 : 1000);
-    this.endTimer ??= setTimeout(() => this.ws.terminate(), 2000);
+    this.endTimer = setTimeout(() => this.ws.terminate(), 2000);
     this.endTimer.unref();
   }
 
-  destroy(): void {
+  protected abort(): void {
     this.ws.terminate();
+  }
+
+  protected override released(): void {
+    clearTimeout(this.endTimer);
+    if (this.ws.readyState !== this.ws.CLOSED) this.ws.terminate();
   }
 
   /** Counts what `ws` may be holding of an unfinished message; refuses a frame-sized one where no frame is allowed. */
   private onBytes(n: number): void {
-    if (this.failed || this.isClosed || this.ending) return;
+    if (this.failed || this.ending) return;
     this.partial += n;
     this.report();
     const most = (this.limits.maxControlBytes ?? DEFAULT_LIMITS.maxControlBytes) + (this.limits.maxHeaderBytes ?? DEFAULT_LIMITS.maxHeaderBytes) + 64;
@@ -134,7 +133,7 @@ export class WsChannel extends MessageChannel {
   }
 
   private onData(data: Buffer | Buffer[], isBinary: boolean): void {
-    if (this.failed || this.isClosed || this.ending) return;
+    if (this.failed || this.ending) return;
     this.partial = 0;
     this.report();
     let msg;
@@ -147,14 +146,6 @@ export class WsChannel extends MessageChannel {
       return;
     }
     this.safeEmit('message', msg);
-  }
-
-  private finish(err: Error | undefined): void {
-    if (this.isClosed) return;
-    this.isClosed = true;
-    clearTimeout(this.endTimer);
-    if (this.ws.readyState !== this.ws.CLOSED) this.ws.terminate();
-    this.safeEmit('close', err);
   }
 }
 

@@ -301,10 +301,10 @@ describe('a hostile peer cannot crash or starve the relay (issue: hardening)', {
     const viewer = await connectUdp({ host: '127.0.0.1', port });
     const seen: string[] = [];
     viewer.on('message', (m) => seen.push(m.type));
-    viewer.send([encodeControl({ type: 'hello', body: { role: 'view', stream: 'u' } })]);
+    viewer.send({ type: 'hello', body: { role: 'view', stream: 'u' } });
     await until(() => seen.includes('welcome'), 'the welcome');
     const f = fakeFrame(1, 200_000);
-    viewer.send([encodeFrameHeader(f), f.data]);
+    viewer.send({ type: 'frame', frame: f });
     await until(() => (relay.udpStats()[0]?.totals.fragmentsRefused ?? 0) > 100, 'the relay to drop the viewer\'s fragments');
     assert.equal(relay.budget.info().peakBytes, 0, 'nothing of them was held');
     viewer.destroy();
@@ -312,9 +312,9 @@ describe('a hostile peer cannot crash or starve the relay (issue: hardening)', {
     const pub = await connectUdp({ host: '127.0.0.1', port });
     const pubSeen: string[] = [];
     pub.on('message', (m) => pubSeen.push(m.type));
-    pub.send([encodeControl({ type: 'hello', body: { role: 'publish', stream: 'u' } })]);
+    pub.send({ type: 'hello', body: { role: 'publish', stream: 'u' } });
     await until(() => pubSeen.includes('welcome'), 'the publisher\'s welcome');
-    pub.send([encodeFrameHeader(f), f.data]);
+    pub.send({ type: 'frame', frame: f });
     await until(() => relay.streams().some((s) => s.name === 'u' && s.framesIn === 1), 'the frame through');
     assert.ok(relay.budget.info().peakBytes >= 200_000, `peak ${relay.budget.info().peakBytes}`);
     assert.equal(relay.budget.info().usedBytes, 0);

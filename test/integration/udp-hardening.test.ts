@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { publish } from '../../src/client/publish.js';
 import { subscribe, type Subscription } from '../../src/client/subscribe.js';
 import { isFramewireError } from '../../src/errors.js';
-import { encodeControl, encodeFrameHeader } from '../../src/protocol/messages.js';
+import { encodeFrameHeader } from '../../src/protocol/messages.js';
 import { fragmentMessage, MIN_FRAGMENT_SIZE } from '../../src/protocol/udp/fragmenter.js';
 import { createRelay } from '../../src/relay/relay.js';
 import { connectUdp, UdpServer } from '../../src/transport/udp-server.js';
@@ -215,7 +215,7 @@ test('a bug in datagram handling is caught and counted, and closes only the sess
   };
   try {
     const secondClosed = new Promise<Error | undefined>((r) => second.once('close', r));
-    (accepted[0] as UdpChannel).send([encodeControl({ type: 'ping', body: { id: 1, t0: 1 } })]);
+    (accepted[0] as UdpChannel).send({ type: 'ping', body: { id: 1, t0: 1 } });
     const err = await secondClosed;
     assert.match(String(err?.message), /internal error/);
     assert.equal(second.stats().internalErrors, 1);
@@ -225,7 +225,7 @@ test('a bug in datagram handling is caught and counted, and closes only the sess
   assert.equal(third.closed, false, 'the other client is untouched');
   let pinged = false;
   third.on('message', (m) => (pinged ||= m.type === 'ping'));
-  (accepted[1] as UdpChannel).send([encodeControl({ type: 'ping', body: { id: 2, t0: 1 } })]);
+  (accepted[1] as UdpChannel).send({ type: 'ping', body: { id: 2, t0: 1 } });
   await until(() => pinged, 'the other client to still get messages', 5000);
   third.destroy();
   await server.close();

@@ -1,43 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RelayStream, ViewerSlot, toRelayFrame } from '../../../src/relay/stream.js';
-import { MessageChannel } from '../../../src/transport/channel.js';
-import { decodeMessage } from '../../../src/protocol/parser.js';
+import { frameHeader } from '../../../src/transport/wire.js';
+import { FakeChannel } from '../../helpers/fake-channel.js';
 import { fakeFrame } from '../../helpers/relay.js';
 
-/** An in-memory channel whose backpressure the test controls. */
-class FakeChannel extends MessageChannel {
-  readonly transport = 'fake';
-  readonly remote = 'fake:1';
-  readonly sent: (readonly Buffer[])[] = [];
-  full = false;
-  closed = false;
-  get backedUp(): boolean {
-    return this.full;
-  }
-  get queuedBytes(): number {
-    return 0;
-  }
-  send(parts: readonly Buffer[]): void {
-    this.sent.push(parts);
-  }
-  end(): void {
-    this.closed = true;
-  }
-  destroy(): void {
-    this.closed = true;
-  }
-  drain(): void {
-    this.full = false;
-    this.emit('drain');
-  }
-  frameSeqs(): number[] {
-    return this.sent.filter((p) => p.length === 2).map((p) => Buffer.from(p[0] as Uint8Array).readUInt32BE(12));
-  }
-}
-
 describe('RelayStream fan-out', () => {
-  it('hands every viewer the very same header and payload Buffers (no copies)', () => {
+  it('hands every viewer the very same frame object, whose header is encoded once (no copies)', () => {
     const s = new RelayStream('x');
     const chans = [new FakeChannel(), new FakeChannel(), new FakeChannel()];
     chans.forEach((c, i) => s.viewers.set(String(i), new ViewerSlot(c, String(i))));
@@ -45,12 +14,12 @@ describe('RelayStream fan-out', () => {
     s.fanOut(rf, 0);
     for (const c of chans) {
       assert.equal(c.sent.length, 1);
-      assert.equal(c.sent[0]?.[0], rf.header);
-      assert.equal(c.sent[0]?.[1], rf.frame.data);
+      const m = c.sent[0];
+      assert.ok(m?.type === 'frame');
+      assert.equal(m.frame, rf.frame);
+      assert.equal(frameHeader(m.frame), rf.header, 'the header every transport writes is the one encoded with the relay frame');
     }
-    const m = decodeMessage(Buffer.concat(chans[0]?.sent[0] as Buffer[]));
-    assert.equal(m.type, 'frame');
-    assert.equal(m.type === 'frame' && m.frame.seq, 7);
+    assert.equal(rf.frame.seq, 7);
   });
 
   it('latest-frame-wins: a backed-up viewer keeps one pending frame and skips the older ones', () => {
@@ -70,7 +39,7 @@ describe('RelayStream fan-out', () => {
     slow.drain();
     // The newest frame goes out on drain, preceded by a stats message with the skip count.
     assert.deepEqual(slow.frameSeqs(), [0, 10]);
-    const stats = slow.sent.map((p) => decodeMessage(Buffer.concat(p as Buffer[]))).filter((m) => m.type === 'stats');
+    const stats = slow.sent.filter((m) => m.type === 'stats');
     assert.equal(stats.length, 1);
     assert.equal(stats[0]?.type === 'stats' && stats[0].body.framesSkipped, 9);
     s.fanOut(toRelayFrame(fakeFrame(11)), 0);
