@@ -1,4 +1,4 @@
-import { ErrorCodes, FramewireError, isFramewireError } from '../errors.js';
+import { ErrorCodes, FramewireError } from '../errors.js';
 import { nowUs } from '../frame/clock.js';
 import type { EncodedFrame, FrameSource } from '../frame/frame.js';
 import { StatsMeter, type StatsSnapshot } from '../frame/meter.js';
@@ -84,7 +84,7 @@ export class Publication {
             first = false;
           } catch (err) {
             if (this.stopped) break;
-            const coded = isFramewireError(err) ? err : new FramewireError(ErrorCodes.CONNECTION_CLOSED, String(err));
+            const coded = FramewireError.from(err, 'the publisher connect');
             if (first || FATAL.has(coded.code) || this.options.reconnect === false) {
               this.fatal = coded;
               this.options.onDisconnect?.(coded.message, false);

@@ -93,7 +93,7 @@ export class JpegSplitter {
     try {
       return this.scan(chunk);
     } catch (err) {
-      this.failed = err instanceof FramewireError ? err : new FramewireError(ErrorCodes.BAD_MESSAGE, String(err));
+      this.failed = FramewireError.from(err, 'the MJPEG scanner');
       this.parts = [];
       this.partBytes = 0;
       throw this.failed;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
-import { ErrorCodes, FramewireError, isFramewireError } from '../errors.js';
+import { ErrorCodes, FramewireError } from '../errors.js';
 import { STREAM_NAME } from '../protocol/messages.js';
 import { LINGER_MS, requestRemote, requestToken, sendHttpError, httpStatusFor } from '../transport/http-util.js';
 import { MjpegIngestChannel } from '../transport/mjpeg-ingest.js';
@@ -68,7 +68,7 @@ export function createHttpServer(relay: Relay, options: HttpServerOptions = {}):
   });
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     route(req, res).catch((err: unknown) => {
-      const e = isFramewireError(err) ? err : new FramewireError(ErrorCodes.BAD_MESSAGE, String(err));
+      const e = FramewireError.from(err, `HTTP ${req.method ?? '?'} route`);
       sendHttpError(res, e.code, e.message);
     });
   };
@@ -104,7 +104,10 @@ export function createHttpServer(relay: Relay, options: HttpServerOptions = {}):
     if (token === undefined) return upgrade();
     relay
       .checkToken(token)
-      .then(upgrade, (err: unknown) => refuse(ErrorCodes.UNAUTHORIZED, isFramewireError(err) ? err.message : 'wrong token'))
+      .then(upgrade, (err: unknown) => {
+        const e = FramewireError.from(err, 'the WebSocket token check');
+        refuse(e.code, e.message);
+      })
       .catch(() => socket.destroy());
   });
   server.on('close', () => wss.close());

@@ -1,5 +1,6 @@
 import { decodeJpeg, encodeProfile, profileKey, satisfiedBySource, type Profile } from '../codec/transcode.js';
 import { checkJpegFrame, DEFAULT_PICTURE_LIMITS, type PictureLimits } from '../codec/jpeg.js';
+import { FramewireError } from '../errors.js';
 import type { EncodedFrame } from '../frame/frame.js';
 import { toRelayFrame, type RelayFrame, type ViewerSlot } from './stream.js';
 
@@ -117,9 +118,13 @@ export class Renditions {
 
   private async run(rf: RelayFrame): Promise<void> {
     this.busy = true;
+    // Entries whose viewers get nothing for this frame: counted as not decodable for them (never as lost).
+    const failed = (entries: Iterable<Entry>): void => {
+      for (const e of entries) for (const v of e.viewers) v.upstreamGap('notDecodable', 1);
+    };
+    const src = rf.frame;
+    const todo: Entry[] = [];
     try {
-      const src = rf.frame;
-      const todo: Entry[] = [];
       for (const e of this.entries.values()) {
         if (satisfiedBySource(e.profile, src.width, src.height)) for (const v of e.viewers) v.offer(rf);
         else todo.push(e);
@@ -131,15 +136,30 @@ export class Renditions {
         const release = problem === undefined ? this.reserve(2 * 4 * src.width * src.height) : false;
         if (!release) {
           this.refused++;
-          for (const e of todo) for (const v of e.viewers) v.skipped++;
+          failed(todo);
           return;
         }
         try {
-          const pic = await decodeJpeg(src.data, this.limits.maxPixels);
+          let pic;
+          try {
+            pic = await decodeJpeg(src.data, this.limits.maxPixels);
+          } catch {
+            this.errors++;
+            failed(todo);
+            return;
+          }
           this.decodes++;
+          const decoded = pic;
           await Promise.all(
             todo.map(async (e) => {
-              const out = await encodeProfile(pic, e.profile, DEFAULT_RENDITION_QUALITY);
+              let out;
+              try {
+                out = await encodeProfile(decoded, e.profile, DEFAULT_RENDITION_QUALITY);
+              } catch {
+                this.errors++;
+                failed([e]);
+                return;
+              }
               e.encodes++;
               const frame: EncodedFrame = { ...src, data: out.data, width: out.width, height: out.height };
               const rendered = toRelayFrame(frame);
@@ -151,7 +171,9 @@ export class Renditions {
           release();
         }
       }
-    } catch {
+    } catch (err) {
+      // Decode and encode failures are handled above: anything else is a bug of ours.
+      FramewireError.internal(err, 'a rendition');
       this.errors++;
     } finally {
       this.busy = false;
