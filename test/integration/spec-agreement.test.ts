@@ -10,9 +10,11 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, describe, it } from 'node:test';
 import sharp from 'sharp';
+import { WebSocket } from 'ws';
 import { ErrorCodes, FramewireError, isFramewireError, subscribe, type EncodedFrame, type Relay } from '../../src/index.js';
 import { nowUs } from '../../src/frame/clock.js';
-import { StreamParser } from '../../src/protocol/parser.js';
+import { encodeControl, type Message } from '../../src/protocol/messages.js';
+import { decodeMessage, StreamParser } from '../../src/protocol/parser.js';
 import { rawControl } from '../helpers/proto-samples.js';
 import { RawClient, fakeFrame, startRelay, until } from '../helpers/relay.js';
 
@@ -253,5 +255,44 @@ describe('error codes', () => {
     process.off('warning', onWarning);
     assert.equal(bug.code, ErrorCodes.INTERNAL);
     assert.ok(bug.cause instanceof RangeError);
+  });
+});
+
+describe('WebSocket (docs/protocol.md section 2)', () => {
+  /** Opens /ws, sends `first`, and resolves with the messages read and the close code. */
+  async function wsExchange(base: string, query: string, first: Buffer | string): Promise<{ messages: Message[]; code: number }> {
+    const ws = new WebSocket(`${base}/ws${query}`);
+    const messages: Message[] = [];
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (isBinary) messages.push(decodeMessage(data));
+    });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    ws.send(first);
+    const code = await new Promise<number>((resolve) => ws.once('close', (c: number) => resolve(c)));
+    return { messages, code };
+  }
+
+  it('a valid ?token= on the upgrade does not stand in for the hello token; the error closes with 1000', async () => {
+    const { relay: r } = await relay({ token: 'tok' });
+    const { port } = await r.listenHttp(0);
+    const { messages, code } = await wsExchange(`ws://127.0.0.1:${port}`, '?token=tok', encodeControl({ type: 'hello', body: { role: 'view', stream: 'cam' } }));
+    const err = messages.find((m) => m.type === 'error');
+    assert.ok(err?.type === 'error');
+    assert.equal(err.body.code, ErrorCodes.UNAUTHORIZED);
+    assert.equal(err.body.message, 'this relay needs a token');
+    assert.equal(code, 1000);
+  });
+
+  it('a message that cannot be read (text) gets FW_BAD_MESSAGE, then close code 1008', async () => {
+    const { relay: r } = await relay();
+    const { port } = await r.listenHttp(0);
+    const { messages, code } = await wsExchange(`ws://127.0.0.1:${port}`, '', 'hello as text');
+    const err = messages.find((m) => m.type === 'error');
+    assert.ok(err?.type === 'error');
+    assert.equal(err.body.code, ErrorCodes.BAD_MESSAGE);
+    assert.equal(code, 1008);
   });
 });
