@@ -128,9 +128,12 @@ export class FramewireError extends Error {
     return err;
   }
 
-  /** FW_FRAME_TOO_LARGE: `bytes` declared or read where at most `max` are allowed. */
-  static frameTooLarge(bytes: number, max: number, what = 'frame'): FramewireError {
-    return new FramewireError(ErrorCodes.FRAME_TOO_LARGE, `${what} of ${bytes} bytes exceeds the limit of ${max}`);
+  /**
+   * FW_FRAME_TOO_LARGE: `bytes` declared or read (undefined: not known yet)
+   * where at most `max` are allowed; `what` names it ("frame", "part").
+   */
+  static frameTooLarge(bytes: number | undefined, max: number, what = 'frame'): FramewireError {
+    return new FramewireError(ErrorCodes.FRAME_TOO_LARGE, `${what}${bytes === undefined ? '' : ` of ${bytes} bytes`} exceeds the limit of ${max} bytes`);
   }
 
   /** FW_BAD_HEADER: a header field out of range. */
@@ -149,8 +152,8 @@ export class FramewireError extends Error {
   }
 
   /** FW_UNAUTHORIZED, with the reason (docs/protocol.md §6.2 lists them). */
-  static unauthorized(reason: string): FramewireError {
-    return new FramewireError(ErrorCodes.UNAUTHORIZED, reason);
+  static unauthorized(reason: string, cause?: unknown): FramewireError {
+    return new FramewireError(ErrorCodes.UNAUTHORIZED, reason, cause === undefined ? undefined : { cause });
   }
 
   /** FW_TOO_MANY_CLIENTS: a limit of the relay is reached. */
