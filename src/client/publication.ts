@@ -129,7 +129,7 @@ export class Publication extends TypedEmitter<PublicationEvents> {
             first = false;
           } catch (err) {
             if (this.stopped) break;
-            const coded = isFramewireError(err) ? err : new FramewireError(ErrorCodes.CONNECTION_CLOSED, String(err));
+            const coded = FramewireError.from(err, 'the publisher connect');
             if (first || isFatalCode(coded.code, 'publish') || this.options.reconnect === false) {
               this.safeEmit('disconnected', { reason: coded.message, willRetry: false, error: coded });
               this.fail(coded);

@@ -1,4 +1,4 @@
-import { ErrorCodes, FramewireError, isFramewireError } from '../errors.js';
+import { ErrorCodes, FramewireError } from '../errors.js';
 import { TypedEmitter } from '../events.js';
 import { nowUs } from '../frame/clock.js';
 import type { EncodedFrame } from '../frame/frame.js';
@@ -52,7 +52,20 @@ export interface SubscriptionStats extends StatsSnapshot {
   framesRepaired: number;
   /** UDP: the current session's loss and repair counters (see UdpStats). */
   udp?: Record<string, number>;
+  /** Frames the relay could not decode for this viewer (invalid frames, a rendition that failed): missing, not lost. */
+  framesNotDecodable: number;
+  /** Frames the publisher never sent (it drops frames while backed up): missing, not lost. */
+  framesDroppedByPublisher: number;
 }
+
+/** The relay's counts of frames missing from this viewer's sequence for reasons other than its wire (stats keys, §8). */
+interface NotLost {
+  skipped: number;
+  notDecodable: number;
+  droppedByPublisher: number;
+}
+
+const noneMissing = (): NotLost => ({ skipped: 0, notDecodable: 0, droppedByPublisher: 0 });
 
 /** Codes after which reconnecting cannot help. */
 
@@ -67,8 +80,9 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> implements As
   private conn: ClientConnection | undefined;
   private stopped = false;
   private live = false;
-  private skippedBase = 0;
-  private skippedConn = 0;
+  /** Counts of earlier connections, and of the current one (cumulative since its welcome). */
+  private missingBase = noneMissing();
+  private missingConn = noneMissing();
   private transportBase = { fragmentsLost: 0, framesRepaired: 0 };
   private readonly abort = new AbortController();
   /** Resolves with the first welcome; rejects if the first attempt fails for good. */
@@ -125,21 +139,22 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> implements As
         this.conn = conn;
         attempt = 0;
         everConnected = true;
-        this.skippedConn = 0;
+        this.missingConn = noneMissing();
         this.meter.resetSequence();
         this.safeEmit('connected', conn.welcome);
         this.setLive(conn.welcome.live);
         resolveReady(conn.welcome);
         await closed;
       } catch (err) {
-        ended = { reason: err instanceof Error ? err.message : String(err), error: isFramewireError(err) ? err : undefined };
+        const coded = FramewireError.from(err, 'the subscriber connect');
+        ended = { reason: coded.message, error: coded };
       }
       const t = this.conn?.channel.transportStats();
       this.transportBase.fragmentsLost += t?.fragmentsLost ?? 0;
       this.transportBase.framesRepaired += t?.framesRepaired ?? 0;
       this.conn = undefined;
-      this.skippedBase += this.skippedConn;
-      this.skippedConn = 0;
+      for (const k of ['skipped', 'notDecodable', 'droppedByPublisher'] as const) this.missingBase[k] += this.missingConn[k];
+      this.missingConn = noneMissing();
       this.setLive(false);
       if (this.stopped) break;
       const code = ended?.error?.code;
@@ -175,11 +190,18 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> implements As
   }
 
   private onStats(body: StatsBody): void {
-    const skipped = Number(body.framesSkipped ?? 0) + Number(body.framesDecimated ?? 0);
-    if (Number.isFinite(skipped)) {
-      this.skippedConn = skipped;
-      this.meter.setSkipped(this.skippedBase + skipped);
-    }
+    const count = (key: string): number => {
+      const v = body[key];
+      return typeof v === 'number' && v >= 0 ? v : 0;
+    };
+    this.missingConn = {
+      skipped: count('framesSkipped') + count('framesDecimated'),
+      notDecodable: count('framesNotDecodable'),
+      droppedByPublisher: count('framesDroppedByPublisher'),
+    };
+    // The meter counts as lost every gap it is not told of: tell it all that the wire did not lose.
+    const m = this.missing();
+    this.meter.setSkipped(m.skipped + m.notDecodable + m.droppedByPublisher);
     if (typeof body.live === 'boolean' && body.live !== this.live) {
       this.meter.resetSequence();
       this.setLive(body.live);
@@ -192,12 +214,22 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> implements As
     if (!this.stopped) this.safeEmit('live', live);
   }
 
-  /** Figures over the last second. */
+  private missing(): NotLost {
+    const b = this.missingBase;
+    const c = this.missingConn;
+    return { skipped: b.skipped + c.skipped, notDecodable: b.notDecodable + c.notDecodable, droppedByPublisher: b.droppedByPublisher + c.droppedByPublisher };
+  }
+
+  /** Figures over the last second. `framesLost` counts only what the wire lost. */
   stats(): SubscriptionStats {
     this.meter.rttMs = this.conn ? Math.round(this.conn.clockSync.rttUs / 10) / 100 : null;
     const t = this.conn?.channel.transportStats();
+    const m = this.missing();
     return {
       ...this.meter.snapshot(nowUs()),
+      framesSkipped: m.skipped,
+      framesNotDecodable: m.notDecodable,
+      framesDroppedByPublisher: m.droppedByPublisher,
       connected: this.conn !== undefined,
       live: this.live,
       fragmentsLost: this.transportBase.fragmentsLost + (t?.fragmentsLost ?? 0),

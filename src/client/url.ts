@@ -1,4 +1,4 @@
-import { ErrorCodes, FramewireError } from '../errors.js';
+import { FramewireError } from '../errors.js';
 import { STREAM_NAME } from '../protocol/messages.js';
 
 /**
@@ -34,13 +34,10 @@ export function parseStreamUrl(input: string): StreamUrl {
   try {
     u = new URL(input);
   } catch {
-    throw new FramewireError(ErrorCodes.BAD_URL, `"${input}" is not a URL; expected tcp://HOST:PORT/STREAM`);
+    throw FramewireError.badUrl(`"${input}" is not a URL; expected tcp://HOST:PORT/STREAM`);
   }
   if (!['tcp:', 'tls:', 'udp:', 'ws:', 'wss:'].includes(u.protocol)) {
-    throw new FramewireError(
-      ErrorCodes.BAD_URL,
-      `unsupported scheme "${u.protocol}" in ${input}; expected tcp://HOST:PORT/STREAM, tls://…, udp://… or ws(s)://HOST:PORT/STREAM`,
-    );
+    throw FramewireError.badUrl(`unsupported scheme "${u.protocol}" in ${input}; expected tcp://HOST:PORT/STREAM, tls://…, udp://… or ws(s)://HOST:PORT/STREAM`);
   }
   const transport = u.protocol === 'udp:' ? 'udp' : u.protocol === 'tcp:' || u.protocol === 'tls:' ? 'tcp' : 'ws';
   const tls = u.protocol === 'tls:' || u.protocol === 'wss:';
@@ -50,10 +47,10 @@ export function parseStreamUrl(input: string): StreamUrl {
   try {
     stream = decodeURIComponent(path.slice(slash + 1));
   } catch {
-    throw new FramewireError(ErrorCodes.BAD_URL, `bad percent-encoding in ${input}`);
+    throw FramewireError.badUrl(`bad percent-encoding in ${input}`);
   }
   if (!STREAM_NAME.test(stream)) {
-    throw new FramewireError(ErrorCodes.BAD_URL, `stream name "${stream}" in ${input} must match ${STREAM_NAME.source}`);
+    throw FramewireError.badUrl(`stream name "${stream}" in ${input} must match ${STREAM_NAME.source}`);
   }
   const host = u.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
   const port = u.port

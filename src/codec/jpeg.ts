@@ -1,4 +1,4 @@
-import { ErrorCodes, FramewireError } from '../errors.js';
+import { FramewireError } from '../errors.js';
 
 /**
  * JPEG stream splitting and size reading. Pure: no I/O.
@@ -93,7 +93,7 @@ export class JpegSplitter {
     try {
       return this.scan(chunk);
     } catch (err) {
-      this.failed = err instanceof FramewireError ? err : new FramewireError(ErrorCodes.BAD_MESSAGE, String(err));
+      this.failed = FramewireError.from(err, 'the MJPEG scanner');
       this.parts = [];
       this.partBytes = 0;
       throw this.failed;
@@ -241,7 +241,7 @@ export class JpegSplitter {
 
   private checkSize(inChunk: number): void {
     if (this.partBytes + inChunk > this.maxFrameBytes) {
-      throw new FramewireError(ErrorCodes.FRAME_TOO_LARGE, `JPEG picture exceeds the limit of ${this.maxFrameBytes} bytes`);
+      throw FramewireError.frameTooLarge(undefined, this.maxFrameBytes, 'JPEG picture');
     }
   }
 }
@@ -288,7 +288,7 @@ export function jpegSize(buf: Uint8Array): JpegSize | undefined {
 }
 
 function bad(message: string): FramewireError {
-  return new FramewireError(ErrorCodes.BAD_MESSAGE, message);
+  return FramewireError.badMessage(message);
 }
 
 /** Limits on a frame's picture (see {@link checkJpegFrame}). */

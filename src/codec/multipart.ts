@@ -1,4 +1,4 @@
-import { ErrorCodes, FramewireError } from '../errors.js';
+import { FramewireError } from '../errors.js';
 
 /**
  * Incremental parser for `multipart/x-mixed-replace` and `multipart/*`
@@ -69,7 +69,7 @@ export class MultipartParser {
     if (!boundary || boundary.length > 200 || /[\r\n]/.test(boundary)) {
       // The boundary comes from a peer's Content-Type (up to Node's 16 KiB of headers): quote only its start.
       const start = boundary.slice(0, 64).replace(/[\r\n]/g, ' ');
-      throw new FramewireError(ErrorCodes.BAD_MESSAGE, `invalid multipart boundary "${start}${boundary.length > 64 ? '…' : ''}" (1 to 200 characters, one line)`);
+      throw FramewireError.badMessage(`invalid multipart boundary "${start}${boundary.length > 64 ? '…' : ''}" (1 to 200 characters, one line)`);
     }
     const b = boundary.startsWith('--') ? boundary : `--${boundary}`;
     this.delimiter = Buffer.from(b, 'latin1');
@@ -205,7 +205,7 @@ export class MultipartParser {
           if (!/^\d{1,10}$/.test(cl)) throw bad(`bad Content-Length "${cl.slice(0, 32)}"`);
           const n = Number(cl);
           if (n > this.limits.maxPartBytes) {
-            throw new FramewireError(ErrorCodes.FRAME_TOO_LARGE, `part of ${n} bytes exceeds the limit of ${this.limits.maxPartBytes}`);
+            throw FramewireError.frameTooLarge(n, this.limits.maxPartBytes, 'part');
           }
           this.length = n;
         }
@@ -222,7 +222,7 @@ export class MultipartParser {
           const at = this.find(this.delimiter);
           if (at < 0) {
             if (this.buf.length > this.limits.maxPartBytes + this.delimiter.length + 2) {
-              throw new FramewireError(ErrorCodes.FRAME_TOO_LARGE, `part exceeds the limit of ${this.limits.maxPartBytes} bytes`);
+              throw FramewireError.frameTooLarge(undefined, this.limits.maxPartBytes, 'part');
             }
             this.scanned = this.buf.length;
             return false;
@@ -250,5 +250,5 @@ export class MultipartParser {
 }
 
 function bad(message: string): FramewireError {
-  return new FramewireError(ErrorCodes.BAD_MESSAGE, message);
+  return FramewireError.badMessage(message);
 }

@@ -38,6 +38,24 @@ export function satisfiedBySource(p: Profile, srcWidth: number, srcHeight: numbe
   return w >= srcWidth && h >= srcHeight;
 }
 
+/**
+ * The size a rendition of a `srcWidth`×`srcHeight` source has: the largest
+ * that fits inside the profile's box with the source's aspect ratio (one
+ * side given: that side, the other in proportion), never enlarged, each
+ * side rounded to the nearest pixel and at least 1. What the relay grants
+ * and what {@link encodeProfile} makes.
+ */
+export function renditionSize(p: Profile, srcWidth: number, srcHeight: number): { width: number; height: number } {
+  const sx = p.width !== undefined ? p.width / srcWidth : 1;
+  const sy = p.height !== undefined ? p.height / srcHeight : 1;
+  const s = Math.min(1, sx, sy);
+  if (s === 1) return { width: srcWidth, height: srcHeight };
+  // The side that sets the scale is exactly what was asked (no floating-point drift).
+  const width = s === sx && p.width !== undefined ? p.width : Math.max(1, Math.round(srcWidth * s));
+  const height = s === sy && p.height !== undefined ? p.height : Math.max(1, Math.round(srcHeight * s));
+  return { width, height };
+}
+
 /** Decodes a JPEG once to raw pixels (libjpeg-turbo through sharp, off the main thread). */
 export async function decodeJpeg(jpeg: Uint8Array, maxPixels = 8192 * 8192): Promise<RawPicture> {
   const { data, info } = await sharp(jpeg, { limitInputPixels: maxPixels }).raw().toBuffer({ resolveWithObject: true });
@@ -45,14 +63,13 @@ export async function decodeJpeg(jpeg: Uint8Array, maxPixels = 8192 * 8192): Pro
 }
 
 /**
- * Resizes a decoded picture to fit inside the profile's box (aspect kept,
- * never enlarged) and encodes it to JPEG.
+ * Resizes a decoded picture to {@link renditionSize} (fits inside the
+ * profile's box, aspect kept, never enlarged) and encodes it to JPEG.
  */
 export async function encodeProfile(pic: RawPicture, p: Profile, defaultQuality: number): Promise<{ data: Buffer; width: number; height: number }> {
   let img = sharp(pic.data, { raw: { width: pic.width, height: pic.height, channels: pic.channels } });
-  if (p.width !== undefined || p.height !== undefined) {
-    img = img.resize(p.width ?? null, p.height ?? null, { fit: 'inside', withoutEnlargement: true });
-  }
+  const size = renditionSize(p, pic.width, pic.height);
+  if (size.width !== pic.width || size.height !== pic.height) img = img.resize(size.width, size.height, { fit: 'fill' });
   const { data, info } = await img
     .jpeg({ ...LIVE_JPEG, quality: p.quality ?? defaultQuality })
     .toBuffer({ resolveWithObject: true });

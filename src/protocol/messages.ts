@@ -1,4 +1,4 @@
-import { ErrorCodes, FramewireError, isErrorCode, type ErrorCode } from '../errors.js';
+import { ErrorCodes, FramewireError, type ErrorCode } from '../errors.js';
 import type { Codec, EncodedFrame } from '../frame/frame.js';
 import {
   CodecId,
@@ -198,27 +198,27 @@ export function validateControl(type: ControlMessage['type'], body: unknown): Co
           live: body.live === true,
         },
       };
-    case 'error': {
-      const code = str(body, 'code', 64);
-      return {
-        type,
-        body: { code: isErrorCode(code) ? code : ErrorCodes.BAD_MESSAGE, message: str(body, 'message') },
-      };
-    }
+    case 'error':
+      // A code this build does not know (a newer peer's) is kept as it came.
+      return { type, body: { code: str(body, 'code', 64), message: str(body, 'message') } };
     case 'ping':
       return { type, body: { id: num(body, 'id'), t0: num(body, 't0') } };
     case 'pong':
       return { type, body: { id: num(body, 'id'), t0: num(body, 't0'), t1: num(body, 't1'), t2: num(body, 't2') } };
     case 'stats': {
-      const keys = Object.keys(body);
-      if (keys.length > MAX_STATS_KEYS) throw bad(`stats has more than ${MAX_STATS_KEYS} keys`);
+      // What a receiver does not understand is ignored, not fatal: other values
+      // (objects, arrays, null, long strings) are skipped, and at most
+      // MAX_STATS_KEYS entries are kept (the body itself is bounded by maxControlBytes).
       const out: StatsBody = {};
-      for (const k of keys) {
+      let kept = 0;
+      for (const k in body) {
+        if (kept >= MAX_STATS_KEYS) break;
+        if (k === '__proto__') continue;
         const v = body[k];
-        if (typeof v === 'number' && Number.isFinite(v)) out[k] = v;
-        else if (typeof v === 'boolean') out[k] = v;
-        else if (typeof v === 'string' && v.length <= 256) out[k] = v;
-        else throw bad(`stats "${k}" must be a finite number, boolean or short string`);
+        if ((typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean' || (typeof v === 'string' && v.length <= 256)) {
+          out[k] = v;
+          kept++;
+        }
       }
       return { type, body: out };
     }

@@ -51,7 +51,7 @@ export interface SessionHooks {
    * peer's (code as the peer sent it), ours, or the transport's.
    */
   closed(reason: string, error: FramewireError | undefined): void;
-  /** A hook threw something that is not a FramewireError: a bug of ours. Default: console.error. */
+  /** A hook threw something that is not a FramewireError: a bug of ours (it is also logged with its stack, see FramewireError.internal). */
   onInternalError?(err: unknown): void;
 }
 
@@ -196,7 +196,7 @@ export class ProtocolSession {
       if (this.st === 'handshake') return this.handshake(msg, now);
       switch (msg.type) {
         case 'frame':
-          if (!this.hooks.frame) throw new FramewireError(ErrorCodes.UNEXPECTED_MESSAGE, 'frames are not expected on this connection');
+          if (!this.hooks.frame) throw FramewireError.unexpected('frames are not expected on this connection');
           return this.hooks.frame(msg.frame, now);
         case 'ping':
           return this.link.send({ type: 'pong', body: { id: msg.body.id, t0: msg.body.t0, t1: now, t2: this.o.clock() } });
@@ -214,7 +214,7 @@ export class ProtocolSession {
           this.link.end();
           return this.finish(`${this.peer} error ${msg.body.code}: ${msg.body.message}`, new FramewireError(msg.body.code, msg.body.message));
         default:
-          throw new FramewireError(ErrorCodes.UNEXPECTED_MESSAGE, `unexpected ${msg.type} after the handshake`);
+          throw FramewireError.unexpected(`unexpected ${msg.type} after the handshake`);
       }
     } catch (err) {
       this.fail(this.blame(err));
@@ -223,7 +223,7 @@ export class ProtocolSession {
 
   private handshake(msg: Message, now: number): void {
     if (this.o.side === 'server') {
-      if (msg.type !== 'hello') throw new FramewireError(ErrorCodes.UNEXPECTED_MESSAGE, `expected hello, got ${msg.type}`);
+      if (msg.type !== 'hello') throw FramewireError.unexpected(`expected hello, got ${msg.type}`);
       this.st = 'admitting';
       this.hooks.hello?.(msg.body, now);
       return;
@@ -248,7 +248,7 @@ export class ProtocolSession {
         this.link.send({ type: 'pong', body: { id: msg.body.id, t0: msg.body.t0, t1: now, t2: this.o.clock() } });
         return;
       default:
-        throw new FramewireError(ErrorCodes.UNEXPECTED_MESSAGE, `expected welcome, got ${msg.type}`);
+        throw FramewireError.unexpected(`expected welcome, got ${msg.type}`);
     }
   }
 
@@ -261,7 +261,7 @@ export class ProtocolSession {
   private keepEarly(msg: Message, at: number): void {
     if (msg.type === 'frame') this.earlyFrameBytes += msg.frame.data.length;
     if (this.early.length >= this.o.maxEarlyMessages || this.earlyFrameBytes > this.o.maxEarlyFrameBytes) {
-      this.fail(new FramewireError(ErrorCodes.UNEXPECTED_MESSAGE, 'too much sent before the welcome'));
+      this.fail(FramewireError.unexpected('too much sent before the welcome'));
       return;
     }
     this.early.push({ msg, at });
@@ -273,7 +273,7 @@ export class ProtocolSession {
       const now = this.o.clock();
       const idle = this.o.idleTimeoutMs;
       if (idle !== undefined && now - this.lastHeardUs > idle * 1000) {
-        this.fail(new FramewireError(ErrorCodes.TIMEOUT, `nothing heard for ${idle} ms`));
+        this.fail(FramewireError.timeout(`nothing heard for ${idle} ms`));
         return;
       }
       this.link.send({ type: 'ping', body: { id: this.clockSync.nextPingId(), t0: now } });
@@ -287,15 +287,19 @@ export class ProtocolSession {
     this.pingTimer = unref(setInterval(ping, this.o.pingIntervalMs));
   }
 
-  /** A coded error is the peer's (or a decision); anything else is our bug, reported and sent as FW_INTERNAL. */
+  /** A coded error is the peer's (or a decision); anything else is our bug, logged with its stack and sent as FW_INTERNAL. */
   private blame(err: unknown): FramewireError {
     if (err instanceof FramewireError) return err;
+    this.report(err);
+    return FramewireError.internal(err, `the ${this.o.side} session`);
+  }
+
+  private report(err: unknown): void {
     try {
-      (this.hooks.onInternalError ?? defaultInternal)(err);
+      this.hooks.onInternalError?.(err);
     } catch {
       /* reporting must not break the session */
     }
-    return new FramewireError(ErrorCodes.INTERNAL, 'internal error (a bug on this side, not the peer\'s fault)', { cause: err });
   }
 
   private finish(reason: string, error: FramewireError | undefined): void {
@@ -307,17 +311,10 @@ export class ProtocolSession {
     try {
       this.hooks.closed(reason, error);
     } catch (err) {
-      try {
-        (this.hooks.onInternalError ?? defaultInternal)(err);
-      } catch {
-        /* nothing more to do */
-      }
+      this.report(err);
+      FramewireError.internal(err, `the ${this.o.side} session's closed hook`);
     }
   }
-}
-
-function defaultInternal(err: unknown): void {
-  console.error('framewire: internal error in a session hook:', err);
 }
 
 /**

@@ -242,5 +242,5 @@ function digest(token: string): Buffer {
 }
 
 function unauthorized(message: string, cause?: unknown): FramewireError {
-  return new FramewireError(ErrorCodes.UNAUTHORIZED, message, cause === undefined ? undefined : { cause });
+  return FramewireError.unauthorized(message, cause);
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
-import { ErrorCodes, FramewireError, isFramewireError } from '../errors.js';
+import { ErrorCodes, FramewireError } from '../errors.js';
 import { STREAM_NAME } from '../protocol/messages.js';
 import { requestRemote, requestToken, sendHttpError, httpStatusFor } from '../transport/http-util.js';
 import { MjpegIngestChannel } from '../transport/mjpeg-ingest.js';
@@ -75,7 +75,7 @@ export function createHttpRoutes(relay: HttpRelay, options: HttpRoutesOptions = 
   });
   const request = (req: IncomingMessage, res: ServerResponse): void => {
     route(req, res).catch((err: unknown) => {
-      const e = isFramewireError(err) ? err : new FramewireError(ErrorCodes.BAD_MESSAGE, String(err));
+      const e = FramewireError.from(err, `HTTP ${req.method ?? '?'} route`);
       sendHttpError(res, e.code, e.message);
     });
   };
@@ -101,7 +101,10 @@ export function createHttpRoutes(relay: HttpRelay, options: HttpRoutesOptions = 
     if (token === undefined) return accept();
     relay
       .checkToken(token)
-      .then(accept, (err: unknown) => refuse(ErrorCodes.UNAUTHORIZED, isFramewireError(err) ? err.message : 'wrong token'))
+      .then(accept, (err: unknown) => {
+        const e = FramewireError.from(err, 'the WebSocket token check');
+        refuse(e.code, e.message);
+      })
       .catch(() => socket.destroy());
   };
 

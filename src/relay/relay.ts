@@ -5,7 +5,7 @@ import type { EncodedFrame } from '../frame/frame.js';
 import type { ControlMessage, HelloBody, Message } from '../protocol/messages.js';
 import { DEFAULT_LIMITS, type ParserLimits } from '../protocol/parser.js';
 import type { MessageChannel } from '../transport/channel.js';
-import type { Profile } from '../codec/transcode.js';
+import { renditionSize, satisfiedBySource, type Profile } from '../codec/transcode.js';
 import { RelayAuth, type AccessNeed, type TokenScope } from './auth.js';
 import type { HttpServerOptions } from './http.js';
 import type { HttpRelay, RelayHealth } from './http-relay.js';
@@ -104,6 +104,10 @@ export interface ViewerInfo {
   sent: number;
   skipped: number;
   decimated: number;
+  /** Source frames not sent to this viewer because the relay could not decode them (invalid, or a rendition failed). */
+  notDecodable: number;
+  /** Frames the publisher never sent while this viewer watched (gaps in its sequence). */
+  droppedByPublisher: number;
   pending: boolean;
   /** Frames sent and not yet acked (viewers that ack). */
   unacked: number;
@@ -248,6 +252,8 @@ export class Relay extends TypedEmitter<RelayEvents> implements SessionHost, Htt
       sent: v.sent,
       skipped: v.skipped,
       decimated: v.decimated,
+      notDecodable: v.notDecodable,
+      droppedByPublisher: v.droppedByPublisher,
       pending: v.pending !== undefined,
       unacked: v.unacked,
       expired: v.expired,
@@ -329,7 +335,7 @@ export class Relay extends TypedEmitter<RelayEvents> implements SessionHost, Htt
       this.liveStreams++;
       // Its viewers are no longer waiting for a stream that does not exist.
       this.waiting.streamLive(stream.name);
-      stream.meter.resetSequence();
+      stream.restartSequence();
       granted.body.live = true;
       granted.body.granted = { ...hello.params };
       stream.announce();
@@ -353,9 +359,15 @@ export class Relay extends TypedEmitter<RelayEvents> implements SessionHost, Htt
       const g = granted.body.granted;
       if (fps !== undefined) g.fps = fps;
       const f = stream.latest?.frame;
-      if (profile && rendered) {
-        if (width !== undefined) g.width = width;
-        if (height !== undefined) g.height = height;
+      if (profile && rendered && f && stream.live && satisfiedBySource(profile, f.width, f.height)) {
+        // Nothing to render: the source as it is already fits what was asked.
+        g.width = f.width;
+        g.height = f.height;
+      } else if (profile && rendered) {
+        // The size the rendition sends (both sides, aspect kept) once the source size is known; until then what was asked.
+        const size = f && stream.live ? renditionSize(profile, f.width, f.height) : { width, height };
+        if (size.width !== undefined) g.width = size.width;
+        if (size.height !== undefined) g.height = size.height;
         g.quality = quality ?? DEFAULT_RENDITION_QUALITY;
       } else if (f && stream.live) {
         g.width = f.width;
@@ -377,10 +389,17 @@ export class Relay extends TypedEmitter<RelayEvents> implements SessionHost, Htt
     const stream = this.streamsByName.get(session.hello?.stream ?? '');
     if (!stream || stream.publisher?.session !== session.id) return;
     const f = msg.frame;
-    const problem = this.validateFrames && f.codec === 'jpeg' ? checkJpegFrame(f.data, f.width, f.height, this.pictureLimits) : undefined;
+    if (f.codec !== 'jpeg') {
+      // Codec id 2 (h264) is reserved for a later release: refused, never forwarded to viewers that cannot decode it.
+      session.fail(FramewireError.badHeader(`frame ${f.seq}: codec ${f.codec} is reserved for a later release; this relay serves jpeg only`));
+      return;
+    }
+    // Frames the publisher's transport lost (UDP) are lost on the wire; other gaps in its seqs it never sent.
+    const wireLost = session.channel.lossy ? (session.channel.transportStats()?.framesLost ?? 0) : 0;
+    const problem = this.validateFrames ? checkJpegFrame(f.data, f.width, f.height, this.pictureLimits) : undefined;
     if (problem !== undefined) {
       this.counts.badFrames++;
-      stream.badFrames++;
+      stream.refuse(f.seq, wireLost);
       const n = (this.badFramesBySession.get(session) ?? 0) + 1;
       this.badFramesBySession.set(session, n);
       if (n >= this.maxBadFrames) {
@@ -391,7 +410,7 @@ export class Relay extends TypedEmitter<RelayEvents> implements SessionHost, Htt
     }
     // Restamp once, on the relay's clock, so every viewer needs only its own offset to the relay.
     const captureUs = Math.max(0, Math.round(f.captureUs - session.clockSync.offsetUs));
-    stream.fanOut(toRelayFrame({ ...f, captureUs }), arrivalUs);
+    stream.fanOut(toRelayFrame({ ...f, captureUs }), arrivalUs, wireLost);
   }
 
   /** @internal SessionHost */

@@ -1,5 +1,6 @@
 import { decodeJpeg, encodeProfile, profileKey, satisfiedBySource, type Profile } from '../codec/transcode.js';
 import { checkJpegFrame, DEFAULT_PICTURE_LIMITS, type PictureLimits } from '../codec/jpeg.js';
+import { FramewireError } from '../errors.js';
 import type { EncodedFrame } from '../frame/frame.js';
 import { toRelayFrame, type RelayFrame } from './relay-frame.js';
 
@@ -28,6 +29,14 @@ export const DEFAULT_MAX_RENDITIONS = 4;
 export const DEFAULT_RENDITION_QUALITY = 75;
 
 /** A viewer of a rendition, as the transcoder sees it: something frames are offered to. */
+/**
+ * Why a viewer's rendition missed a source frame: `busy` (the transcoder was
+ * still on an earlier frame: latest-frame-wins, counted as skipped) or
+ * `notDecodable` (the frame could not be decoded or encoded, or the memory
+ * budget had no room: counted as not decodable, never as lost).
+ */
+export type RenditionSkip = 'busy' | 'notDecodable';
+
 export interface RenditionViewer {
   /** Offers a frame of the rendition (sent, parked or skipped: the viewer decides). */
   offer(rf: RelayFrame): void;
@@ -60,7 +69,7 @@ export class Renditions<V extends RenditionViewer = RenditionViewer> {
   constructor(
     readonly max = DEFAULT_MAX_RENDITIONS,
     options: RenditionOptions = {},
-    private readonly onSkip: (viewer: V) => void = () => undefined,
+    private readonly onSkip: (viewer: V, why: RenditionSkip) => void = () => undefined,
   ) {
     this.limits = { ...DEFAULT_PICTURE_LIMITS, ...options.pictureLimits };
     this.reserve = options.reserve ?? (() => () => undefined);
@@ -116,7 +125,7 @@ export class Renditions<V extends RenditionViewer = RenditionViewer> {
   onSource(rf: RelayFrame): void {
     if (this.entries.size === 0) return;
     if (this.busy) {
-      if (this.next) for (const e of this.entries.values()) for (const v of e.viewers) this.onSkip(v);
+      if (this.next) for (const e of this.entries.values()) for (const v of e.viewers) this.onSkip(v, 'busy');
       this.next = rf;
       return;
     }
@@ -125,9 +134,13 @@ export class Renditions<V extends RenditionViewer = RenditionViewer> {
 
   private async run(rf: RelayFrame): Promise<void> {
     this.busy = true;
+    // Entries whose viewers get nothing for this frame: counted as not decodable for them (never as lost).
+    const failed = (entries: Iterable<Entry<V>>): void => {
+      for (const e of entries) for (const v of e.viewers) this.onSkip(v, 'notDecodable');
+    };
+    const src = rf.frame;
+    const todo: Entry<V>[] = [];
     try {
-      const src = rf.frame;
-      const todo: Entry<V>[] = [];
       for (const e of this.entries.values()) {
         if (satisfiedBySource(e.profile, src.width, src.height)) for (const v of e.viewers) v.offer(rf);
         else todo.push(e);
@@ -139,15 +152,30 @@ export class Renditions<V extends RenditionViewer = RenditionViewer> {
         const release = problem === undefined ? this.reserve(2 * 4 * src.width * src.height) : false;
         if (!release) {
           this.refused++;
-          for (const e of todo) for (const v of e.viewers) this.onSkip(v);
+          failed(todo);
           return;
         }
         try {
-          const pic = await decodeJpeg(src.data, this.limits.maxPixels);
+          let pic;
+          try {
+            pic = await decodeJpeg(src.data, this.limits.maxPixels);
+          } catch {
+            this.errors++;
+            failed(todo);
+            return;
+          }
           this.decodes++;
+          const decoded = pic;
           await Promise.all(
             todo.map(async (e) => {
-              const out = await encodeProfile(pic, e.profile, DEFAULT_RENDITION_QUALITY);
+              let out;
+              try {
+                out = await encodeProfile(decoded, e.profile, DEFAULT_RENDITION_QUALITY);
+              } catch {
+                this.errors++;
+                failed([e]);
+                return;
+              }
               e.encodes++;
               const frame: EncodedFrame = { ...src, data: out.data, width: out.width, height: out.height };
               const rendered = toRelayFrame(frame);
@@ -159,7 +187,9 @@ export class Renditions<V extends RenditionViewer = RenditionViewer> {
           release();
         }
       }
-    } catch {
+    } catch (err) {
+      // Decode and encode failures are handled above: anything else is a bug of ours.
+      FramewireError.internal(err, 'a rendition');
       this.errors++;
     } finally {
       this.busy = false;

@@ -58,7 +58,6 @@ export class ServerSession {
         ack: (seq) => host.onAck(this, seq),
         tick: (now) => host.onTick(this, now),
         closed: (reason, error) => host.detach(this, reason, error),
-        onInternalError: (err) => console.error(`framewire relay: internal error in session ${this.id} (${channel.remote}):`, err),
       },
       { side: 'server', clock: host.clock, handshakeTimeoutMs: host.handshakeTimeoutMs, idleTimeoutMs: host.idleTimeoutMs },
     );
@@ -109,10 +108,13 @@ export class ServerSession {
     verifying
       .then(
         () => this.admit(hello),
-        (err: unknown) => this.core.fail(err instanceof FramewireError ? err : internal(err)),
+        (err: unknown) => this.core.fail(FramewireError.from(err, 'the token check')),
       )
       // Neither handler throws; should one ever, the peer is dropped rather than the process.
-      .catch(() => this.channel.destroy());
+      .catch((err: unknown) => {
+        FramewireError.internal(err, 'the session admission');
+        this.channel.destroy();
+      });
   }
 
   /** Attaches a session whose token checked out (unless it closed meanwhile). */
@@ -122,18 +124,12 @@ export class ServerSession {
     try {
       welcome = this.host.attach(this, hello);
     } catch (err) {
-      this.core.fail(err instanceof FramewireError ? err : internal(err));
+      this.core.fail(FramewireError.from(err, 'the relay attaching a session'));
       return;
     }
-    if (welcome.type !== 'welcome') return this.core.fail(internal(new Error(`attach answered ${welcome.type}`)));
+    if (welcome.type !== 'welcome') return this.core.fail(FramewireError.internal(new Error(`attach answered ${welcome.type}`), 'the relay'));
     // Set only once attached, so a refused peer is never logged as a publisher or viewer.
     this.hello = hello;
     this.core.admit(welcome.body);
   }
-}
-
-/** Our own bug, logged with its stack; the peer is told FW_INTERNAL, never blamed. */
-function internal(err: unknown): FramewireError {
-  console.error('framewire relay: internal error:', err);
-  return new FramewireError(ErrorCodes.INTERNAL, 'internal error in the relay', { cause: err });
 }

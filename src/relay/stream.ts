@@ -58,6 +58,12 @@ export class ViewerSlot {
   decimated = 0;
   /** Frames written to the channel. */
   sent = 0;
+  /** Source frames this viewer did not get because the relay could not decode (or encode) them: invalid frames, rendition failures. */
+  notDecodable = 0;
+  /** Frames the publisher never sent (gaps in its sequence numbers that its wire did not cause). */
+  droppedByPublisher = 0;
+  /** A frame of the current publisher's sequence was written: from then on a gap upstream is also a gap this viewer sees. */
+  private inSequence = false;
   private reportedSkips = 0;
   private nextDueUs: number | undefined;
   private readonly intervalUs: number;
@@ -143,6 +149,21 @@ export class ViewerSlot {
     this.flush();
   }
 
+  /**
+   * `n` source frames will be missing from this viewer's sequence though its
+   * own wire lost nothing: counted (and reported in its next stats) only once
+   * the viewer has a frame of this sequence, since a gap before its first
+   * frame is no gap it sees.
+   */
+  upstreamGap(kind: 'notDecodable' | 'droppedByPublisher', n: number): void {
+    if (this.inSequence && n > 0) this[kind] += n;
+  }
+
+  /** The stream's sequence restarts (a publisher left or came): gaps upstream are not this viewer's until its next frame. */
+  restartSequence(): void {
+    this.inSequence = false;
+  }
+
   /** Offers a frame: sent now, parked as pending, or skipped. */
   offer(rf: RelayFrame): void {
     if (this.channel.closed) return;
@@ -179,7 +200,7 @@ export class ViewerSlot {
   /** Sends a control message to this viewer. */
   control(body: Record<string, number | boolean | string>): void {
     this.channel.send({ type: 'stats', body: { ...body, ...this.skipCounts() } });
-    this.reportedSkips = this.skipped + this.decimated;
+    this.reportedSkips = this.notLost;
   }
 
   /** Detaches from the channel; drops the pending frame. */
@@ -188,16 +209,27 @@ export class ViewerSlot {
     this.pending = undefined;
   }
 
-  private skipCounts(): { framesSkipped: number; framesDecimated: number } {
-    return { framesSkipped: this.skipped, framesDecimated: this.decimated };
+  /** Every frame missing from this viewer's sequence for a reason other than its wire. */
+  private get notLost(): number {
+    return this.skipped + this.decimated + this.notDecodable + this.droppedByPublisher;
+  }
+
+  private skipCounts(): { framesSkipped: number; framesDecimated: number; framesNotDecodable: number; framesDroppedByPublisher: number } {
+    return {
+      framesSkipped: this.skipped,
+      framesDecimated: this.decimated,
+      framesNotDecodable: this.notDecodable,
+      framesDroppedByPublisher: this.droppedByPublisher,
+    };
   }
 
   private write(rf: RelayFrame): void {
     // Skip counts travel in order, just before the first frame after a skip,
     // so the viewer can tell skipped frames from lost ones exactly.
-    if (this.skipped + this.decimated !== this.reportedSkips) this.control({});
+    if (this.notLost !== this.reportedSkips) this.control({});
     this.channel.send({ type: 'frame', frame: rf.frame });
     this.sent++;
+    this.inSequence = true;
     if (this.acks) {
       this.lastAckUs ??= this.clock();
       this.inFlight.push(rf.frame.seq);
@@ -227,6 +259,8 @@ export interface StreamInfo {
   renditionDecodesRefused: number;
   /** Frames the publisher sent that failed validation (never forwarded). */
   badFrames: number;
+  /** Frames the current publisher never sent (gaps in its sequence numbers its wire did not cause). */
+  framesDroppedByPublisher: number;
 }
 
 /** How a {@link RelayStream} makes renditions. */
@@ -244,13 +278,21 @@ export class RelayStream {
   latest: RelayFrame | undefined;
   /** Frames the publisher sent that failed validation. */
   badFrames = 0;
+  /** Frames the current publisher never sent: gaps in its sequence numbers less what its wire lost. */
+  droppedByPublisher = 0;
+  /** The publisher's next sequence number, once it has sent a frame. */
+  private expectedSeq: number | undefined;
+  /** What the publisher's transport had counted lost at its previous frame (UDP). */
+  private wireLost = 0;
 
   constructor(
     readonly name: string,
     options: RelayStreamOptions = {},
   ) {
     // Source frames a rendition's viewer never gets (transcoder busy, frame not decodable) count as its skips.
-    this.renditions = new Renditions<ViewerSlot>(options.maxRenditions, options, (viewer) => viewer.skipped++);
+    this.renditions = new Renditions<ViewerSlot>(options.maxRenditions, options, (viewer, why) =>
+      why === 'busy' ? viewer.skipped++ : viewer.upstreamGap('notDecodable', 1),
+    );
   }
 
   /** Adds a viewer, of the source or (with a profile) of a rendition. */
@@ -275,8 +317,50 @@ export class RelayStream {
     return this.publisher !== undefined;
   }
 
-  /** Fans one frame out to every viewer: same header and payload Buffers for all. */
-  fanOut(rf: RelayFrame, arrivalUs: number): void {
+  /** A new publisher: its sequence numbers start afresh. */
+  restartSequence(): void {
+    this.expectedSeq = undefined;
+    this.wireLost = 0;
+    this.droppedByPublisher = 0;
+    this.meter.resetSequence();
+  }
+
+  /**
+   * Accounts the publisher's frame `seq` before it is forwarded or refused:
+   * a gap before it is frames the publisher never sent (it drops frames
+   * while its socket is backed up), less those its transport counted lost
+   * (`wireLost`, cumulative; UDP), which viewers see as lost. Every viewer
+   * is told of what it will see as a gap without its wire losing anything.
+   */
+  private account(seq: number, wireLost: number): void {
+    const lostNow = Math.max(0, wireLost - this.wireLost);
+    this.wireLost = wireLost;
+    if (this.expectedSeq !== undefined) {
+      const gap = (seq - this.expectedSeq) >>> 0;
+      // A jump backwards (or a huge one) is a restart of the sequence, not a drop.
+      const dropped = gap < 0x8000_0000 ? Math.max(0, gap - lostNow) : 0;
+      if (dropped > 0) {
+        this.droppedByPublisher += dropped;
+        for (const v of this.viewers.values()) v.upstreamGap('droppedByPublisher', dropped);
+      }
+    }
+    this.expectedSeq = (seq + 1) >>> 0;
+  }
+
+  /** The publisher's frame `seq` failed validation and is not forwarded: a gap every viewer sees, counted as not decodable. */
+  refuse(seq: number, wireLost = 0): void {
+    this.badFrames++;
+    this.account(seq, wireLost);
+    for (const v of this.viewers.values()) v.upstreamGap('notDecodable', 1);
+  }
+
+  /**
+   * Fans one frame out to every viewer: same header and payload Buffers for
+   * all. `wireLost` is what the publisher's transport has counted lost so
+   * far (UDP; 0 elsewhere).
+   */
+  fanOut(rf: RelayFrame, arrivalUs: number, wireLost = 0): void {
+    this.account(rf.frame.seq, wireLost);
     this.latest = rf;
     this.meter.record(rf.frame, arrivalUs, NaN);
     for (const v of this.viewers.values()) if (v.rendition === undefined) v.offer(rf);
@@ -285,7 +369,10 @@ export class RelayStream {
 
   /** Tells every viewer whether the stream is live. */
   announce(): void {
-    for (const v of this.viewers.values()) v.control({ live: this.live, viewers: this.viewers.size });
+    for (const v of this.viewers.values()) {
+      v.restartSequence();
+      v.control({ live: this.live, viewers: this.viewers.size });
+    }
   }
 
   info(nowUs: number): StreamInfo {
@@ -305,6 +392,7 @@ export class RelayStream {
       renditionDecodes: this.renditions.decodes,
       renditionDecodesRefused: this.renditions.refused,
       badFrames: this.badFrames,
+      framesDroppedByPublisher: this.droppedByPublisher,
     };
   }
 }

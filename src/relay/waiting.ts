@@ -1,4 +1,4 @@
-import { ErrorCodes, FramewireError } from '../errors.js';
+import { FramewireError } from '../errors.js';
 
 /**
  * The bounded list of viewers waiting for a stream that has no publisher
@@ -24,10 +24,10 @@ export class WaitingList<K> {
   admit(viewer: K, address: string, stream: string): void {
     const mine = this.byAddress.get(address) ?? 0;
     if (this.byViewer.size >= this.maxTotal) {
-      throw new FramewireError(ErrorCodes.TOO_MANY_CLIENTS, `${this.maxTotal} viewers are already waiting for streams that have no publisher`);
+      throw FramewireError.tooManyClients(`${this.maxTotal} viewers are already waiting for streams that have no publisher`);
     }
     if (mine >= this.maxPerAddress) {
-      throw new FramewireError(ErrorCodes.TOO_MANY_CLIENTS, `${mine} viewers from ${address} are already waiting for streams that have no publisher`);
+      throw FramewireError.tooManyClients(`${mine} viewers from ${address} are already waiting for streams that have no publisher`);
     }
     this.byViewer.set(viewer, { address, stream });
     this.byAddress.set(address, mine + 1);

@@ -148,7 +148,7 @@ export function ffmpegSource(options: FfmpegSourceOptions): FfmpegSource {
     ended = true;
     error = err;
     if (err) rejectReady(err);
-    else rejectReady(new FramewireError(ErrorCodes.SOURCE_FAILED, `ffmpeg ended without a frame${stderr ? `: ${ffmpegErrorLine(stderr)}` : ''}`));
+    else rejectReady(FramewireError.sourceFailed(`ffmpeg ended without a frame${stderr ? `: ${ffmpegErrorLine(stderr)}` : ''}`));
     settle();
   };
 
@@ -167,7 +167,7 @@ export function ffmpegSource(options: FfmpegSourceOptions): FfmpegSource {
     try {
       pictures = splitter.push(chunk);
     } catch (err) {
-      finish(new FramewireError(ErrorCodes.SOURCE_FAILED, `bad MJPEG from ffmpeg: ${(err as Error).message}`, { cause: err }));
+      finish(FramewireError.sourceFailed(`bad MJPEG from ffmpeg: ${(err as Error).message}`, err));
       kill();
       return;
     }
@@ -229,7 +229,7 @@ export function ffmpegSource(options: FfmpegSourceOptions): FfmpegSource {
       if (closed) return;
       closed = true;
       items.length = 0;
-      rejectReady(new FramewireError(ErrorCodes.ABORTED, 'source closed'));
+      rejectReady(FramewireError.aborted('source closed'));
       settle();
       kill();
     },

@@ -60,9 +60,9 @@ export function splitCredentials(url: string): { url: URL; authorization: string
   try {
     u = new URL(url);
   } catch {
-    throw new FramewireError(ErrorCodes.BAD_URL, `not a URL: "${url}"`);
+    throw FramewireError.badUrl(`not a URL: "${url}"`);
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new FramewireError(ErrorCodes.BAD_URL, `an IP camera URL must be http:// or https://, got "${u.protocol}"`);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw FramewireError.badUrl(`an IP camera URL must be http:// or https://, got "${u.protocol}"`);
   let authorization: string | undefined;
   if (u.username || u.password) {
     const creds = `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`;
@@ -182,7 +182,7 @@ export function ipCameraSource(url: string, options: IpCameraOptions = {}): IpCa
             if (text === '--') {
               const eol = head.indexOf(0x0a);
               if (eol < 0) {
-                if (head.length > 256) throw new FramewireError(ErrorCodes.SOURCE_FAILED, `${desc}: no multipart boundary line`);
+                if (head.length > 256) throw FramewireError.sourceFailed(`${desc}: no multipart boundary line`);
                 return;
               }
               multipart(head.subarray(0, eol).toString('latin1').trim());
@@ -198,7 +198,7 @@ export function ipCameraSource(url: string, options: IpCameraOptions = {}): IpCa
               };
               ended = () => (pieces === 1 ? 'single' : 'stream-ended');
             } else {
-              throw new FramewireError(ErrorCodes.SOURCE_FAILED, `${desc} sent "${type || 'no content type'}", neither multipart MJPEG nor JPEG`);
+              throw FramewireError.sourceFailed(`${desc} sent "${type || 'no content type'}", neither multipart MJPEG nor JPEG`);
             }
             // `handle` is now the real body handler: give it what was sniffed.
             handle?.(head, now);
@@ -213,7 +213,7 @@ export function ipCameraSource(url: string, options: IpCameraOptions = {}): IpCa
         });
         res.on('end', () => resolve(ended()));
       });
-      req.setTimeout(idleMs, () => req.destroy(new FramewireError(ErrorCodes.TIMEOUT, `${desc}: no data for ${idleMs} ms`)));
+      req.setTimeout(idleMs, () => req.destroy(FramewireError.timeout(`${desc}: no data for ${idleMs} ms`)));
       req.on('error', (err) => reject(err));
     });
 
@@ -263,7 +263,7 @@ export function ipCameraSource(url: string, options: IpCameraOptions = {}): IpCa
       const delay = Math.min(backoff.max, backoff.initial * 2 ** Math.min(attempt++, 16));
       await sleep(delay * (0.75 + Math.random() * 0.5), abort.signal).catch(() => undefined);
     }
-    rejectReady(new FramewireError(ErrorCodes.ABORTED, 'source closed'));
+    rejectReady(FramewireError.aborted('source closed'));
     queue.close();
   };
   void run();
@@ -295,7 +295,7 @@ export function ipCameraSource(url: string, options: IpCameraOptions = {}): IpCa
 function toCoded(err: unknown, desc: string): FramewireError {
   if (err instanceof FramewireError) return err;
   const e = err as NodeJS.ErrnoException;
-  return new FramewireError(ErrorCodes.SOURCE_FAILED, `${desc}: ${e.code ? `${e.code} ` : ''}${e.message ?? String(err)}`, { cause: err });
+  return FramewireError.sourceFailed(`${desc}: ${e.code ? `${e.code} ` : ''}${e.message ?? String(err)}`, err);
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

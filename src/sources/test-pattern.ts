@@ -89,7 +89,7 @@ export function testPattern(options: TestPatternOptions = {}): FrameSource {
         .jpeg({ ...LIVE_JPEG, quality })
         .toBuffer();
     } catch (err) {
-      throw new FramewireError(ErrorCodes.SOURCE_FAILED, `JPEG encoding failed: ${String(err)}`, { cause: err });
+      throw FramewireError.sourceFailed(`JPEG encoding failed: ${String(err)}`, err);
     }
     if (closed) return { value: undefined, done: true };
     const frame: EncodedFrame = { seq: seq >>> 0, captureUs, width, height, codec: 'jpeg', key: true, data };

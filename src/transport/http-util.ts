@@ -22,6 +22,8 @@ export function httpStatusFor(code: ErrorCode): number {
     case ErrorCodes.HANDSHAKE_TIMEOUT:
     case ErrorCodes.TIMEOUT:
       return 408;
+    case ErrorCodes.INTERNAL:
+      return 500;
     default:
       return 400;
   }

@@ -119,7 +119,7 @@ export class MjpegIngestChannel extends HttpChannel {
         this.safeEmit('held', held);
       }
     } catch (err) {
-      this.protocolError(err instanceof FramewireError ? err : new FramewireError(ErrorCodes.BAD_MESSAGE, String(err)));
+      this.protocolError(FramewireError.from(err, 'MJPEG ingest'));
     }
   }
 

@@ -122,10 +122,7 @@ export class TcpChannel extends MessageChannel {
         messages = this.parser.push(input);
       } catch (err) {
         this.socket.pause();
-        this.safeEmit(
-          'protocolError',
-          err instanceof FramewireError ? err : new FramewireError(ErrorCodes.BAD_MESSAGE, String(err)),
-        );
+        this.safeEmit('protocolError', FramewireError.from(err, 'the TCP parser'));
         return;
       }
       for (const m of messages) {

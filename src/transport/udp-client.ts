@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { ErrorCodes, FramewireError, isFramewireError } from '../errors.js';
+import { ErrorCodes, FramewireError } from '../errors.js';
 import { NONCE_BYTES, readDatagram } from '../protocol/udp/datagram.js';
 import { checkFecGroup, checkFragmentSize } from '../protocol/udp/fragmenter.js';
 import { encodeInit, encodeOpen, readCookie, readOpened } from '../protocol/udp/handshake.js';
@@ -120,7 +120,7 @@ export function connectUdp(options: ConnectUdpOptions): Promise<UdpChannel> {
       } catch (err) {
         // A bug must not escape into the socket's event: it ends this connection only.
         if (channel) channel.fail(err);
-        else fail(isFramewireError(err) ? err : new FramewireError(ErrorCodes.CONNECTION_CLOSED, `udp://${target}: internal error in the handshake: ${String(err)}`, { cause: err }));
+        else fail(FramewireError.from(err, `the udp://${target} handshake`));
       }
     });
     if (options.signal?.aborted) return onAbort();

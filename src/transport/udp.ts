@@ -342,7 +342,7 @@ export class UdpChannel extends MessageChannel {
     } catch {
       /* the link is gone */
     }
-    this.finish(new FramewireError(ErrorCodes.CONNECTION_CLOSED, `udp session ${this.session} closed after an internal error: ${String(err)}`, { cause: err }));
+    this.finish(FramewireError.from(err, `udp session ${this.session}`));
   }
 
   /** Runs `fn`; an exception ends this session instead of escaping into a timer or socket callback. */
@@ -365,7 +365,7 @@ export class UdpChannel extends MessageChannel {
     try {
       msg = decodeMessage(message, this.limits);
     } catch (err) {
-      this.safeEmit('protocolError', err instanceof FramewireError ? err : new FramewireError(ErrorCodes.BAD_MESSAGE, String(err)));
+      this.safeEmit('protocolError', FramewireError.from(err, 'the UDP message decoder'));
       return;
     }
     this.safeEmit('message', msg);

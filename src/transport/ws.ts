@@ -142,7 +142,7 @@ export class WsChannel extends MessageChannel {
       msg = decodeMessage(Array.isArray(data) ? Buffer.concat(data) : data, this.limits);
     } catch (err) {
       this.failed = true;
-      this.safeEmit('protocolError', err instanceof FramewireError ? err : new FramewireError(ErrorCodes.BAD_MESSAGE, String(err)));
+      this.safeEmit('protocolError', FramewireError.from(err, 'the WebSocket decoder'));
       return;
     }
     this.safeEmit('message', msg);

@@ -3,7 +3,6 @@
  * encode any message and to compare or sanity-check decoded ones.
  */
 import assert from 'node:assert/strict';
-import { isErrorCode } from '../../src/errors.js';
 import type { EncodedFrame } from '../../src/frame/frame.js';
 import { MessageType, writeFixedHeader } from '../../src/protocol/header.js';
 import {
@@ -122,5 +121,5 @@ export function assertValidMessage(msg: Message): void {
   }
   assert.deepEqual(validateControl(msg.type, JSON.parse(JSON.stringify(msg.body))), msg, 'body re-validates to itself');
   if (msg.type === 'hello' || msg.type === 'welcome') assert.match(msg.body.stream, STREAM_NAME);
-  if (msg.type === 'error') assert.ok(isErrorCode(msg.body.code), 'error code is a known code');
+  if (msg.type === 'error') assert.ok(typeof msg.body.code === 'string' && msg.body.code.length <= 64, 'error code is a string of at most 64 characters');
 }

@@ -106,10 +106,10 @@ export function countFrames(frames: AsyncIterable<unknown>): { count: () => numb
   return { count: () => n, done };
 }
 
-/** Polls `cond` every 10 ms until true or `ms` passes (then throws with `what`). */
-export async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+/** Polls `cond` (sync or async) every 10 ms until true or `ms` passes (then throws with `what`). */
+export async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { createRelay, isFramewireError, publish, subscribe, testPattern, type Relay } from '../../src/index.js';
+import { createRelay, isFramewireError, publish, subscribe, testPattern, type Publication, type Relay } from '../../src/index.js';
 import { nowUs } from '../../src/frame/clock.js';
 import type { EncodedFrame, FrameSource } from '../../src/frame/frame.js';
 import { encodeControl, encodeFrame, encodeFrameHeader } from '../../src/protocol/messages.js';
@@ -86,8 +86,12 @@ describe('a hostile peer cannot crash or starve the relay (issue: hardening)', {
           }
         }),
       );
-      // Let the relay read what is still in flight, then look.
-      await new Promise((r) => setTimeout(r, 500));
+      // Let the relay read what is still in flight: until every overload it counted has reached its attacker.
+      const overloadedNow = (): number => attackers.filter((a) => a.messages.some((x) => x.type === 'error' && x.body.code === 'FW_OVERLOADED')).length;
+      await until(async () => {
+        const h = (await (await fetch(`http://127.0.0.1:${http}/api/health`)).json()) as { memory: { overloads: number } };
+        return h.memory.overloads > 0 && overloadedNow() === h.memory.overloads;
+      }, 'the overloaded attackers to get their FW_OVERLOADED', 30_000);
       const seconds = (Date.now() - t0) / 1000;
       const fps = (healthy.count() - n0) / seconds;
       clearInterval(sampler);
@@ -104,8 +108,11 @@ describe('a hostile peer cannot crash or starve the relay (issue: hardening)', {
 
       for (const a of attackers) a.close();
       await Promise.all(attackers.map((a) => a.closed));
-      await new Promise((r) => setTimeout(r, 300));
-      const afterHealth = (await (await fetch(`http://127.0.0.1:${http}/api/health`)).json()) as { memory: { usedBytes: number; holders: number } };
+      let afterHealth = { memory: { usedBytes: -1, holders: -1 } };
+      await until(async () => {
+        afterHealth = (await (await fetch(`http://127.0.0.1:${http}/api/health`)).json()) as typeof afterHealth;
+        return afterHealth.memory.usedBytes === 0 && afterHealth.memory.holders === 0;
+      }, 'the relay to release what the attackers held', 10_000).catch(() => undefined);
       assert.equal(afterHealth.memory.usedBytes, 0, 'every held byte is released when the attackers go');
       assert.equal(afterHealth.memory.holders, 0, 'and the budget forgets every attacker');
       sub.close();
@@ -122,7 +129,8 @@ describe('a hostile peer cannot crash or starve the relay (issue: hardening)', {
       bomb = await lyingJpeg(16000, 16000);
     });
 
-    async function attempt(relay: Relay, port: number): Promise<{ rssDelta: number; error: unknown; viewerFrames: number }> {
+    /** Publishes the bomb until `settled` resolves (the relay has dealt with it) or rejects (the publisher was refused). */
+    async function attempt(relay: Relay, port: number, settled: (pub: Publication) => Promise<unknown>): Promise<{ rssDelta: number; error: unknown; viewerFrames: number }> {
       const url = `tcp://127.0.0.1:${port}/bomb`;
       const viewer = subscribe(url, { width: 320 });
       const got = countFrames(viewer);
@@ -134,12 +142,14 @@ describe('a hostile peer cannot crash or starve the relay (issue: hardening)', {
       let error: unknown;
       try {
         const pub = await publish(url, src, { reconnect: false });
-        await Promise.race([pub.done, new Promise((r) => setTimeout(r, 1500))]);
-        pub.close();
+        try {
+          await settled(pub);
+        } finally {
+          pub.close();
+        }
       } catch (err) {
         error = err;
       }
-      await new Promise((r) => setTimeout(r, 200));
       clearInterval(sampler);
       src.close();
       viewer.close();
@@ -150,7 +160,8 @@ describe('a hostile peer cannot crash or starve the relay (issue: hardening)', {
     it('is refused by frame validation: FW_BAD_FRAME, nothing forwarded, nothing decoded', async () => {
       const relay = createRelay();
       const { port } = await relay.listenTcp(0);
-      const r = await attempt(relay, port);
+      // The publisher is refused: its publication ends with the relay's error.
+      const r = await attempt(relay, port, (pub) => pub.done);
       assert.ok(isFramewireError(r.error, 'FW_BAD_FRAME'), `publisher error ${String(r.error)}`);
       assert.equal(r.viewerFrames, 0);
       assert.ok(r.rssDelta < 50e6, `RSS moved ${(r.rssDelta / 1e6).toFixed(1)} MB`);
@@ -162,7 +173,7 @@ describe('a hostile peer cannot crash or starve the relay (issue: hardening)', {
     it('with validation off, the rendition refuses to decode it (pixel limit) and counts it', async () => {
       const relay = createRelay({ validateFrames: false });
       const { port } = await relay.listenTcp(0);
-      const r = await attempt(relay, port);
+      const r = await attempt(relay, port, () => until(() => relay.health().decodesRefused >= 1, 'a refused decode'));
       assert.equal(r.viewerFrames, 0, 'the rendition viewer got nothing');
       assert.ok(r.rssDelta < 50e6, `RSS moved ${(r.rssDelta / 1e6).toFixed(1)} MB`);
       assert.ok(relay.health().decodesRefused >= 1, `decodes refused: ${relay.health().decodesRefused}`);
@@ -416,10 +427,13 @@ describe('connections that are not sessions yet are bounded too', () => {
     const dropped = closed.filter(Boolean).length;
     assert.ok(dropped >= 300 - 260 && dropped <= 300 - 256, `${dropped} of 300 idle sockets dropped`);
     for (const s of sockets) s.destroy();
-    await until(() => true, 'noop');
-    await new Promise((r) => setTimeout(r, 200));
-    const res = await fetch(`http://127.0.0.1:${port}/api/streams`);
-    assert.equal(res.status, 200);
+    // Once the server has seen them go, a new request is served: retried until then (a dropped one fails).
+    let status = 0;
+    await until(async () => {
+      status = await fetch(`http://127.0.0.1:${port}/api/streams`).then((r) => r.status, () => 0);
+      return status !== 0;
+    }, 'a request to be served once the idle sockets are gone');
+    assert.equal(status, 200);
     await relay.close();
   });
 });

@@ -50,6 +50,7 @@ class StubRelay implements HttpRelay {
       renditionDecodes: 0,
       renditionDecodesRefused: 0,
       badFrames: 0,
+      framesDroppedByPublisher: 0,
     }));
   }
   health(): RelayHealth {

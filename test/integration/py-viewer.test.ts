@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { publish, type Publication } from '../../src/client/publish.js';
 import { createRelay, type Relay } from '../../src/relay/relay.js';
 import { testPattern } from '../../src/sources/test-pattern.js';
+import { RawClient, fakeFrame, until } from '../helpers/relay.js';
 
 const script = fileURLToPath(new URL('../../../test/fixtures/py_viewer.py', import.meta.url));
 const doc = fileURLToPath(new URL('../../../docs/protocol.md', import.meta.url));
@@ -86,10 +87,40 @@ describe('Python example reader (docs/protocol.md)', { skip: noPython }, () => {
     assert.deepEqual([result.width, result.height, result.codec, result.key, result.jpeg], [160, 120, 1, true, true]);
     assert.equal(result.lost, 0);
     assert.ok(result.pings >= 1, 'answered the ping the relay sends right after the welcome');
-    assert.equal(typeof result.rtt_us, 'number');
+    assert.ok(Number.isFinite(result.rtt_us), 'rtt_us measured from its own ping');
     // It left with a bye, not by dropping the connection.
     assert.equal(await left, 'peer said bye: done');
     assert.equal(relay.viewers('cam')?.length, 0);
+  });
+
+  it('forgets the sequence when one publisher leaves and another comes (section 8): nothing counted lost', async () => {
+    const r = createRelay();
+    const p = (await r.listenTcp(0)).port;
+    const publisher = async (): Promise<RawClient> => {
+      const c = await RawClient.connect(p);
+      c.send({ type: 'hello', body: { role: 'publish', stream: 'flip' } });
+      await c.waitFor('welcome');
+      return c;
+    };
+    try {
+      const a = await publisher();
+      const reading = runPy(['127.0.0.1', String(p), 'flip', '8']);
+      await until(() => r.viewers('flip')?.length === 1, 'the Python viewer');
+      for (const seq of [100, 101, 102, 103]) a.sendFrame(fakeFrame(seq));
+      await until(() => r.viewers('flip')?.[0]?.sent === 4, 'four frames to the viewer');
+      a.close();
+      await until(() => r.streams()[0]?.live === false, 'the first publisher gone');
+      // The next publisher numbers from 0: a jump back that is no loss.
+      const b = await publisher();
+      for (const seq of [0, 1, 2, 3]) b.sendFrame(fakeFrame(seq));
+      const { code, result, stderr } = await reading;
+      assert.equal(code, 0, stderr);
+      assert.deepEqual(result.seqs, [100, 101, 102, 103, 0, 1, 2, 3]);
+      assert.equal(result.lost, 0);
+      b.close();
+    } finally {
+      await r.close();
+    }
   });
 
   it('gets FW_UNAUTHORIZED for a wrong token', async () => {

@@ -12,7 +12,8 @@ import dgram from 'node:dgram';
 import { test } from 'node:test';
 import { publish } from '../../src/client/publish.js';
 import { subscribe, type Subscription } from '../../src/client/subscribe.js';
-import { Kind, readDatagram } from '../../src/protocol/udp/datagram.js';
+import { encodeControl } from '../../src/protocol/messages.js';
+import { Kind, makeDatagram, readDatagram } from '../../src/protocol/udp/datagram.js';
 import { encodeCookie, encodeOpened, encodeUnknownSession, readInit, readOpen } from '../../src/protocol/udp/handshake.js';
 import { createRelay } from '../../src/relay/relay.js';
 import { testPattern } from '../../src/sources/test-pattern.js';
@@ -150,8 +151,13 @@ test('the UDP client survives a fuzzing relay; only the relay it connected to ca
   // A third party (another address) cannot end the session: the client's socket is connected to the relay.
   const spoofer = dgram.createSocket('udp4');
   await new Promise<void>((r) => spoofer.send(encodeUnknownSession(session), to.port, to.address, () => r()));
-  await tick();
-  await new Promise((r) => setTimeout(r, 50));
+  // A barrier: a ping sent after them all reaches the client only once it has handled everything before it.
+  let pinged = false;
+  ch.on('message', (m) => (pinged ||= m.type === 'ping' && m.body.id === 4242));
+  const ping = makeDatagram(Kind.control, session, 8);
+  ping.writeUInt32BE(0x7777_7777, 8);
+  await send(Buffer.concat([ping, encodeControl({ type: 'ping', body: { id: 4242, t0: 1 } })]));
+  await until(() => pinged || closed, 5000, 'the barrier ping');
   assert.equal(closed, false, `still open after ${n} hostile datagrams and a spoofed unknown-session`);
   assert.equal(ch.stats().internalErrors, 0);
   // The relay itself, for another session id: ignored; for this one: the channel ends at once.

@@ -218,6 +218,7 @@ test('a bug in datagram handling is caught and counted, and closes only the sess
     (accepted[0] as UdpChannel).send({ type: 'ping', body: { id: 1, t0: 1 } });
     const err = await secondClosed;
     assert.match(String(err?.message), /internal error/);
+    assert.equal((err as { code?: string } | undefined)?.code, 'FW_INTERNAL', 'a bug of ours, not the peer\'s fault');
     assert.equal(second.stats().internalErrors, 1);
   } finally {
     UdpChannel.prototype.receive = receive;

@@ -9,7 +9,7 @@ import { JpegSplitter, jpegSize } from '../../src/codec/jpeg.js';
 import { publish, testPattern, type Publication } from '../../src/index.js';
 import { BIN } from '../helpers/cli.js';
 import { alive, childrenNamed, noFfmpeg, which } from '../helpers/procs.js';
-import { startRelay } from '../helpers/relay.js';
+import { startRelay, until } from '../helpers/relay.js';
 import type { Relay } from '../../src/index.js';
 import { noXvfb, startXvfb } from '../helpers/xvfb.js';
 
@@ -81,7 +81,8 @@ describe('view --record and --play', { skip: noFfmpeg, timeout: 60_000 }, () => 
       rec = childrenNamed('ffmpeg', v.pid);
     }
     assert.equal(rec.length, 1, 'one recording ffmpeg');
-    await new Promise((r) => setTimeout(r, 1200));
+    // Killed once the relay has sent it a good 36 frames (1.2 s of the 30 fps pattern), of which at least 10 must be kept.
+    await until(() => (relay.viewers('cam') ?? []).some((x) => x.sent >= 36), 'frames to reach the recording viewer', 30_000);
     process.kill(v.pid, 'SIGKILL');
     await v.done;
     const pid = rec[0] as number;
@@ -109,18 +110,24 @@ describe('view --record and --play', { skip: noFfmpeg, timeout: 60_000 }, () => 
         ffplay = childrenNamed('ffplay', v.pid);
       }
       assert.equal(ffplay.length, 1, 'one ffplay child');
-      await new Promise((r) => setTimeout(r, 1500));
-      const grab = spawnSync('ffmpeg', ['-v', 'error', '-f', 'x11grab', '-video_size', '640x480', '-i', x.display, '-frames:v', '1', '-f', 'image2pipe', '-c:v', 'png', '-'], { maxBuffer: 1 << 24 });
-      assert.equal(grab.status, 0, grab.stderr?.toString());
-      const { data, info } = await sharp(grab.stdout).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-      // The test pattern's yellow and magenta bars (0xc0c000, 0xc000c0) are on screen.
+      // Reads the screen back until the test pattern's yellow and magenta bars (0xc0c000, 0xc000c0) are on it.
       let yellow = 0;
       let magenta = 0;
-      for (let i = 0; i < data.length; i += info.channels) {
-        const [r, g, b] = [data[i] as number, data[i + 1] as number, data[i + 2] as number];
-        if (r > 150 && g > 150 && b < 60) yellow++;
-        if (r > 150 && g < 60 && b > 150) magenta++;
-      }
+      await until(async () => {
+        const grab = spawnSync('ffmpeg', ['-v', 'error', '-f', 'x11grab', '-video_size', '640x480', '-i', x.display, '-frames:v', '1', '-f', 'image2pipe', '-c:v', 'png', '-'], { maxBuffer: 1 << 24 });
+        assert.equal(grab.status, 0, grab.stderr?.toString());
+        const { data, info } = await sharp(grab.stdout).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+        yellow = 0;
+        magenta = 0;
+        for (let i = 0; i < data.length; i += info.channels) {
+          const [r, g, b] = [data[i] as number, data[i + 1] as number, data[i + 2] as number];
+          if (r > 150 && g > 150 && b < 60) yellow++;
+          if (r > 150 && g < 60 && b > 150) magenta++;
+        }
+        return yellow > 500 && magenta > 500;
+      }, 'the pattern on screen', 20_000).catch((e: unknown) => {
+        if (!/timed out/.test(String(e))) throw e;
+      });
       assert.ok(yellow > 500 && magenta > 500, `yellow ${yellow}, magenta ${magenta} pixels on screen`);
       // The user closes the window: the view ends, exit 0.
       process.kill(ffplay[0] as number, 'SIGTERM');

@@ -1,6 +1,5 @@
 import {
   DEFAULT_LIMITS,
-  ErrorCodes,
   FramewireError,
   ProtocolSession,
   backoffMs,
@@ -121,7 +120,6 @@ export class RelaySession {
           : {}),
         stats: (body) => this.handlers.onStats?.(body),
         closed: (reason, error) => this.closed(ws, reason, error),
-        onInternalError: (err) => console.error('framewire: internal error in the page session', err),
       },
       // The relay pings every second: 15 s of silence means it is gone even if the socket says open.
       { side: 'client', clock: nowUs, handshakeTimeoutMs: 10_000, idleTimeoutMs: 15_000 },
@@ -135,7 +133,7 @@ export class RelaySession {
       try {
         msg = decodeMessage(new Uint8Array(ev.data), { maxFrameBytes: this.maxFrameBytes });
       } catch (err) {
-        core.fail(err instanceof FramewireError ? err : new FramewireError(ErrorCodes.INTERNAL, String(err)));
+        core.fail(FramewireError.from(err, 'the page decoding a message'));
         return;
       }
       core.receive(msg, arrival);

@@ -35,6 +35,10 @@ let dropped = 0;
 let relaySkipped = 0;
 let skippedBase = 0;
 let skippedConn = 0;
+/** Frames the relay could not decode or the publisher never sent (per connection, and before it): missing, not lost (§8). */
+let unsentBase = 0;
+let unsentConn = 0;
+const notLost = (): number => relaySkipped + unsentBase + unsentConn + dropped;
 let displayed = 0;
 let live = false;
 let connected = false;
@@ -65,6 +69,8 @@ const session = new RelaySession(
       // The relay counts skips per connection: keep what the last one skipped, and start the sequence afresh.
       skippedBase += skippedConn;
       skippedConn = 0;
+      unsentBase += unsentConn;
+      unsentConn = 0;
       meter.resetSequence();
     },
     onStats(body) {
@@ -78,8 +84,10 @@ const session = new RelaySession(
       if (typeof skipped === 'number') {
         skippedConn = skipped + (typeof decimated === 'number' ? decimated : 0);
         relaySkipped = skippedBase + skippedConn;
+        const count = (v: unknown): number => (typeof v === 'number' ? v : 0);
+        unsentConn = count(body.framesNotDecodable) + count(body.framesDroppedByPublisher);
       }
-      meter.setSkipped(relaySkipped + dropped);
+      meter.setSkipped(notLost());
       render();
     },
     onFrame(frame, arrival) {
@@ -87,7 +95,7 @@ const session = new RelaySession(
       if (decoding) {
         if (pending) {
           dropped++;
-          meter.setSkipped(relaySkipped + dropped);
+          meter.setSkipped(notLost());
         }
         pending = { frame, arrival };
         return;
