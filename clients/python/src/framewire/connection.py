@@ -76,6 +76,11 @@ class Connection:
             conn.send_control("hello", hello)
             conn._await_welcome(deadline)
             sock.settimeout(None)
+        except FramewireError as err:
+            if not err.remote and err.code not in (CONNECTION_CLOSED, TIMEOUT):
+                conn._refuse(err)  # the relay broke the protocol: say why (section 11)
+            conn.abort()
+            raise
         except BaseException:
             conn.abort()
             raise
@@ -216,10 +221,7 @@ class Connection:
         except FramewireError as err:
             if err.code == CONNECTION_CLOSED:
                 return err.message, err
-            # The relay broke the protocol: tell it why (section 11), then close.
-            self.try_send_control("error", {"code": err.code, "message": err.message})
-            if isinstance(err, wsproto.WsError):
-                self._try_raw(wsproto.encode_close(err.close_code))
+            self._refuse(err)
             return err.message, err
         except (OSError, ValueError) as err:
             if self._closing:
@@ -253,6 +255,12 @@ class Connection:
         return None
 
     # --- closing ------------------------------------------------------------------------------
+
+    def _refuse(self, err: FramewireError) -> None:
+        """The relay broke the protocol: tell it why (section 11) before closing."""
+        self.try_send_control("error", {"code": err.code, "message": err.message[:1024]})
+        if self._ws:
+            self._try_raw(wsproto.encode_close(err.close_code if isinstance(err, wsproto.WsError) else 1008))
 
     def _try_raw(self, data: bytes) -> None:
         try:
