@@ -217,3 +217,38 @@ def test_send_encodes_numpy_images_at_the_quality_asked(shared_relay: Relay):
         assert (f.width, f.height) == (120, 90)
         b, g, r = (int(c) for c in f.image[45, 60])
         assert r > 200 and g < 50 and b < 50
+
+
+def test_standard_library_only_without_numpy_or_opencv(shared_relay: Relay, cli):
+    """``python -S`` (no site-packages: no numpy, no OpenCV): frames come with .image None, and JPEG bytes publish."""
+    import subprocess
+    import sys
+
+    from conftest import SRC
+
+    stream = "stdlib-only"
+    script = (
+        "import sys; sys.path.insert(0, sys.argv[1])\n"
+        "from framewire import Publisher, Viewer, FramewireError\n"
+        "try:\n"
+        "    import numpy\n"
+        "    print('numpy importable'); sys.exit(3)\n"
+        "except ImportError: pass\n"
+        "import time\n"
+        "v = Viewer(sys.argv[2])\n"
+        "while not v.connected: time.sleep(0.01)\n"
+        "p = Publisher(sys.argv[3])\n"
+        "p.send(open(sys.argv[4], 'rb').read())\n"
+        "f = v.read(timeout=20)\n"
+        "try:\n"
+        "    p.send([[0, 0, 0]])\n"
+        "except FramewireError as e:\n"
+        "    print(e.code)\n"
+        "print(f.image is None, f.width, f.height, f.data[:2].hex())\n"
+        "p.close(); v.close()\n"
+    )
+    done = subprocess.run([sys.executable, "-S", "-c", script, str(SRC), shared_relay.url("ws", stream),
+                           shared_relay.url("tcp", stream), str(Path(__file__).parent / "data" / "64x48.jpg")],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.split("\n")[:2] == ["FW_BAD_OPTION", "True 64 48 ffd8"]
