@@ -6,12 +6,11 @@ from dataclasses import asdict, dataclass
 from typing import Any, Dict, Optional, Tuple
 
 from .clock import now_us
-from .connection import Connection, backoff_s
-from .errors import CONNECTION_CLOSED, PUBLISHER_FATAL, FramewireError
+from .client import Client
+from .errors import CONNECTION_CLOSED, FRAME_TOO_LARGE, PUBLISHER_FATAL, FramewireError
 from .image import to_jpeg
 from .meter import Meter
 from .protocol import Limits, encode_frame_header
-from .url import parse_url
 
 _U32 = 2**32
 
@@ -38,7 +37,7 @@ class PublisherStats:
         return asdict(self)
 
 
-class Publisher:
+class Publisher(Client):
     """Publishes one stream: ``pub = Publisher("tcp://127.0.0.1:7070/cam"); pub.send(image)``.
 
     The constructor connects and waits for the relay's welcome (raising
@@ -56,34 +55,25 @@ class Publisher:
                  width: Optional[int] = None, height: Optional[int] = None, quality: int = 80,
                  reconnect: bool = True, timeout: float = 10.0, limits: Limits = Limits(),
                  client: str = "framewire-python/0.1") -> None:
-        self.url = parse_url(url)
+        super().__init__(url, "publish", {"width": width, "height": height, "fps": fps},
+                         token, reconnect, timeout, limits, client, PUBLISHER_FATAL)
         self.quality = quality
-        params: Dict[str, Any] = {}
-        for k, v in (("width", width), ("height", height), ("fps", fps)):
-            if v is not None:
-                params[k] = v
-        self._hello: Dict[str, Any] = {"role": "publish", "stream": self.url.stream, "params": params, "client": client}
-        tok = token if token is not None else self.url.token
-        if tok is not None:
-            self._hello["token"] = tok
-        self._reconnect = reconnect
-        self._timeout = timeout
-        self._limits = limits
-        self._cond = threading.Condition()
         self._slot: Optional[Tuple[bytes, int, int, int]] = None
         self._meter = Meter()
         self._seq = 0
         self._not_sent = 0
-        self._connects = 1
-        self._stopped = threading.Event()
-        self._error: Optional[FramewireError] = None
-        self._conn: Optional[Connection] = Connection.open(self.url, self._hello, limits, timeout)
-        #: The relay's latest welcome.
-        self.welcome: Dict[str, Any] = self._conn.welcome
-        self._session = threading.Thread(target=self._run, name=f"framewire-publisher-{self.url.stream}", daemon=True)
-        self._sender = threading.Thread(target=self._send_loop, name=f"framewire-sender-{self.url.stream}", daemon=True)
-        self._session.start()
-        self._sender.start()
+        first = self._open()  # raises if the relay cannot be reached or refuses
+        self._register(first)
+        session = threading.Thread(target=self._keep_connected, args=(first,), name=f"framewire-publisher-{self.url.stream}", daemon=True)
+        sender = threading.Thread(target=self._send_loop, name=f"framewire-sender-{self.url.stream}", daemon=True)
+        self._threads = (session, sender)
+        session.start()
+        sender.start()
+
+    def _on_down(self) -> None:
+        if self._slot is not None:  # the link went away under it
+            self._slot = None
+            self._not_sent += 1
 
     # --- the caller's side --------------------------------------------------------------------
 
@@ -100,7 +90,7 @@ class Publisher:
             raise FramewireError(CONNECTION_CLOSED, "the publisher is closed")
         data, width, height = to_jpeg(frame, self.quality)
         if len(data) > self._limits.max_frame_bytes:
-            raise FramewireError("FW_FRAME_TOO_LARGE", f"a JPEG of {len(data)} bytes exceeds the limit of {self._limits.max_frame_bytes}")
+            raise FramewireError(FRAME_TOO_LARGE, f"a JPEG of {len(data)} bytes exceeds the limit of {self._limits.max_frame_bytes}")
         taken = now_us() if capture_us is None else int(capture_us)
         with self._cond:
             if self._conn is None:
@@ -123,36 +113,6 @@ class Publisher:
                 rtt_ms=round(conn.clock.rtt_us / 1000, 2) if conn is not None and conn.clock.synced else None,
                 connected=conn is not None, connects=self._connects,
             )
-
-    @property
-    def connected(self) -> bool:
-        """True while a connection to the relay is up."""
-        return self._conn is not None
-
-    @property
-    def error(self) -> Optional[FramewireError]:
-        """The fatal error that stopped this publisher, if any."""
-        return self._error
-
-    def close(self) -> None:
-        """Says bye and stops the threads. Idempotent."""
-        if self._stopped.is_set():
-            return
-        self._stopped.set()
-        with self._cond:
-            conn = self._conn
-            self._cond.notify_all()
-        if conn is not None:
-            conn.close("publisher closing")
-        for t in (self._session, self._sender):
-            if t is not threading.current_thread():
-                t.join(timeout=5)
-
-    def __enter__(self) -> "Publisher":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # --- threads ------------------------------------------------------------------------------
 
@@ -182,39 +142,3 @@ class Publisher:
             with self._cond:
                 self._meter.record(self._seq, len(data), width, height, now, float(now - taken))
             self._seq = (self._seq + 1) % _U32
-
-    def _run(self) -> None:
-        attempt = 0
-        error: Optional[FramewireError] = None
-        while not self._stopped.is_set():
-            conn = self._conn
-            if conn is not None:
-                _, error = conn.serve(None, None)
-                with self._cond:
-                    self._conn = None
-                    self._slot = None
-            if self._stopped.is_set():
-                return
-            if (error is not None and error.code in PUBLISHER_FATAL) or not self._reconnect:
-                self._error = error or FramewireError(CONNECTION_CLOSED, "connection closed")
-                self._stopped.set()
-                with self._cond:
-                    self._cond.notify_all()
-                return
-            if self._stopped.wait(backoff_s(attempt)):
-                return
-            attempt += 1
-            try:
-                fresh = Connection.open(self.url, self._hello, self._limits, self._timeout)
-            except FramewireError as err:
-                error = err
-                continue
-            with self._cond:
-                if self._stopped.is_set():
-                    fresh.close("publisher closing")
-                    return
-                self._conn = fresh
-                self.welcome = fresh.welcome
-                self._connects += 1
-            attempt = 0
-            error = None

@@ -7,12 +7,12 @@ from dataclasses import asdict, dataclass
 from typing import Any, Deque, Dict, Iterator, Optional
 
 from .clock import now_us
-from .connection import Connection, backoff_s
-from .errors import CONNECTION_CLOSED, VIEWER_FATAL, FramewireError
+from .client import Client
+from .connection import Connection
+from .errors import VIEWER_FATAL
 from .image import decode_jpeg
 from .meter import Meter
 from .protocol import FrameMessage, Limits
-from .url import parse_url
 
 _UNSET = object()
 
@@ -86,7 +86,7 @@ class ViewerStats:
         return asdict(self)
 
 
-class Viewer:
+class Viewer(Client):
     """Watches one stream: ``for frame in Viewer("tcp://127.0.0.1:7070/cam", fps=15): ...``.
 
     A background thread keeps the connection: it answers pings, pings the
@@ -98,77 +98,36 @@ class Viewer:
     ends iteration by raising :class:`FramewireError` with its ``code``.
     """
 
+    _receives_frames = True
+
     def __init__(self, url: str, fps: Optional[float] = None, width: Optional[int] = None,
                  height: Optional[int] = None, quality: Optional[int] = None, *, token: Optional[str] = None,
                  reconnect: bool = True, queue_size: int = 2, timeout: float = 10.0,
                  limits: Limits = Limits(), client: str = "framewire-python/0.1") -> None:
-        self.url = parse_url(url)
-        params: Dict[str, Any] = {}
-        for k, v in (("fps", fps), ("width", width), ("height", height), ("quality", quality)):
-            if v is not None:
-                params[k] = v
-        self._hello: Dict[str, Any] = {"role": "view", "stream": self.url.stream, "params": params,
-                                       "client": client, "acks": True}
-        tok = token if token is not None else self.url.token
-        if tok is not None:
-            self._hello["token"] = tok
-        self._reconnect = reconnect
-        self._timeout = timeout
-        self._limits = limits
+        super().__init__(url, "view", {"fps": fps, "width": width, "height": height, "quality": quality},
+                         token, reconnect, timeout, limits, client, VIEWER_FATAL)
+        self._hello["acks"] = True
         self._queue: Deque[Frame] = deque()
         self._queue_size = max(1, queue_size)
-        self._cond = threading.Condition()
         self._meter = Meter()
-        self._conn: Optional[Connection] = None
-        self._stopped = threading.Event()
-        self._ended = False
-        self._error: Optional[FramewireError] = None
         self._live = False
         self._skipped_base = 0
         self._skipped_conn = 0
-        self._connects = 0
-        #: The relay's latest welcome (None before the first).
-        self.welcome: Optional[Dict[str, Any]] = None
-        self._thread = threading.Thread(target=self._run, name=f"framewire-viewer-{self.url.stream}", daemon=True)
-        self._thread.start()
+        thread = threading.Thread(target=self._keep_connected, name=f"framewire-viewer-{self.url.stream}", daemon=True)
+        self._threads = (thread,)
+        thread.start()
 
-    # --- the connection thread ----------------------------------------------------------------
+    # --- the connection thread (hooks of Client) ----------------------------------------------
 
-    def _run(self) -> None:
-        attempt = 0
-        error: Optional[FramewireError] = None
-        while not self._stopped.is_set():
-            try:
-                conn = Connection.open(self.url, self._hello, self._limits, self._timeout)
-            except FramewireError as err:
-                error = err
-            else:
-                with self._cond:
-                    if self._stopped.is_set():
-                        conn.close("viewer closing")
-                        break
-                    self._conn = conn
-                    self.welcome = conn.welcome
-                    self._connects += 1
-                    self._skipped_conn = 0
-                    self._meter.reset_sequence()
-                    self._live = conn.welcome["live"]
-                attempt = 0
-                _, error = conn.serve(self._on_frame, self._on_stats)
-                with self._cond:
-                    self._conn = None
-                    self._skipped_base += self._skipped_conn
-                    self._skipped_conn = 0
-                    self._live = False
-            if self._stopped.is_set():
-                break
-            if (error is not None and error.code in VIEWER_FATAL) or not self._reconnect:
-                self._finish(error or FramewireError(CONNECTION_CLOSED, "connection closed"))
-                return
-            if self._stopped.wait(backoff_s(attempt)):
-                break
-            attempt += 1
-        self._finish(None)
+    def _on_up(self, conn: Connection) -> None:
+        self._skipped_conn = 0
+        self._meter.reset_sequence()
+        self._live = conn.welcome["live"]
+
+    def _on_down(self) -> None:
+        self._skipped_base += self._skipped_conn
+        self._skipped_conn = 0
+        self._live = False
 
     def _on_frame(self, msg: FrameMessage, arrival_us: int) -> None:
         conn = self._conn
@@ -198,18 +157,12 @@ class Viewer:
                 self._meter.reset_sequence()
                 self._live = live
 
-    def _finish(self, error: Optional[FramewireError]) -> None:
-        with self._cond:
-            self._ended = True
-            self._error = error
-            self._cond.notify_all()
-
     # --- the consumer's side ------------------------------------------------------------------
 
     def read(self, timeout: Optional[float] = None) -> Optional[Frame]:
         """The next frame; None if ``timeout`` (s) passes first or the viewer was closed. Raises a fatal error."""
         with self._cond:
-            if not self._cond.wait_for(lambda: self._queue or self._ended, timeout):
+            if not self._cond.wait_for(lambda: self._queue or self._stopped.is_set(), timeout):
                 return None
             if self._queue:
                 return self._queue.popleft()
@@ -243,39 +196,9 @@ class Viewer:
             )
 
     @property
-    def connected(self) -> bool:
-        """True while a connection to the relay is up."""
-        return self._conn is not None
-
-    @property
     def live(self) -> bool:
         """True while the stream has a publisher (as the relay last said)."""
         return self._live
-
-    def close(self) -> None:
-        """Says bye, stops the thread and ends iteration. Idempotent."""
-        if self._stopped.is_set():
-            return
-        self._stopped.set()
-        with self._cond:
-            conn = self._conn
-        if conn is not None:
-            conn.close("viewer closing")
-        if threading.current_thread() is not self._thread:
-            self._thread.join(timeout=5)
-        self._finish(self._error)
-
-    def __enter__(self) -> "Viewer":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:  # pragma: no cover - best effort at interpreter exit
-        try:
-            self._stopped.set()
-        except Exception:
-            pass
 
 
 def _count(v: Any) -> int:
