@@ -88,10 +88,10 @@ class Publisher(Client):
             raise self._error
         if self._stopped.is_set():
             raise FramewireError(CONNECTION_CLOSED, "the publisher is closed")
+        taken = now_us() if capture_us is None else int(capture_us)  # before encoding: latency includes it
         data, width, height = to_jpeg(frame, self.quality)
         if len(data) > self._limits.max_frame_bytes:
             raise FramewireError(FRAME_TOO_LARGE, f"a JPEG of {len(data)} bytes exceeds the limit of {self._limits.max_frame_bytes}")
-        taken = now_us() if capture_us is None else int(capture_us)
         with self._cond:
             if self._conn is None:
                 self._not_sent += 1
