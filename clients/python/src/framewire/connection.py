@@ -35,7 +35,7 @@ Bytes = Union[bytes, bytearray, memoryview]
 
 def backoff_s(attempt: int) -> float:
     """Reconnect delay: 250 ms doubling to 5 s, jittered ±25 % (src/client/connection.ts)."""
-    base = min(5.0, 0.25 * 2 ** min(attempt, 5))
+    base = min(5.0, 0.25 * 2.0 ** min(attempt, 5))
     return base * (0.75 + random.random() * 0.5)
 
 
@@ -274,12 +274,18 @@ class Connection:
             return
         self._closing = True
         self.closed_reason = reason
-        # Not under the lock if a frame write holds it for long: bye is best-effort.
+        # The bye is best-effort: not while another thread's frame write holds the lock for
+        # long, and not into a socket the relay stopped reading (that would block for good).
         if self._lock.acquire(timeout=1.0):
-            self._lock.release()
-            self.try_send_control("bye", {"reason": reason})
-            if self._ws:
-                self._try_raw(wsproto.encode_close(wsproto.CLOSE_NORMAL))
+            try:
+                _, writable, _ = select.select([], [self.sock], [], 1.0)
+                if writable:
+                    bye = encode_control("bye", {"reason": reason[:1024]})
+                    self.sock.sendall(wsproto.encode_frame(wsproto.OP_BINARY, bye) + wsproto.encode_close() if self._ws else bye)
+            except (OSError, ValueError):
+                pass
+            finally:
+                self._lock.release()
         try:
             self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:

@@ -16,7 +16,7 @@ def cv2_module() -> Any:
     if not _tried:
         _tried = True
         try:
-            import cv2  # type: ignore[import-not-found]
+            import cv2
 
             _cv2 = cv2
         except ImportError:

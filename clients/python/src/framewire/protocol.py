@@ -23,7 +23,7 @@ import json
 import re
 import struct
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from .errors import (
     BAD_HEADER,
@@ -259,7 +259,8 @@ def _str(o: Dict[str, Any], key: str, most: int = 1024) -> str:
 
 def _num(o: Dict[str, Any], key: str, least: float = 0, most: float = _MAX_SAFE) -> float:
     v = o.get(key)
-    if not _is_number(v) or v < least or v > most:
+    # NaN and the infinities fail the range test (json.loads is told to refuse them anyway).
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not least <= v <= most:
         raise _bad(f'"{key}" must be a number in [{least}, {most}]')
     return v
 
@@ -281,9 +282,9 @@ def _params(v: Any, key: str) -> Dict[str, Any]:
 
 def _role(o: Dict[str, Any]) -> str:
     r = o.get("role")
-    if r not in ("publish", "view"):
+    if r != "publish" and r != "view":
         raise _bad('"role" must be "publish" or "view"')
-    return r
+    return str(r)
 
 
 def _stream(o: Dict[str, Any]) -> str:
@@ -345,7 +346,7 @@ def validate_control(name: str, body: Any) -> Dict[str, Any]:
 _SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
 
 
-def jpeg_size(data: Union[bytes, bytearray, memoryview]) -> Optional[tuple]:
+def jpeg_size(data: Union[bytes, bytearray, memoryview]) -> Optional[Tuple[int, int]]:
     """(width, height) from a JPEG's SOF marker, or None if ``data`` is not a JPEG with one.
 
     The relay checks that a frame's header agrees with its SOF (section 10), so
