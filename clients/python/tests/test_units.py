@@ -20,10 +20,17 @@ from framewire.meter import Meter
 def test_urls(url, want):
     u = parse_url(url)
     assert (u.transport, u.host, u.port, u.stream, u.token, u.ws_path) == want
+    assert not u.tls
+
+
+def test_tls_urls():
+    t, w = parse_url("tls://h/cam"), parse_url("wss://h/v/cam")
+    assert (t.transport, t.tls, t.port, str(t)) == ("tcp", True, 7070, "tls://h:7070/cam")
+    assert (w.transport, w.tls, w.port, w.ws_path, str(w)) == ("ws", True, 443, "/v/ws", "wss://h:443/cam")
 
 
 @pytest.mark.parametrize("url", [
-    "http://h/cam", "udp://h/cam", "tls://h/cam", "wss://h/cam", "tcp://h/", "tcp://h/.dot", "tcp://h/a/b",
+    "http://h/cam", "udp://h/cam", "tcp://h/", "tcp://h/.dot", "tcp://h/a/b",
     "tcp://h:99999/cam", "cam", "tcp://h/" + "x" * 129,
 ])
 def test_bad_urls_are_fw_bad_url(url):

@@ -14,6 +14,7 @@ Standard library only; numpy and OpenCV are used when present (``Frame.image``,
 from .errors import FramewireError
 from .protocol import Limits, Parser
 from .publisher import Publisher, PublisherStats
+from .tls import TlsOptions
 from .url import StreamUrl, parse_url
 from .viewer import Frame, Viewer, ViewerStats
 
@@ -26,6 +27,7 @@ __all__ = [
     "Publisher",
     "PublisherStats",
     "StreamUrl",
+    "TlsOptions",
     "Viewer",
     "ViewerStats",
     "parse_url",

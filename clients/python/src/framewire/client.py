@@ -5,8 +5,9 @@ import threading
 from typing import Any, Dict, FrozenSet, Iterable, Optional, TypeVar
 
 from .connection import Connection, backoff_s
-from .errors import CONNECTION_CLOSED, FramewireError
+from .errors import BAD_URL, CONNECTION_CLOSED, FramewireError
 from .protocol import FrameMessage, Limits
+from .tls import TlsOptions
 from .url import parse_url
 
 _C = TypeVar("_C", bound="Client")
@@ -22,8 +23,11 @@ class Client:
     """
 
     def __init__(self, url: str, role: str, params: Dict[str, Any], token: Optional[str], reconnect: bool,
-                 timeout: float, limits: Limits, client: str, fatal: FrozenSet[str]) -> None:
+                 timeout: float, limits: Limits, client: str, fatal: FrozenSet[str], tls: Optional[TlsOptions]) -> None:
         self.url = parse_url(url)
+        if tls is not None and not self.url.tls:
+            raise FramewireError(BAD_URL, f"TLS options (ca, fingerprint, insecure) need a tls:// or wss:// URL, not {url}")
+        self._tls = tls
         self._hello: Dict[str, Any] = {"role": role, "stream": self.url.stream,
                                        "params": {k: v for k, v in params.items() if v is not None}, "client": client}
         tok = token if token is not None else self.url.token
@@ -58,7 +62,7 @@ class Client:
     # --- the connection thread ----------------------------------------------------------------
 
     def _open(self) -> Connection:
-        return Connection.open(self.url, self._hello, self._limits, self._timeout)
+        return Connection.open(self.url, self._hello, self._limits, self._timeout, self._tls)
 
     def _register(self, conn: Connection) -> bool:
         """Makes ``conn`` the current connection; False (and closes it) if this client is closing."""

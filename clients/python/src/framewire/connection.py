@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import select
 import socket
+import ssl
 import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
@@ -18,6 +19,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 from . import ws as wsproto
 from .clock import ClockSync, now_us
 from .errors import (
+    BAD_URL,
     CONNECTION_CLOSED,
     TIMEOUT,
     UNEXPECTED_MESSAGE,
@@ -25,6 +27,7 @@ from .errors import (
     closed,
 )
 from .protocol import ControlMessage, FrameMessage, Limits, Message, Parser, decode_message, encode_control
+from .tls import TlsOptions, wrap
 from .url import StreamUrl
 
 PING_INTERVAL_S = 1.0
@@ -59,8 +62,10 @@ class Connection:
     # --- opening ------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, url: StreamUrl, hello: Dict[str, Any], limits: Limits = Limits(), timeout: float = 10.0) -> "Connection":
-        """Connects, says hello and waits for the welcome; raises FramewireError (the relay's code on a refusal)."""
+    def open(cls, url: StreamUrl, hello: Dict[str, Any], limits: Limits = Limits(), timeout: float = 10.0,
+             tls: Optional[TlsOptions] = None) -> "Connection":
+        """Connects (TLS for tls:// and wss://, checked before anything is sent), says hello and waits
+        for the welcome; raises FramewireError (the relay's code on a refusal, FW_TLS for a bad certificate)."""
         deadline = time.monotonic() + timeout
         try:
             sock = socket.create_connection((url.host, url.port), timeout=timeout)
@@ -68,6 +73,15 @@ class Connection:
             raise FramewireError(TIMEOUT, f"connecting to {url} timed out") from None
         except OSError as err:
             raise closed(f"cannot connect to {url}: {err.strerror or err}", err) from None
+        if url.tls:
+            try:
+                sock = wrap(sock, url.host, tls or TlsOptions(), max(0.1, deadline - time.monotonic()))
+            except BaseException:
+                sock.close()
+                raise
+        elif tls is not None:
+            sock.close()
+            raise FramewireError(BAD_URL, f"TLS options (ca, fingerprint, insecure) need a tls:// or wss:// URL, not {url}")
         conn = cls(sock, url, limits)
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -208,8 +222,9 @@ class Connection:
                     return err.message, err
                 if self._closing:
                     return self.closed_reason or "closed", None
-                readable, _, _ = select.select([self.sock], [], [], max(0.0, min(next_ping - now, 0.5)))
-                if not readable:
+                # An SSL socket may hold decrypted bytes that select() cannot see.
+                buffered = isinstance(self.sock, ssl.SSLSocket) and self.sock.pending() > 0
+                if not buffered and not select.select([self.sock], [], [], max(0.0, min(next_ping - now, 0.5)))[0]:
                     continue
                 data = self.sock.recv(_READ)
                 if not data:
@@ -219,6 +234,8 @@ class Connection:
                 last_heard = time.monotonic()
                 self._inbox = self._decode(data)
         except FramewireError as err:
+            if self._closing:
+                return self.closed_reason or "closed", None
             if err.code == CONNECTION_CLOSED:
                 return err.message, err
             self._refuse(err)
@@ -287,7 +304,8 @@ class Connection:
             finally:
                 self._lock.release()
         try:
-            self.sock.shutdown(socket.SHUT_RDWR)
+            # The plain socket's shutdown: SSLSocket.shutdown would drop the TLS state under a reader thread.
+            socket.socket.shutdown(self.sock, socket.SHUT_RDWR)
         except OSError:
             pass
 
@@ -295,7 +313,8 @@ class Connection:
         """Closes the socket at once, without a bye."""
         self._closing = True
         try:
-            self.sock.shutdown(socket.SHUT_RDWR)
+            # The plain socket's shutdown: SSLSocket.shutdown would drop the TLS state under a reader thread.
+            socket.socket.shutdown(self.sock, socket.SHUT_RDWR)
         except OSError:
             pass
         self.sock.close()

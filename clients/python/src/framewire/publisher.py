@@ -11,6 +11,7 @@ from .errors import CONNECTION_CLOSED, FRAME_TOO_LARGE, PUBLISHER_FATAL, Framewi
 from .image import to_jpeg
 from .meter import Meter
 from .protocol import Limits, encode_frame_header
+from .tls import TlsOptions
 
 _U32 = 2**32
 
@@ -54,9 +55,9 @@ class Publisher(Client):
     def __init__(self, url: str, token: Optional[str] = None, *, fps: Optional[float] = None,
                  width: Optional[int] = None, height: Optional[int] = None, quality: int = 80,
                  reconnect: bool = True, timeout: float = 10.0, limits: Limits = Limits(),
-                 client: str = "framewire-python/0.1") -> None:
+                 client: str = "framewire-python/0.1", tls: Optional[TlsOptions] = None) -> None:
         super().__init__(url, "publish", {"width": width, "height": height, "fps": fps},
-                         token, reconnect, timeout, limits, client, PUBLISHER_FATAL)
+                         token, reconnect, timeout, limits, client, PUBLISHER_FATAL, tls)
         self.quality = quality
         self._slot: Optional[Tuple[bytes, int, int, int]] = None
         self._meter = Meter()

@@ -13,6 +13,7 @@ from .errors import VIEWER_FATAL
 from .image import decode_jpeg
 from .meter import Meter
 from .protocol import FrameMessage, Limits
+from .tls import TlsOptions
 
 _UNSET = object()
 
@@ -103,9 +104,10 @@ class Viewer(Client):
     def __init__(self, url: str, fps: Optional[float] = None, width: Optional[int] = None,
                  height: Optional[int] = None, quality: Optional[int] = None, *, token: Optional[str] = None,
                  reconnect: bool = True, queue_size: int = 2, timeout: float = 10.0,
-                 limits: Limits = Limits(), client: str = "framewire-python/0.1") -> None:
+                 limits: Limits = Limits(), client: str = "framewire-python/0.1",
+                 tls: Optional[TlsOptions] = None) -> None:
         super().__init__(url, "view", {"fps": fps, "width": width, "height": height, "quality": quality},
-                         token, reconnect, timeout, limits, client, VIEWER_FATAL)
+                         token, reconnect, timeout, limits, client, VIEWER_FATAL, tls)
         self._hello["acks"] = True
         self._queue: Deque[Frame] = deque()
         self._queue_size = max(1, queue_size)
