@@ -191,7 +191,7 @@ def test_reconnect_after_the_relay_restarts(relay: Relay, transport: str):
         try:
             take(v, 10)
             relay.restart()
-            wait_until(lambda: v.stats().connects == 2 and pub.stats().connects == 2, "both to reconnect", timeout=30)
+            wait_until(lambda: v.stats().connects >= 2 and pub.stats().connects >= 2, "both to reconnect", timeout=30)
             before = v.stats().frames_received
             wait_until(lambda: v.stats().frames_received >= before + 10, "frames through the new relay", timeout=30)
             take(v, 1)
