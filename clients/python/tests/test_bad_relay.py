@@ -117,3 +117,41 @@ def test_nothing_listening_is_fw_connection_closed():
     with pytest.raises(FramewireError) as e:
         Publisher(f"tcp://127.0.0.1:{port}/cam")
     assert e.value.code == "FW_CONNECTION_CLOSED"
+
+
+def test_ws_an_error_and_the_close_in_one_read_still_give_the_relays_code():
+    """Over WebSocket the relay's error and its close frame often arrive together: the code must survive."""
+    import re
+
+    from framewire import ws
+
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def serve() -> None:
+        conn, _ = server.accept()
+        conn.settimeout(10)
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += conn.recv(4096)
+        key = re.search(rb"Sec-WebSocket-Key: (\S+)", head).group(1).decode()  # type: ignore[union-attr]
+        conn.sendall(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                      f"Sec-WebSocket-Accept: {ws.accept_for(key)}\r\n\r\n").encode())
+        conn.recv(65536)  # the hello
+        error = encode_control("error", {"code": "FW_UNAUTHORIZED", "message": "wrong token"})
+        conn.sendall(bytes([0x82, len(error)]) + error + bytes([0x88, 2, 0x03, 0xE8]))  # one write: error, close 1000
+        try:
+            conn.recv(65536)
+        except OSError:
+            pass
+        conn.close()
+        server.close()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    v = Viewer(f"ws://127.0.0.1:{port}/cam")  # reconnect on: only a fatal code stops it
+    with pytest.raises(FramewireError) as e:
+        v.read(timeout=15)  # a lost code would mean retrying (and no frame): None, DID NOT RAISE
+    assert e.value.code == "FW_UNAUTHORIZED" and e.value.remote
+    v.close()
+    t.join(10)

@@ -58,6 +58,8 @@ class Connection:
         self._inbox: List[Message] = []
         self._closing = False
         self.closed_reason: Optional[str] = None
+        #: Set when the relay's WebSocket close frame arrived (what came before it is still handled).
+        self._peer_closed: Optional[str] = None
 
     # --- opening ------------------------------------------------------------------------------
 
@@ -147,6 +149,8 @@ class Connection:
                     early.append(msg)  # answered after the welcome (section 6.1)
                     continue
                 raise FramewireError(UNEXPECTED_MESSAGE, f"expected welcome, got {msg.type}")
+            if self._peer_closed is not None:
+                raise closed(f"{self._peer_closed} during the handshake")
             self._inbox.extend(self._decode(self._recv_until(deadline)))
 
     # --- bytes in -----------------------------------------------------------------------------
@@ -162,8 +166,10 @@ class Connection:
             elif ev.kind == "ping":
                 self._send_raw(wsproto.encode_frame(wsproto.OP_PONG, ev.data))
             elif ev.kind == "close":
-                self._send_raw(wsproto.encode_close(wsproto.CLOSE_NORMAL))
-                raise closed(f"relay closed the WebSocket (code {ev.close_code})")
+                # Answer, and stop reading; an error message just before the close is still handled.
+                self._try_raw(wsproto.encode_close(wsproto.CLOSE_NORMAL))
+                self._peer_closed = f"relay closed the WebSocket (code {ev.close_code})"
+                break
         return out
 
     # --- bytes out ----------------------------------------------------------------------------
@@ -205,13 +211,16 @@ class Connection:
         """
         next_ping = time.monotonic()
         last_heard = time.monotonic()
+        arrival = now_us()
         try:
             while True:
                 for msg in self._inbox:
-                    end = self._handle(msg, on_frame, on_stats)
+                    end = self._handle(msg, arrival, on_frame, on_stats)
                     if end is not None:
                         return end
                 self._inbox = []
+                if self._peer_closed is not None:
+                    return self._peer_closed, closed(self._peer_closed)
                 now = time.monotonic()
                 if now >= next_ping:
                     self.send_control("ping", self.clock.next_ping())
@@ -227,6 +236,7 @@ class Connection:
                 if not buffered and not select.select([self.sock], [], [], max(0.0, min(next_ping - now, 0.5)))[0]:
                     continue
                 data = self.sock.recv(_READ)
+                arrival = now_us()  # one stamp per read: every message in it arrived then
                 if not data:
                     if self._closing:
                         return self.closed_reason or "closed", None
@@ -247,9 +257,8 @@ class Connection:
         finally:
             self.abort()
 
-    def _handle(self, msg: Message, on_frame: Optional[Callable[[FrameMessage, int], None]],
+    def _handle(self, msg: Message, arrival: int, on_frame: Optional[Callable[[FrameMessage, int], None]],
                 on_stats: Optional[Callable[[Dict[str, Any]], None]]) -> Optional[Tuple[str, Optional[FramewireError]]]:
-        arrival = now_us()
         if isinstance(msg, FrameMessage):
             if on_frame is None:
                 raise FramewireError(UNEXPECTED_MESSAGE, "a publisher does not receive frames")
