@@ -186,6 +186,11 @@ export class ViewerSlot {
       this.pending = rf;
       return;
     }
+    // Unblocked without a flush (the ack window grew): the parked frame is older than this one.
+    if (this.pending) {
+      this.pending = undefined;
+      this.skipped++;
+    }
     this.write(rf);
   }
 

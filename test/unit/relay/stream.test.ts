@@ -139,3 +139,23 @@ describe('ack window on a lossy transport (UDP)', () => {
     assert.equal(chan.frameSeqs().at(-1), seq - 1);
   });
 });
+
+describe('ViewerSlot: a parked frame when the ack window grows', () => {
+  it('counts the parked (older) frame as skipped and never sends it after a newer one', () => {
+    const chan = new FakeChannel();
+    let rttUs = 0;
+    const slot = new ViewerSlot(chan, 'v', { acks: true, rttUs: () => rttUs });
+    for (let i = 0; i <= 2; i++) slot.offer(toRelayFrame(fakeFrame(i))); // window 2: frame 2 is parked
+    assert.deepEqual(chan.frameSeqs(), [0, 1]);
+    assert.equal(slot.pending?.frame.seq, 2);
+    rttUs = 70_000; // a longer round trip: the window grows to 5 and the slot is unblocked, with no flush
+    slot.offer(toRelayFrame(fakeFrame(3)));
+    assert.deepEqual(chan.frameSeqs(), [0, 1, 3]);
+    assert.equal(slot.pending, undefined);
+    assert.equal(slot.skipped, 1);
+    const stats = chan.sent.map((p) => decodeMessage(Buffer.concat(p as Buffer[]))).filter((m) => m.type === 'stats');
+    assert.equal(stats.at(-1)?.type === 'stats' && stats.at(-1)?.body.framesSkipped, 1, 'the skip is reported before frame 3');
+    slot.onAck(3);
+    assert.deepEqual(chan.frameSeqs(), [0, 1, 3], 'frame 2 does not follow frame 3');
+  });
+});
