@@ -29,7 +29,10 @@ def test_fresh_venv_install_and_the_examples(tmp_path: Path, relay: Relay):
     # framewire itself comes only from the pip install below.
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(env_dir)], check=True, timeout=120)
     py = env_dir / "bin" / "python"
-    done = subprocess.run([str(py), "-m", "pip", "install", "--quiet", str(PACKAGE)],
+    # Offline on purpose (CI reaches no Python package index): the build backend is the
+    # distribution's setuptools + wheel (python3-setuptools, python3-wheel), seen through
+    # --system-site-packages. With an index, a plain `pip install ./clients/python` does the same.
+    done = subprocess.run([str(py), "-m", "pip", "install", "--quiet", "--no-index", "--no-build-isolation", str(PACKAGE)],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     where = subprocess.run([str(py), "-c", "import framewire; print(framewire.__file__)"],
