@@ -4,6 +4,7 @@ import { ErrorCodes, FramewireError } from '../errors.js';
 import { nowUs } from '../frame/clock.js';
 import type { EncodedFrame } from '../frame/frame.js';
 import type { VideoParams } from '../protocol/messages.js';
+import { asBuffer } from '../transport/wire.js';
 import type { ClientConnection } from './connection.js';
 import { Publication, type PublicationStats, type PublishOptions } from './publication.js';
 import type { StreamUrl } from './url.js';
@@ -77,10 +78,6 @@ export async function encodePicture(p: PendingPicture, profile: Profile, default
   }
   const out = await encodeProfile(p.picture, profile, defaultQuality);
   return { captureUs: p.captureUs, width: out.width, height: out.height, codec: 'jpeg', key: true, data: out.data };
-}
-
-function asBuffer(u: Uint8Array): Buffer {
-  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 }
 
 /** BGR → RGB in place (our own copy of the caller's pixels). */

@@ -58,3 +58,40 @@ export {
   type SessionState,
 } from './session.js';
 export { bytesEqual, concatBytes, utf8Decode, utf8Encode } from './bytes.js';
+
+// UDP: datagrams, fragmentation with parity FEC, reassembly with NACK repair, reliable control (docs/protocol-udp.md).
+export {
+  UDP_MAGIC,
+  UDP_VERSION,
+  COMMON_HEADER_BYTES,
+  FRAGMENT_HEADER_BYTES,
+  Kind,
+  readDatagram,
+  makeDatagram,
+  readFragmentHeader,
+  writeFragmentHeader,
+  encodeNacks,
+  decodeNack,
+  seqDiff,
+  type Datagram,
+  type FragmentHeader,
+  type KindId,
+  type NackEntry,
+} from './udp/datagram.js';
+export { DEFAULT_FRAGMENT_SIZE, fragmentMessage, type FragmentOptions, type Fragments } from './udp/fragmenter.js';
+export { Reassembler, type PollResult, type ReassemblerOptions, type ReassemblerStats } from './udp/reassembler.js';
+export { ReliableControl, type ReliableControlOptions } from './udp/control.js';
+export { SendHistory, type SendHistoryOptions } from './udp/send-history.js';
+export {
+  encodeInit,
+  readInit,
+  encodeCookie,
+  readCookie,
+  encodeOpen,
+  readOpen,
+  encodeOpened,
+  readOpened,
+  encodeUnknownSession,
+  type OpenRequest,
+  type Opened,
+} from './udp/handshake.js';

@@ -51,7 +51,7 @@ export function connectUdp(options: ConnectUdpOptions): Promise<UdpChannel> {
     const socket = dgram.createSocket({ type, recvBufferSize: buf, sendBufferSize: buf });
     const nonce = randomBytes(NONCE_BYTES);
     const target = addr(options.host, options.port);
-    let cookie: Buffer | undefined;
+    let cookie: Uint8Array | undefined;
     let channel: UdpChannel | undefined;
     let settled = false;
     const fail = (err: FramewireError): void => {

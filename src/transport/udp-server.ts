@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import { ErrorCodes, FramewireError } from '../errors.js';
 import { nowUs } from '../frame/clock.js';
-import { CookieJar } from '../protocol/udp/cookie.js';
+import { CookieJar } from './udp-cookie.js';
 import { COMMON_HEADER_BYTES, Kind, UDP_MAGIC, readDatagram, type Datagram } from '../protocol/udp/datagram.js';
 import {
   DEFAULT_MAX_GRANTED_FRAGMENT_SIZE,
@@ -215,7 +215,7 @@ export class UdpServer {
       this.counters.ignored++;
       return;
     }
-    const nonceHex = req.nonce.toString('hex');
+    const nonceHex = Buffer.from(req.nonce).toString('hex');
     const id = this.byAddress.get(address);
     const existing = id === undefined ? undefined : this.sessions.get(id);
     if (existing && existing.nonce === nonceHex) {

@@ -9,7 +9,7 @@ import { Reassembler, type ReassemblerOptions, type ReassemblerStats } from '../
 import { SendHistory } from '../protocol/udp/send-history.js';
 import { MessageChannel } from './channel.js';
 import { Pacer, type Parts } from './udp-pacer.js';
-import { asBuffer, frameHeader } from './wire.js';
+import { frameHeader } from './wire.js';
 
 /** Options of a UDP channel (both ends). Every one has a safe default. */
 export interface UdpChannelOptions extends ParserLimits {
@@ -205,7 +205,7 @@ export class UdpChannel extends MessageChannel {
     }
     const message = encodeControl(msg);
     const reliable = msg.type !== 'ping' && msg.type !== 'pong';
-    const datagram = this.control.wrap(asBuffer(message), reliable, now);
+    const datagram = this.control.wrap(message, reliable, now);
     // A bye goes behind the frames already queued, as on TCP: jumping ahead, it
     // would end the session before the last frames left (the peer drops them).
     if (msg.type === 'bye' && this.pacer.queuedDatagrams > 0 && this.pacer.pushBulk([[datagram]], datagram.length)) return;
@@ -214,7 +214,7 @@ export class UdpChannel extends MessageChannel {
 
   /** Fragments a frame (its shared header and its data, as views), remembers it for repair and queues it in the pacer. */
   private writeFrame(msg: Extract<Message, { type: 'frame' }>, now: number): void {
-    const parts = [asBuffer(frameHeader(msg.frame)), asBuffer(msg.frame.data)];
+    const parts = [frameHeader(msg.frame), msg.frame.data];
     const bytes = (parts[0] as Buffer).length + (parts[1] as Buffer).length;
     if (this.pacer.queuedBytes + bytes > this.pacer.maxQueueBytes) {
       this.counters.framesNotQueued++;
@@ -240,7 +240,7 @@ export class UdpChannel extends MessageChannel {
   }
 
   /** Handles one datagram of this session (the owner has checked session id and address). */
-  receive(dg: Datagram, raw: Buffer): void {
+  receive(dg: Datagram, raw: Uint8Array): void {
     if (this.closed) return;
     const now = this.clock();
     this.lastHeardUs = now;
@@ -360,7 +360,7 @@ export class UdpChannel extends MessageChannel {
     this.link.send([c]);
   }
 
-  private deliver(message: Buffer): void {
+  private deliver(message: Uint8Array): void {
     let msg;
     try {
       msg = decodeMessage(message, this.limits);

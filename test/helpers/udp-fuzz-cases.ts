@@ -11,6 +11,8 @@ import { fragmentMessage } from '../../src/protocol/udp/fragmenter.js';
 import { encodeCookie, encodeInit, encodeOpen, encodeOpened } from '../../src/protocol/udp/handshake.js';
 import type { Prng } from './proto-prng.js';
 
+/** A Buffer over the same memory (no copy), for the byte edits the templates need. */
+const view = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 /** A field of a datagram: offset and width in bytes. */
 export interface Field {
   name: string;
@@ -42,16 +44,16 @@ export function sampleFrameMessage(bytes = 1500): Buffer[] {
 }
 
 /** Templates of every kind for `session` (the open carries `cookie` if given, else zeros). */
-export function templates(session: number, cookie: Buffer = Buffer.alloc(20)): Template[] {
+export function templates(session: number, cookie: Uint8Array = new Uint8Array(20)): Template[] {
   const nonce = Buffer.from('0123456789abcdef', 'hex');
   const frags = fragmentMessage(sampleFrameMessage(), 7, { session, fragmentSize: 512, fecGroup: 2 });
-  const flat = (parts: Buffer[] | undefined): Buffer => Buffer.concat(parts ?? []);
+  const flat = (parts: Uint8Array[] | undefined): Buffer => Buffer.concat(parts ?? []);
   const fragmentFields = [
     f('msgSeq', 8, 4), f('length', 12, 4), f('index', 16, 2), f('count', 18, 2), f('size', 20, 2), f('fec', 22, 1), f('flags', 23, 1),
     f('frameMagic', 24, 2), f('frameType', 27, 1), f('frameHeaderLength', 30, 2), f('framePayloadLength', 32, 4), f('frameWidth', 48, 2), f('frameCodec', 52, 1),
   ];
   const control = (msg: Parameters<typeof encodeControl>[0], reliable: boolean): Buffer => {
-    const head = makeDatagram(Kind.control, session, 8);
+    const head = view(makeDatagram(Kind.control, session, 8));
     head.writeUInt32BE(3, 8);
     head.writeUInt8(reliable ? 1 : 0, 12);
     return Buffer.concat([head, encodeControl(msg)]);
@@ -60,13 +62,14 @@ export function templates(session: number, cookie: Buffer = Buffer.alloc(20)): T
     f('controlSeq', 8, 4), f('controlFlags', 12, 1), f('reserved', 13, 1),
     f('msgMagic', 16, 2), f('msgVersion', 18, 1), f('msgType', 19, 1), f('msgFlags', 20, 1), f('msgHeaderLength', 22, 2), f('msgPayloadLength', 24, 4), f('json', 28, 1),
   ];
-  const ack = makeDatagram(Kind.ack, session, 4);
+  const ack = view(makeDatagram(Kind.ack, session, 4));
   ack.writeUInt32BE(3, 8);
-  const withSession = (b: Buffer): Buffer => {
+  const withSession = (u: Uint8Array): Buffer => {
+    const b = view(u);
     b.writeUInt32BE(session >>> 0, 4);
     return b;
   };
-  const bare = (kind: KindId, name: string): Template => ({ name, datagram: makeDatagram(kind, session), fields: COMMON });
+  const bare = (kind: KindId, name: string): Template => ({ name, datagram: view(makeDatagram(kind, session)), fields: COMMON });
   return [
     { name: 'init', datagram: withSession(encodeInit(nonce)), fields: [...COMMON, f('nonce', 8, 4), f('padding', 16, 4), f('last', 63, 1)] },
     { name: 'cookie', datagram: withSession(encodeCookie(nonce, Buffer.alloc(20, 7))), fields: [...COMMON, f('nonce', 8, 4), f('cookieTime', 16, 4), f('mac', 20, 4)] },
@@ -75,7 +78,7 @@ export function templates(session: number, cookie: Buffer = Buffer.alloc(20)): T
       datagram: withSession(encodeOpen({ nonce, cookie, fragmentSize: 1200, fecGroup: 0 })),
       fields: [...COMMON, f('nonce', 8, 4), f('cookieTime', 16, 4), f('mac', 20, 4), f('fragmentSize', 36, 2), f('fecGroup', 38, 1), f('reserved', 39, 1)],
     },
-    { name: 'opened', datagram: encodeOpened(session, nonce, 1200, 0), fields: [...COMMON, f('nonce', 8, 4), f('fragmentSize', 16, 2), f('fecGroup', 18, 1), f('reserved', 19, 1)] },
+    { name: 'opened', datagram: view(encodeOpened(session, nonce, 1200, 0)), fields: [...COMMON, f('nonce', 8, 4), f('fragmentSize', 16, 2), f('fecGroup', 18, 1), f('reserved', 19, 1)] },
     { name: 'control ping', datagram: control({ type: 'ping', body: { id: 1, t0: 5 } }, false), fields: [...COMMON, ...controlFields] },
     { name: 'control hello', datagram: control({ type: 'hello', body: { role: 'view', stream: 'fuzz' } }, true), fields: [...COMMON, ...controlFields] },
     { name: 'control stats', datagram: control({ type: 'stats', body: { framesSkipped: 1 } }, true), fields: [...COMMON, ...controlFields] },
@@ -85,7 +88,7 @@ export function templates(session: number, cookie: Buffer = Buffer.alloc(20)): T
     { name: 'parity', datagram: flat(frags.parity[0]), fields: [...COMMON, ...fragmentFields.slice(0, 7)] },
     {
       name: 'nack',
-      datagram: encodeNacks(session, [{ seq: 7, indexes: [0, 1, 2] }, { seq: 6, indexes: [] }], 1200)[0] as Buffer,
+      datagram: view(encodeNacks(session, [{ seq: 7, indexes: [0, 1, 2] }, { seq: 6, indexes: [] }], 1200)[0] as Uint8Array),
       fields: [...COMMON, f('seq', 8, 4), f('n', 12, 2), f('index0', 14, 2), f('index2', 18, 2), f('seq2', 20, 4), f('n2', 24, 2)],
     },
     bare(Kind.keepalive, 'keepalive'),

@@ -24,7 +24,7 @@ export class RawUdp {
   readonly fragments: FragmentHeader[] = [];
   session = 0;
   /** The cookie of the last handshake (valid for this socket's address for 30 s). */
-  cookie: Buffer | undefined;
+  cookie: Uint8Array | undefined;
   /** True once the relay closed the current session or said it does not know it. */
   sessionEnded = false;
   private controlSeq = 0;
@@ -46,7 +46,7 @@ export class RawUdp {
   }
 
   /** Sends one datagram; resolves once it left. */
-  send(buf: Buffer): Promise<void> {
+  send(buf: Uint8Array): Promise<void> {
     return new Promise((r) => this.socket.send(buf, this.port, '127.0.0.1', () => r()));
   }
 
@@ -68,7 +68,7 @@ export class RawUdp {
     const nonce = randomBytes(8);
     const from = this.received.length;
     await this.send(encodeInit(nonce));
-    const cookieOf = (b: Buffer): Buffer | undefined => {
+    const cookieOf = (b: Buffer): Uint8Array | undefined => {
       const dg = readDatagram(b);
       return dg && readCookie(dg, nonce);
     };
@@ -93,7 +93,7 @@ export class RawUdp {
   /** Sends a control message (reliable unless ping/pong) on the session. */
   sendControl(msg: ControlMessage): Promise<void> {
     const message = encodeControl(msg);
-    const head = makeDatagram(Kind.control, this.session, 8);
+    const head = Buffer.from(makeDatagram(Kind.control, this.session, 8));
     head.writeUInt32BE(this.controlSeq++, 8);
     head.writeUInt8(msg.type === 'ping' || msg.type === 'pong' ? 0 : 1, 12);
     return this.send(Buffer.concat([head, message]));
@@ -126,9 +126,10 @@ export class RawUdp {
     if (dg && dg.session === this.session && this.session !== 0) {
       if (dg.kind === Kind.close || dg.kind === Kind.unknownSession) this.sessionEnded = true;
       if (dg.kind === Kind.control && dg.body.length >= 8) {
-        if ((dg.body.readUInt8(4) & 1) === 1) {
-          const ack = makeDatagram(Kind.ack, this.session, 4);
-          ack.writeUInt32BE(dg.body.readUInt32BE(0), 8);
+        const body = Buffer.from(dg.body);
+        if ((body.readUInt8(4) & 1) === 1) {
+          const ack = Buffer.from(makeDatagram(Kind.ack, this.session, 4));
+          ack.writeUInt32BE(body.readUInt32BE(0), 8);
           void this.send(ack);
         }
         try {

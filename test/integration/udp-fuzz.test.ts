@@ -139,7 +139,7 @@ test('the UDP client survives a fuzzing relay; only the relay it connected to ca
   ch.on('message', () => undefined);
   ch.on('protocolError', () => undefined);
   const to = client as dgram.RemoteInfo;
-  const send = (b: Buffer): Promise<void> => new Promise((r) => fake.send(b, to.port, to.address, () => r()));
+  const send = (b: Uint8Array): Promise<void> => new Promise((r) => fake.send(b, to.port, to.address, () => r()));
   const rng = new Prng(SEED + 1);
   let n = 0;
   for (const { datagram } of hostileDatagrams(templates(session), rng, session)) {
@@ -154,7 +154,7 @@ test('the UDP client survives a fuzzing relay; only the relay it connected to ca
   // A barrier: a ping sent after them all reaches the client only once it has handled everything before it.
   let pinged = false;
   ch.on('message', (m) => (pinged ||= m.type === 'ping' && m.body.id === 4242));
-  const ping = makeDatagram(Kind.control, session, 8);
+  const ping = Buffer.from(makeDatagram(Kind.control, session, 8));
   ping.writeUInt32BE(0x7777_7777, 8);
   await send(Buffer.concat([ping, encodeControl({ type: 'ping', body: { id: 4242, t0: 1 } })]));
   await until(() => pinged || closed, 5000, 'the barrier ping');

@@ -1,3 +1,4 @@
+import { concatBytes, viewOf } from '../bytes.js';
 import { COMMON_HEADER_BYTES, CONTROL_PREFIX_BYTES, Kind, makeDatagram, writeCommonHeader } from './datagram.js';
 
 /** Options of {@link ReliableControl}. */
@@ -13,7 +14,7 @@ export interface ReliableControlOptions {
 }
 
 interface Unacked {
-  datagram: Buffer;
+  datagram: Uint8Array;
   firstUs: number;
   dueUs: number;
   sends: number;
@@ -62,13 +63,14 @@ export class ReliableControl {
   }
 
   /** Wraps an encoded control message in a datagram; a reliable one is remembered for retransmission. */
-  wrap(message: Buffer, reliable: boolean, nowUs: number): Buffer {
+  wrap(message: Uint8Array, reliable: boolean, nowUs: number): Uint8Array {
     const seq = this.nextSeq;
     this.nextSeq = (seq + 1) >>> 0;
     const head = makeDatagram(Kind.control, this.session(), CONTROL_PREFIX_BYTES);
-    head.writeUInt32BE(seq, COMMON_HEADER_BYTES);
-    head.writeUInt8(reliable ? 1 : 0, COMMON_HEADER_BYTES + 4);
-    const datagram = Buffer.concat([head, message]);
+    const v = viewOf(head);
+    v.setUint32(COMMON_HEADER_BYTES, seq);
+    v.setUint8(COMMON_HEADER_BYTES + 4, reliable ? 1 : 0);
+    const datagram = concatBytes([head, message]);
     if (reliable) {
       this.unacked.set(seq, { datagram, firstUs: nowUs, dueUs: nowUs + this.rtoUs(), sends: 1 });
       for (const k of this.unacked.keys()) {
@@ -81,8 +83,8 @@ export class ReliableControl {
   }
 
   /** Datagrams due for retransmission now (each re-stamped with the current session id). */
-  due(nowUs: number): Buffer[] {
-    const out: Buffer[] = [];
+  due(nowUs: number): Uint8Array[] {
+    const out: Uint8Array[] = [];
     for (const [seq, u] of this.unacked) {
       if (u.dueUs > nowUs) continue;
       if (u.sends >= this.o.maxSends) {
@@ -107,9 +109,9 @@ export class ReliableControl {
   }
 
   /** Handles an ack body. */
-  onAck(body: Buffer, nowUs: number): void {
+  onAck(body: Uint8Array, nowUs: number): void {
     if (body.length < 4) return;
-    const seq = body.readUInt32BE(0);
+    const seq = viewOf(body).getUint32(0);
     const u = this.unacked.get(seq);
     if (!u) return;
     this.unacked.delete(seq);
@@ -123,14 +125,15 @@ export class ReliableControl {
    * Handles a control datagram body. Returns the message bytes to deliver
    * (undefined for a duplicate or a malformed body) and the ack to send, if any.
    */
-  onControl(body: Buffer): { message: Buffer | undefined; ack: Buffer | undefined } {
+  onControl(body: Uint8Array): { message: Uint8Array | undefined; ack: Uint8Array | undefined } {
     if (body.length < CONTROL_PREFIX_BYTES) return { message: undefined, ack: undefined };
-    const seq = body.readUInt32BE(0);
-    const reliable = (body.readUInt8(4) & 1) === 1;
-    let ack: Buffer | undefined;
+    const v = viewOf(body);
+    const seq = v.getUint32(0);
+    const reliable = (v.getUint8(4) & 1) === 1;
+    let ack: Uint8Array | undefined;
     if (reliable) {
       ack = makeDatagram(Kind.ack, this.session(), 4);
-      ack.writeUInt32BE(seq, COMMON_HEADER_BYTES);
+      viewOf(ack).setUint32(COMMON_HEADER_BYTES, seq);
     }
     if (this.seen.has(seq)) return { message: undefined, ack };
     this.seen.add(seq);

@@ -54,6 +54,7 @@
  *                 rate-limited, never larger than the datagram it answers
  * ```
  */
+import { concatBytes, viewOf } from '../bytes.js';
 
 /** "FU" as a big-endian u16. */
 export const UDP_MAGIC = 0x4655;
@@ -117,43 +118,46 @@ export const FLAG_RETRANSMIT = 0x01;
 export interface Datagram {
   kind: KindId;
   session: number;
-  body: Buffer;
+  body: Uint8Array;
 }
 
 /** Decodes the common header; undefined for anything that is not a framewire datagram (ignored, never answered). */
-export function readDatagram(buf: Buffer): Datagram | undefined {
+export function readDatagram(buf: Uint8Array): Datagram | undefined {
   if (buf.length < COMMON_HEADER_BYTES) return undefined;
-  if (buf.readUInt16BE(0) !== UDP_MAGIC || buf.readUInt8(2) !== UDP_VERSION) return undefined;
-  const kind = buf.readUInt8(3);
+  const v = viewOf(buf);
+  if (v.getUint16(0) !== UDP_MAGIC || v.getUint8(2) !== UDP_VERSION) return undefined;
+  const kind = v.getUint8(3);
   if (!kinds.has(kind)) return undefined;
-  return { kind: kind as KindId, session: buf.readUInt32BE(4), body: buf.subarray(COMMON_HEADER_BYTES) };
+  return { kind: kind as KindId, session: v.getUint32(4), body: buf.subarray(COMMON_HEADER_BYTES) };
 }
 
 /** Writes the common header at the start of `buf`. */
-export function writeCommonHeader(buf: Buffer, kind: KindId, session: number): void {
-  buf.writeUInt16BE(UDP_MAGIC, 0);
-  buf.writeUInt8(UDP_VERSION, 2);
-  buf.writeUInt8(kind, 3);
-  buf.writeUInt32BE(session >>> 0, 4);
+export function writeCommonHeader(buf: Uint8Array, kind: KindId, session: number): void {
+  const v = viewOf(buf);
+  v.setUint16(0, UDP_MAGIC);
+  v.setUint8(2, UDP_VERSION);
+  v.setUint8(3, kind);
+  v.setUint32(4, session >>> 0);
 }
 
 /** A datagram of `kind` with `bodyBytes` zeroed bytes after the header. */
-export function makeDatagram(kind: KindId, session: number, bodyBytes = 0): Buffer {
-  const buf = Buffer.alloc(COMMON_HEADER_BYTES + bodyBytes);
+export function makeDatagram(kind: KindId, session: number, bodyBytes = 0): Uint8Array {
+  const buf = new Uint8Array(COMMON_HEADER_BYTES + bodyBytes);
   writeCommonHeader(buf, kind, session);
   return buf;
 }
 
 /** Writes a 24-byte fragment/parity header. */
-export function writeFragmentHeader(buf: Buffer, h: FragmentHeader): void {
+export function writeFragmentHeader(buf: Uint8Array, h: FragmentHeader): void {
+  const v = viewOf(buf);
   writeCommonHeader(buf, h.parity ? Kind.parity : Kind.fragment, h.session);
-  buf.writeUInt32BE(h.seq >>> 0, 8);
-  buf.writeUInt32BE(h.length >>> 0, 12);
-  buf.writeUInt16BE(h.index, 16);
-  buf.writeUInt16BE(h.count, 18);
-  buf.writeUInt16BE(h.size, 20);
-  buf.writeUInt8(h.fecGroup, 22);
-  buf.writeUInt8(h.retransmit ? FLAG_RETRANSMIT : 0, 23);
+  v.setUint32(8, h.seq >>> 0);
+  v.setUint32(12, h.length >>> 0);
+  v.setUint16(16, h.index);
+  v.setUint16(18, h.count);
+  v.setUint16(20, h.size);
+  v.setUint8(22, h.fecGroup);
+  v.setUint8(23, h.retransmit ? FLAG_RETRANSMIT : 0);
 }
 
 /**
@@ -161,19 +165,20 @@ export function writeFragmentHeader(buf: Buffer, h: FragmentHeader): void {
  * undefined when the fields contradict each other (the datagram is dropped
  * and counted, never trusted).
  */
-export function readFragmentHeader(buf: Buffer): FragmentHeader | undefined {
+export function readFragmentHeader(buf: Uint8Array): FragmentHeader | undefined {
   if (buf.length < FRAGMENT_HEADER_BYTES) return undefined;
-  const parity = buf.readUInt8(3) === Kind.parity;
+  const v = viewOf(buf);
+  const parity = v.getUint8(3) === Kind.parity;
   const h: FragmentHeader = {
-    session: buf.readUInt32BE(4),
+    session: v.getUint32(4),
     parity,
-    seq: buf.readUInt32BE(8),
-    length: buf.readUInt32BE(12),
-    index: buf.readUInt16BE(16),
-    count: buf.readUInt16BE(18),
-    size: buf.readUInt16BE(20),
-    fecGroup: buf.readUInt8(22),
-    retransmit: (buf.readUInt8(23) & FLAG_RETRANSMIT) !== 0,
+    seq: v.getUint32(8),
+    length: v.getUint32(12),
+    index: v.getUint16(16),
+    count: v.getUint16(18),
+    size: v.getUint16(20),
+    fecGroup: v.getUint8(22),
+    retransmit: (v.getUint8(23) & FLAG_RETRANSMIT) !== 0,
   };
   if (h.size === 0 || h.count === 0 || h.length === 0) return undefined;
   if (Math.ceil(h.length / h.size) !== h.count) return undefined;
@@ -195,14 +200,14 @@ export interface NackEntry {
 }
 
 /** Encodes NACK entries into as few datagrams as fit in `maxBytes` each. */
-export function encodeNacks(session: number, entries: readonly NackEntry[], maxBytes: number): Buffer[] {
-  const out: Buffer[] = [];
-  let parts: Buffer[] = [];
+export function encodeNacks(session: number, entries: readonly NackEntry[], maxBytes: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let parts: Uint8Array[] = [];
   let size = COMMON_HEADER_BYTES;
   const flush = (): void => {
     if (parts.length === 0) return;
     const head = makeDatagram(Kind.nack, session);
-    out.push(Buffer.concat([head, ...parts]));
+    out.push(concatBytes([head, ...parts]));
     parts = [];
     size = COMMON_HEADER_BYTES;
   };
@@ -214,10 +219,11 @@ export function encodeNacks(session: number, entries: readonly NackEntry[], maxB
     for (const c of chunks) {
       const bytes = 6 + (c ? c.length * 2 : 0);
       if (size + bytes > maxBytes) flush();
-      const b = Buffer.allocUnsafe(bytes);
-      b.writeUInt32BE(e.seq >>> 0, 0);
-      b.writeUInt16BE(c ? c.length : NACK_ALL, 4);
-      if (c) c.forEach((idx, k) => b.writeUInt16BE(idx, 6 + 2 * k));
+      const b = new Uint8Array(bytes);
+      const v = viewOf(b);
+      v.setUint32(0, e.seq >>> 0);
+      v.setUint16(4, c ? c.length : NACK_ALL);
+      if (c) c.forEach((idx, k) => v.setUint16(6 + 2 * k, idx));
       parts.push(b);
       size += bytes;
     }
@@ -227,13 +233,14 @@ export function encodeNacks(session: number, entries: readonly NackEntry[], maxB
 }
 
 /** Decodes the body of a NACK datagram; undefined if malformed. At most `maxEntries` entries. */
-export function decodeNack(body: Buffer, maxEntries = 256): NackEntry[] | undefined {
+export function decodeNack(body: Uint8Array, maxEntries = 256): NackEntry[] | undefined {
+  const v = viewOf(body);
   const out: NackEntry[] = [];
   let off = 0;
   while (off < body.length) {
     if (off + 6 > body.length || out.length >= maxEntries) return undefined;
-    const seq = body.readUInt32BE(off);
-    const n = body.readUInt16BE(off + 4);
+    const seq = v.getUint32(off);
+    const n = v.getUint16(off + 4);
     off += 6;
     if (n === NACK_ALL) {
       out.push({ seq, indexes: [] });
@@ -241,7 +248,7 @@ export function decodeNack(body: Buffer, maxEntries = 256): NackEntry[] | undefi
     }
     if (off + 2 * n > body.length) return undefined;
     const indexes: number[] = [];
-    for (let k = 0; k < n; k++) indexes.push(body.readUInt16BE(off + 2 * k));
+    for (let k = 0; k < n; k++) indexes.push(v.getUint16(off + 2 * k));
     off += 2 * n;
     out.push({ seq, indexes });
   }

@@ -27,7 +27,7 @@ export const MIN_GRANTED_FEC_GROUP = 4;
 export const MAX_FRAGMENTS = 0xffff;
 
 /** One datagram as scatter-gather parts: a 24-byte header, then views into the message (no copy). */
-export type DatagramParts = Buffer[];
+export type DatagramParts = Uint8Array[];
 
 /** A fragmented message: data datagrams in index order and parity datagrams in group order. */
 export interface Fragments {
@@ -100,8 +100,8 @@ export function fragmentSizeFor(length: number, size: number): number | undefine
 }
 
 /** Views of bytes [start, end) of a message made of `parts` (no copy). */
-export function sliceParts(parts: readonly Buffer[], start: number, end: number): Buffer[] {
-  const out: Buffer[] = [];
+export function sliceParts(parts: readonly Uint8Array[], start: number, end: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
   let base = 0;
   for (const p of parts) {
     const pEnd = base + p.length;
@@ -113,7 +113,7 @@ export function sliceParts(parts: readonly Buffer[], start: number, end: number)
 }
 
 /** XORs `src` parts into `dst` from offset 0. */
-export function xorInto(dst: Buffer, src: readonly Buffer[]): void {
+export function xorInto(dst: Uint8Array, src: readonly Uint8Array[]): void {
   let off = 0;
   for (const s of src) {
     for (let i = 0; i < s.length; i++) dst[off + i] = (dst[off + i] as number) ^ (s[i] as number);
@@ -125,7 +125,7 @@ export function xorInto(dst: Buffer, src: readonly Buffer[]): void {
  * Cuts one message (e.g. a frame header and its JPEG) into datagrams of at
  * most `fragmentSize` payload bytes, plus optional XOR parity. Pure: no I/O.
  */
-export function fragmentMessage(parts: readonly Buffer[], seq: number, options: FragmentOptions): Fragments {
+export function fragmentMessage(parts: readonly Uint8Array[], seq: number, options: FragmentOptions): Fragments {
   const size = checkFragmentSize(options.fragmentSize, MIN_WIRE_FRAGMENT_SIZE);
   const k = checkFecGroup(options.fecGroup);
   let length = 0;
@@ -139,12 +139,12 @@ export function fragmentMessage(parts: readonly Buffer[], seq: number, options: 
   const parity: DatagramParts[] = [];
   const order: DatagramParts[] = [];
   let bytes = 0;
-  const header = (index: number, isParity: boolean): Buffer => {
-    const h = Buffer.allocUnsafe(FRAGMENT_HEADER_BYTES);
+  const header = (index: number, isParity: boolean): Uint8Array => {
+    const h = new Uint8Array(FRAGMENT_HEADER_BYTES);
     writeFragmentHeader(h, { session: options.session, parity: isParity, seq, length, index, count, size, fecGroup: k });
     return h;
   };
-  let groupBuf: Buffer | undefined;
+  let groupBuf: Uint8Array | undefined;
   for (let i = 0; i < count; i++) {
     const payload = sliceParts(parts, i * size, Math.min(length, (i + 1) * size));
     const dg = [header(i, false), ...payload];
@@ -152,7 +152,7 @@ export function fragmentMessage(parts: readonly Buffer[], seq: number, options: 
     order.push(dg);
     bytes += FRAGMENT_HEADER_BYTES + Math.min(size, length - i * size);
     if (k > 0) {
-      groupBuf ??= Buffer.alloc(size);
+      groupBuf ??= new Uint8Array(size);
       xorInto(groupBuf, payload);
       if ((i + 1) % k === 0 || i === count - 1) {
         const p = [header(Math.floor(i / k), true), groupBuf];

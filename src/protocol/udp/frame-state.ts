@@ -15,14 +15,14 @@ export class FrameState {
   count = 0;
   size = 0;
   fecGroup = 0;
-  buf: Buffer | undefined;
+  buf: Uint8Array | undefined;
   have: Uint8Array = new Uint8Array(0);
   received = 0;
   /** Highest send position seen (data and parity interleaved in send order). */
   highestPos = -1;
   /** Lowest index that may still be missing. */
   scanFrom = 0;
-  parity: (Buffer | undefined)[] = [];
+  parity: (Uint8Array | undefined)[] = [];
   nackCount: Uint8Array = new Uint8Array(0);
   nackAtUs: Float64Array = new Float64Array(0);
   /** Whole-message NACKs sent for a placeholder. */
@@ -63,11 +63,11 @@ export class FrameState {
     this.count = h.count;
     this.size = h.size;
     this.fecGroup = h.fecGroup;
-    this.buf = Buffer.allocUnsafe(h.length);
+    this.buf = new Uint8Array(h.length);
     this.have = new Uint8Array(h.count);
     this.nackCount = new Uint8Array(h.count);
     this.nackAtUs = new Float64Array(h.count).fill(-Infinity);
-    this.parity = h.fecGroup > 0 ? new Array<Buffer | undefined>(Math.ceil(h.count / h.fecGroup)).fill(undefined) : [];
+    this.parity = h.fecGroup > 0 ? new Array<Uint8Array | undefined>(Math.ceil(h.count / h.fecGroup)).fill(undefined) : [];
   }
 
   /** True if `h` describes the same message shape. */
@@ -91,7 +91,7 @@ export class FrameState {
   }
 
   /** Adds a data or parity datagram (whole datagram, header included). */
-  add(h: FragmentHeader, datagram: Buffer): AddResult {
+  add(h: FragmentHeader, datagram: Uint8Array): AddResult {
     if (!this.matches(h)) return 'mismatch';
     const payload = datagram.subarray(FRAGMENT_HEADER_BYTES);
     if (h.parity) {
@@ -101,7 +101,7 @@ export class FrameState {
       return 'new';
     }
     if (this.have[h.index] === 1) return 'duplicate';
-    payload.copy(this.buf as Buffer, h.index * this.size);
+    (this.buf as Uint8Array).set(payload, h.index * this.size);
     this.have[h.index] = 1;
     this.received++;
     this.highestPos = Math.max(this.highestPos, this.dataPos(h.index));
@@ -121,7 +121,7 @@ export class FrameState {
       missing = i;
     }
     if (missing === -1) return -1;
-    const acc = Buffer.from(p);
+    const acc = new Uint8Array(p);
     for (let i = start; i < end; i++) {
       if (i === missing) continue;
       const off = i * this.size;
@@ -129,7 +129,7 @@ export class FrameState {
       const src = this.buf;
       for (let j = 0; j < len; j++) acc[j] = (acc[j] as number) ^ (src[off + j] as number);
     }
-    acc.copy(this.buf, missing * this.size, 0, this.fragmentLength(missing));
+    this.buf.set(acc.subarray(0, this.fragmentLength(missing)), missing * this.size);
     this.have[missing] = 1;
     this.received++;
     this.parity[group] = undefined;

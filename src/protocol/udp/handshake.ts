@@ -1,3 +1,4 @@
+import { bytesEqual, viewOf } from '../bytes.js';
 import { COMMON_HEADER_BYTES, COOKIE_BYTES, INIT_MIN_BYTES, Kind, NONCE_BYTES, makeDatagram, type Datagram } from './datagram.js';
 
 /**
@@ -23,8 +24,8 @@ export const UNKNOWN_SESSION_BYTES = COMMON_HEADER_BYTES;
 
 /** What a client asks for in an open. */
 export interface OpenRequest {
-  nonce: Buffer;
-  cookie: Buffer;
+  nonce: Uint8Array;
+  cookie: Uint8Array;
   /** Fragment size the client wants the server to send with; 0 = server default. */
   fragmentSize: number;
   /** FEC group the client wants; 0 = off. */
@@ -39,40 +40,40 @@ export interface Opened {
 }
 
 /** An init: the nonce, padded so that the cookie reply is never larger (no amplification). */
-export function encodeInit(nonce: Buffer): Buffer {
+export function encodeInit(nonce: Uint8Array): Uint8Array {
   const b = makeDatagram(Kind.init, 0, INIT_MIN_BYTES - COMMON_HEADER_BYTES);
-  nonce.copy(b, COMMON_HEADER_BYTES, 0, NONCE_BYTES);
+  b.set(nonce.subarray(0, NONCE_BYTES), COMMON_HEADER_BYTES);
   return b;
 }
 
 /** The nonce of an init, or undefined if the datagram is shorter than {@link INIT_MIN_BYTES}. */
-export function readInit(dg: Datagram): Buffer | undefined {
+export function readInit(dg: Datagram): Uint8Array | undefined {
   if (dg.kind !== Kind.init || COMMON_HEADER_BYTES + dg.body.length < INIT_MIN_BYTES) return undefined;
   return dg.body.subarray(0, NONCE_BYTES);
 }
 
 /** A cookie reply. */
-export function encodeCookie(nonce: Buffer, cookie: Buffer): Buffer {
+export function encodeCookie(nonce: Uint8Array, cookie: Uint8Array): Uint8Array {
   const b = makeDatagram(Kind.cookie, 0, NONCE_BYTES + COOKIE_BYTES);
-  nonce.copy(b, COMMON_HEADER_BYTES, 0, NONCE_BYTES);
-  cookie.copy(b, COMMON_HEADER_BYTES + NONCE_BYTES, 0, COOKIE_BYTES);
+  b.set(nonce.subarray(0, NONCE_BYTES), COMMON_HEADER_BYTES);
+  b.set(cookie.subarray(0, COOKIE_BYTES), COMMON_HEADER_BYTES + NONCE_BYTES);
   return b;
 }
 
 /** The cookie of a reply to our `nonce` (a copy), or undefined. */
-export function readCookie(dg: Datagram, nonce: Buffer): Buffer | undefined {
+export function readCookie(dg: Datagram, nonce: Uint8Array): Uint8Array | undefined {
   if (dg.kind !== Kind.cookie || dg.body.length < NONCE_BYTES + COOKIE_BYTES) return undefined;
-  if (!dg.body.subarray(0, NONCE_BYTES).equals(nonce)) return undefined;
-  return Buffer.from(dg.body.subarray(NONCE_BYTES, NONCE_BYTES + COOKIE_BYTES));
+  if (!bytesEqual(dg.body.subarray(0, NONCE_BYTES), nonce)) return undefined;
+  return new Uint8Array(dg.body.subarray(NONCE_BYTES, NONCE_BYTES + COOKIE_BYTES));
 }
 
 /** An open. `fragmentSize` and `fecGroup` are written as u16 and u8 (clamped to fit). */
-export function encodeOpen(r: OpenRequest): Buffer {
+export function encodeOpen(r: OpenRequest): Uint8Array {
   const b = makeDatagram(Kind.open, 0, OPEN_BODY_BYTES);
-  r.nonce.copy(b, COMMON_HEADER_BYTES, 0, NONCE_BYTES);
-  r.cookie.copy(b, COMMON_HEADER_BYTES + NONCE_BYTES, 0, COOKIE_BYTES);
-  b.writeUInt16BE(Math.min(0xffff, Math.max(0, r.fragmentSize | 0)), COMMON_HEADER_BYTES + NONCE_BYTES + COOKIE_BYTES);
-  b.writeUInt8(Math.min(0xff, Math.max(0, r.fecGroup | 0)), COMMON_HEADER_BYTES + NONCE_BYTES + COOKIE_BYTES + 2);
+  b.set(r.nonce.subarray(0, NONCE_BYTES), COMMON_HEADER_BYTES);
+  b.set(r.cookie.subarray(0, COOKIE_BYTES), COMMON_HEADER_BYTES + NONCE_BYTES);
+  viewOf(b).setUint16(COMMON_HEADER_BYTES + NONCE_BYTES + COOKIE_BYTES, Math.min(0xffff, Math.max(0, r.fragmentSize | 0)));
+  viewOf(b).setUint8(COMMON_HEADER_BYTES + NONCE_BYTES + COOKIE_BYTES + 2, Math.min(0xff, Math.max(0, r.fecGroup | 0)));
   return b;
 }
 
@@ -83,17 +84,17 @@ export function readOpen(dg: Datagram): OpenRequest | undefined {
   return {
     nonce: b.subarray(0, NONCE_BYTES),
     cookie: b.subarray(NONCE_BYTES, NONCE_BYTES + COOKIE_BYTES),
-    fragmentSize: b.readUInt16BE(NONCE_BYTES + COOKIE_BYTES),
-    fecGroup: b.readUInt8(NONCE_BYTES + COOKIE_BYTES + 2),
+    fragmentSize: viewOf(b).getUint16(NONCE_BYTES + COOKIE_BYTES),
+    fecGroup: viewOf(b).getUint8(NONCE_BYTES + COOKIE_BYTES + 2),
   };
 }
 
 /** An opened: the session id in the header, what the server granted in the body. */
-export function encodeOpened(session: number, nonce: Buffer, fragmentSize: number, fecGroup: number): Buffer {
+export function encodeOpened(session: number, nonce: Uint8Array, fragmentSize: number, fecGroup: number): Uint8Array {
   const b = makeDatagram(Kind.opened, session, OPENED_BODY_BYTES);
-  nonce.copy(b, COMMON_HEADER_BYTES, 0, NONCE_BYTES);
-  b.writeUInt16BE(fragmentSize, COMMON_HEADER_BYTES + NONCE_BYTES);
-  b.writeUInt8(fecGroup, COMMON_HEADER_BYTES + NONCE_BYTES + 2);
+  b.set(nonce.subarray(0, NONCE_BYTES), COMMON_HEADER_BYTES);
+  viewOf(b).setUint16(COMMON_HEADER_BYTES + NONCE_BYTES, fragmentSize);
+  viewOf(b).setUint8(COMMON_HEADER_BYTES + NONCE_BYTES + 2, fecGroup);
   return b;
 }
 
@@ -102,18 +103,18 @@ export function encodeOpened(session: number, nonce: Buffer, fragmentSize: numbe
  * session id 0). A body of just the nonce (an older server) leaves
  * `granted` undefined.
  */
-export function readOpened(dg: Datagram, nonce: Buffer): Opened | undefined {
+export function readOpened(dg: Datagram, nonce: Uint8Array): Opened | undefined {
   if (dg.kind !== Kind.opened || dg.session === 0 || dg.body.length < NONCE_BYTES) return undefined;
-  if (!dg.body.subarray(0, NONCE_BYTES).equals(nonce)) return undefined;
+  if (!bytesEqual(dg.body.subarray(0, NONCE_BYTES), nonce)) return undefined;
   const granted =
     dg.body.length >= OPENED_BODY_BYTES
-      ? { fragmentSize: dg.body.readUInt16BE(NONCE_BYTES), fecGroup: dg.body.readUInt8(NONCE_BYTES + 2) }
+      ? { fragmentSize: viewOf(dg.body).getUint16(NONCE_BYTES), fecGroup: viewOf(dg.body).getUint8(NONCE_BYTES + 2) }
       : undefined;
   return { session: dg.session, granted };
 }
 
 /** An unknown-session reply for `session` (the id the unanswerable datagram carried). */
-export function encodeUnknownSession(session: number): Buffer {
+export function encodeUnknownSession(session: number): Uint8Array {
   return makeDatagram(Kind.unknownSession, session);
 }
 

@@ -78,7 +78,7 @@ export interface ReassemblerStats {
 /** What {@link Reassembler.poll} hands back. */
 export interface PollResult {
   /** Whole messages, oldest first, never older than one delivered before. */
-  messages: Buffer[];
+  messages: Uint8Array[];
   /** NACK entries to send now. */
   nacks: NackEntry[];
 }
@@ -104,7 +104,7 @@ export class Reassembler {
   private readonly fixedBudgetUs: number | undefined;
   private readonly fixedRetryUs: number | undefined;
   private readonly frames = new Map<number, FrameState>();
-  private ready: Buffer[] = [];
+  private ready: Uint8Array[] = [];
   private next: number | undefined;
   private highest: number | undefined;
   private heldBytes = 0;
@@ -177,7 +177,7 @@ export class Reassembler {
   }
 
   /** Adds one fragment or parity datagram (the whole datagram, header included). */
-  push(datagram: Buffer, nowUs: number): void {
+  push(datagram: Uint8Array, nowUs: number): void {
     const h = readFragmentHeader(datagram);
     if (!h || h.size < this.o.minFragmentSize || h.length > this.o.maxMessageBytes || h.length > this.o.maxBytes) {
       this.stats.invalid++;
@@ -402,7 +402,7 @@ export class Reassembler {
     this.stats.fragmentsLost += st.repairedFragments;
     if (st.repairedFragments > 0) this.stats.framesRepaired++;
     this.next = (st.seq + 1) >>> 0;
-    this.ready.push(st.buf as Buffer);
+    this.ready.push(st.buf as Uint8Array);
   }
 
   private abandon(seq: number): void {

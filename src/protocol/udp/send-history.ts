@@ -5,7 +5,7 @@ import type { DatagramParts, Fragments } from './fragmenter.js';
 export interface SendHistoryOptions {
   /** Most messages kept. Default 64. */
   maxMessages?: number;
-  /** Most bytes kept (the datagrams reference the frame's own Buffer, so this is memory held alive). Default 8 MiB. */
+  /** Most bytes kept (the datagrams reference the frame's own Uint8Array, so this is memory held alive). Default 8 MiB. */
   maxBytes?: number;
   /** Messages older than this are forgotten: a retransmission would arrive too late to help. Default 500 ms. */
   maxAgeMs?: number;
@@ -107,8 +107,8 @@ export class SendHistory {
         }
         s.resent[i] = n + 1;
         // Same datagram with the retransmission flag: a copy of the 24-byte header, the payload views shared.
-        const head = Buffer.from(dg[0] as Buffer);
-        head.writeUInt8(head.readUInt8(23) | FLAG_RETRANSMIT, 23);
+        const head = new Uint8Array(dg[0] as Uint8Array);
+        head[23] = (head[23] as number) | FLAG_RETRANSMIT;
         out.push([head, ...dg.slice(1)]);
       }
     }

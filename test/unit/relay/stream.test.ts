@@ -153,7 +153,7 @@ describe('ViewerSlot: a parked frame when the ack window grows', () => {
     assert.deepEqual(chan.frameSeqs(), [0, 1, 3]);
     assert.equal(slot.pending, undefined);
     assert.equal(slot.skipped, 1);
-    const stats = chan.sent.map((p) => decodeMessage(Buffer.concat(p as Buffer[]))).filter((m) => m.type === 'stats');
+    const stats = chan.sent.filter((m) => m.type === 'stats');
     assert.equal(stats.at(-1)?.type === 'stats' && stats.at(-1)?.body.framesSkipped, 1, 'the skip is reported before frame 3');
     slot.onAck(3);
     assert.deepEqual(chan.frameSeqs(), [0, 1, 3], 'frame 2 does not follow frame 3');

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { plainBytes } from '../../helpers/bytes.js';
 import { fragmentMessage, type Fragments } from '../../../src/protocol/udp/fragmenter.js';
 import { Reassembler, type ReassemblerOptions } from '../../../src/protocol/udp/reassembler.js';
 import { SendHistory } from '../../../src/protocol/udp/send-history.js';
@@ -35,7 +36,7 @@ function run(len: number, drop: Set<number>, order: number[] | undefined, opts: 
   const r = new Reassembler({ minFragmentSize: SIZE, latencyBudgetMs: 50, ...opts });
   const dgs = flat(f);
   let t = 0;
-  const out: Buffer[] = [];
+  const out: Uint8Array[] = [];
   for (const i of order ?? dgs.map((_, k) => k)) {
     if (!drop.has(i)) r.push(dgs[i] as Buffer, (t += 10));
   }
@@ -47,7 +48,7 @@ function run(len: number, drop: Set<number>, order: number[] | undefined, opts: 
     for (const d of hist.lookup(nacks, t)) r.push(Buffer.concat(d), (t += 10));
   }
   out.push(...r.poll((t += 1_000_000)).messages);
-  assert.deepEqual(out.at(-1), tail, 'the following message always arrives');
+  assert.deepEqual(plainBytes(out.at(-1)), plainBytes(tail), 'the following message always arrives');
   out.pop();
   return { out, m, r, f };
 }
@@ -59,7 +60,7 @@ test('every drop pattern of 1–5 fragment messages is repaired by NACK', () => 
       const drop = new Set([...Array(n).keys()].filter((i) => mask & (1 << i)));
       const { out, m, r } = run(len, drop, undefined);
       assert.equal(out.length, 1, `n=${n} drop=${[...drop]}`);
-      assert.deepEqual(out[0], m);
+      assert.deepEqual(plainBytes(out[0]), plainBytes(m));
       assert.equal(r.stats.repairedByNack, drop.size);
       assert.equal(r.stats.fragmentsLost, drop.size);
       assert.equal(r.stats.framesRepaired, drop.size > 0 ? 1 : 0);
@@ -74,7 +75,7 @@ test('every drop pattern without NACK: whole or counted lost, never wrong', () =
     for (let mask = 0; mask < 1 << n; mask++) {
       const drop = new Set([...Array(n).keys()].filter((i) => mask & (1 << i)));
       const { out, m, r } = run(n * SIZE, drop, undefined, { nack: false });
-      if (drop.size === 0) assert.deepEqual(out, [m]);
+      if (drop.size === 0) assert.deepEqual(plainBytes(out), plainBytes([m]));
       else {
         assert.equal(out.length, 0);
         assert.equal(r.stats.framesLost, 1);
@@ -88,7 +89,7 @@ test('every arrival order of 1–5 fragments rebuilds the message; reorders coun
   for (let n = 1; n <= 5; n++) {
     for (const order of permutations([...Array(n).keys()])) {
       const { out, m, r } = run(n * SIZE - 1, new Set(), order, { nack: false });
-      assert.deepEqual(out, [m], `order ${order}`);
+      assert.deepEqual(plainBytes(out), plainBytes([m]), `order ${order}`);
       const inversions = order.filter((v, i) => order.slice(0, i).some((u) => u > v)).length;
       assert.equal(r.stats.reordered, inversions);
     }
@@ -99,7 +100,7 @@ test('every reorder with every single drop is repaired', () => {
   for (const order of permutations([0, 1, 2, 3])) {
     for (let d = 0; d < 4; d++) {
       const { out, m } = run(4 * SIZE, new Set([order[d] as number]), order);
-      assert.deepEqual(out, [m]);
+      assert.deepEqual(plainBytes(out), plainBytes([m]));
     }
   }
 });
@@ -108,13 +109,13 @@ test('FEC repairs one loss per group without a NACK; two losses fall back to NAC
   // 8 fragments, groups of 4: send order D0 D1 D2 D3 P0 D4 D5 D6 D7 P1 (positions 0..9).
   for (let d = 0; d < 10; d++) {
     const { out, m, r } = run(8 * SIZE, new Set([d]), undefined, { fec: 4 });
-    assert.deepEqual(out, [m]);
+    assert.deepEqual(plainBytes(out), plainBytes([m]));
     const isParity = d === 4 || d === 9;
     assert.equal(r.stats.repairedByFec, isParity ? 0 : 1, `drop ${d}`);
     assert.equal(r.stats.repairedByNack, 0);
   }
   const { out, m, r } = run(8 * SIZE, new Set([0, 1]), undefined, { fec: 4 });
-  assert.deepEqual(out, [m]);
+  assert.deepEqual(plainBytes(out), plainBytes([m]));
   assert.equal(r.stats.repairedByFec + r.stats.repairedByNack, 2);
   assert.ok(r.stats.repairedByNack >= 1);
 });
@@ -122,7 +123,7 @@ test('FEC repairs one loss per group without a NACK; two losses fall back to NAC
 test('FEC recovers a short last fragment exactly', () => {
   // Send order: D0 D1 D2 D3 P0 D4 D5 P1; D5 (position 6) is the short last fragment.
   const res = run(5 * SIZE + 3, new Set([6]), undefined, { fec: 4, nack: false });
-  assert.deepEqual(res.out, [res.m]);
+  assert.deepEqual(plainBytes(res.out), plainBytes([res.m]));
   assert.equal(res.r.stats.repairedByFec, 1);
 });
 
@@ -150,7 +151,7 @@ test('messages are released in order; a late one is dropped, never delivered aft
   assert.equal(r.poll(2000).messages.length, 0, 'seq 1 waits for seq 0');
   const { messages } = r.poll(21_000);
   assert.equal(messages.length, 1, 'seq 0 given up, seq 1 released');
-  assert.deepEqual(messages[0], msg(100, 2));
+  assert.deepEqual(plainBytes(messages[0]), plainBytes(msg(100, 2)));
   r.push(a[1] as Buffer, 22_000);
   assert.equal(r.poll(23_000).messages.length, 0);
   assert.equal(r.stats.framesLost, 1);
@@ -172,7 +173,7 @@ test('a wholly lost message is asked for whole and repaired', () => {
   assert.deepEqual(p.nacks, [{ seq: 1, indexes: [] }]);
   for (const d of hist.lookup(p.nacks, 4)) r.push(Buffer.concat(d), 5);
   const q = r.poll(6);
-  assert.deepEqual(q.messages, [msg(150, 1), msg(150, 2)]);
+  assert.deepEqual(plainBytes(q.messages), plainBytes([msg(150, 1), msg(150, 2)]));
   assert.equal(r.stats.framesLost, 0);
 });
 
@@ -218,7 +219,7 @@ test('garbage datagrams are counted as invalid, never thrown', () => {
 test('sequence numbers wrap at 2^32', () => {
   const r = new Reassembler({ minFragmentSize: SIZE, nack: false });
   const seqs = [0xfffffffe, 0xffffffff, 0, 1];
-  const got: Buffer[] = [];
+  const got: Uint8Array[] = [];
   seqs.forEach((s, k) => {
     for (const d of flat(fragmentMessage([msg(100, k)], s, { session: 1, fragmentSize: SIZE }))) r.push(d, k * 1000);
     got.push(...r.poll(k * 1000 + 1).messages);

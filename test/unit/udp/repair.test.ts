@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { plainBytes } from '../../helpers/bytes.js';
 import { fragmentMessage, type Fragments } from '../../../src/protocol/udp/fragmenter.js';
 import { Reassembler, type ReassemblerOptions } from '../../../src/protocol/udp/reassembler.js';
 import { SendHistory } from '../../../src/protocol/udp/send-history.js';
@@ -24,7 +25,7 @@ const frag = (seq: number, n: number, fec = 0): { m: Buffer; f: Fragments; dgs: 
   const f = fragmentMessage([m], seq, { session: 1, fragmentSize: SIZE, fecGroup: fec });
   return { m, f, dgs: flat(f) };
 };
-const indexOf = (dg: Buffer): number => dg.readUInt16BE(16);
+const indexOf = (dg: Uint8Array): number => Buffer.from(dg).readUInt16BE(16);
 const nackedIndexes = (nacks: { seq: number; indexes: number[] }[]): number[] => nacks.flatMap((e) => e.indexes);
 
 test('a gap is NACKed only once something sent after it has arrived; fragments not seen yet are not', () => {
@@ -55,7 +56,7 @@ test('tail loss: the last fragments are NACKed after the silence timer, with no 
     r.push(re, 4000 + i);
   }
   const q = r.poll(4200);
-  assert.deepEqual(q.messages, [m]);
+  assert.deepEqual(plainBytes(q.messages), plainBytes([m]));
   assert.equal(r.stats.fragmentsLost, 2);
 });
 
@@ -149,8 +150,8 @@ test('the sender ignores NACKs for fragments still queued, and resends each frag
   assert.equal(h.missed, 1);
   // Retransmissions carry the flag; originals do not.
   const again = h.lookup([{ seq: 0, indexes: [2] }], 40)[0] as Parts;
-  assert.equal(((again[0] as Buffer).readUInt8(23) & 1), 1);
-  assert.equal(((f.data[2]?.[0] as Buffer).readUInt8(23) & 1), 0);
+  assert.equal((((again[0] as Uint8Array)[23] as number) & 1), 1);
+  assert.equal((((f.data[2]?.[0] as Uint8Array)[23] as number) & 1), 0);
   // Unknown messages are counted, never thrown.
   assert.deepEqual(h.lookup([{ seq: 99, indexes: [0, 1] }], 50), []);
   assert.equal(h.missed, 3);
@@ -171,7 +172,7 @@ function simulate(n: number, dropOriginal: (i: number) => boolean, dropRetransmi
   const owdUs = 400;
   const arrivals: { t: number; dg: Buffer }[] = [];
   const attempts = new Map<number, number>();
-  const out: Buffer[] = [];
+  const out: Uint8Array[] = [];
   let t = 0;
   dgs.forEach((dg, pos) => {
     const isParity = dg.readUInt8(3) === 0x21;
@@ -206,7 +207,7 @@ test('every drop pattern of 1–7 fragments, tail losses included, is repaired b
       const lost = (i: number): boolean => (mask & (1 << i)) !== 0;
       const { out, m, r } = simulate(n, lost, () => false);
       const dropped = [...Array(n).keys()].filter(lost).length;
-      assert.deepEqual(out, [m], `n=${n} mask=${mask.toString(2)}`);
+      assert.deepEqual(plainBytes(out), plainBytes([m]), `n=${n} mask=${mask.toString(2)}`);
       assert.equal(r.stats.repairedByNack, dropped);
       assert.equal(r.stats.fragmentsLost, dropped);
       assert.equal(r.stats.framesRepaired, 1);
@@ -222,7 +223,7 @@ test('every drop pattern with the first one or two retransmissions lost too is r
       for (const lostTries of [1, 2]) {
         const lost = (i: number): boolean => (mask & (1 << i)) !== 0;
         const { out, m, r, attempts } = simulate(n, lost, (_i, k) => k < lostTries);
-        assert.deepEqual(out, [m], `n=${n} mask=${mask.toString(2)} lost tries ${lostTries}`);
+        assert.deepEqual(plainBytes(out), plainBytes([m]), `n=${n} mask=${mask.toString(2)} lost tries ${lostTries}`);
         const dropped = [...Array(n).keys()].filter(lost).length;
         assert.equal(r.stats.repairedByNack, dropped);
         assert.equal(r.stats.fragmentsLost, dropped);
@@ -234,7 +235,7 @@ test('every drop pattern with the first one or two retransmissions lost too is r
 
 test('a fragment whose every retransmission is lost: NACKs stop at the bound, the message is given up and counted', () => {
   const { out, r, attempts } = simulate(5, (i) => i === 4, () => true, { maxNacksPerFragment: 3 });
-  assert.deepEqual(out, []);
+  assert.deepEqual(plainBytes(out), plainBytes([]));
   assert.equal(attempts.get(4), 3);
   assert.equal(r.stats.nacked, 3);
   assert.equal(r.stats.framesLost, 1);
@@ -247,12 +248,12 @@ test('with FEC, single losses per group need no NACK, a lost tail parity falls b
   // 8 fragments, groups of 4: D0 D1 D2 D3 P0 D4 D5 D6 D7 P1.
   for (let d = 0; d < 8; d++) {
     const { out, m, r } = simulate(8, (i) => i === d, () => false, { fec: 4 });
-    assert.deepEqual(out, [m]);
+    assert.deepEqual(plainBytes(out), plainBytes([m]));
     assert.equal(r.stats.repairedByFec, 1);
     assert.equal(r.stats.nacked, 0, `drop ${d}: FEC alone`);
   }
   const both = simulate(8, (i) => i === 6 || i === 7, () => false, { fec: 4 });
-  assert.deepEqual(both.out, [both.m]);
+  assert.deepEqual(plainBytes(both.out), plainBytes([both.m]));
   assert.equal(both.r.stats.repairedByFec + both.r.stats.repairedByNack, 2);
 });
 

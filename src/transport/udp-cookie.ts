@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { COOKIE_BYTES } from './datagram.js';
+import { COOKIE_BYTES } from '../protocol/udp/datagram.js';
 
 /**
  * Stateless address-proof cookies: the server answers an init with
@@ -21,7 +21,7 @@ export class CookieJar {
   }
 
   /** Makes a cookie for `address` ("ip:port") and the client's nonce at `nowUs`. */
-  make(address: string, nonce: Buffer, nowUs: number): Buffer {
+  make(address: string, nonce: Uint8Array, nowUs: number): Buffer {
     const t = Math.floor(nowUs / 1e6) >>> 0;
     const out = Buffer.allocUnsafe(COOKIE_BYTES);
     out.writeUInt32BE(t, 0);
@@ -30,15 +30,15 @@ export class CookieJar {
   }
 
   /** True if `cookie` was made by this jar for `address` and `nonce` within the lifetime. */
-  check(cookie: Buffer, address: string, nonce: Buffer, nowUs: number): boolean {
+  check(cookie: Uint8Array, address: string, nonce: Uint8Array, nowUs: number): boolean {
     if (cookie.length !== COOKIE_BYTES) return false;
-    const t = cookie.readUInt32BE(0);
+    const t = new DataView(cookie.buffer, cookie.byteOffset, cookie.byteLength).getUint32(0);
     const age = Math.floor(nowUs / 1e6) - t;
     if (age < 0 || age > this.lifetimeS) return false;
     return timingSafeEqual(cookie.subarray(4), this.mac(t, address, nonce).subarray(0, 16));
   }
 
-  private mac(t: number, address: string, nonce: Buffer): Buffer {
+  private mac(t: number, address: string, nonce: Uint8Array): Buffer {
     const h = createHmac('sha256', this.secret);
     const tb = Buffer.allocUnsafe(4);
     tb.writeUInt32BE(t, 0);
