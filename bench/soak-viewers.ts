@@ -15,7 +15,7 @@
  */
 import http from 'node:http';
 import { nowUs, subscribe, type Subscription } from '../src/index.js';
-import { MultipartParser } from '../src/codec/multipart.js';
+import { MultipartParser, type MultipartPart } from '../src/codec/multipart.js';
 import { procUsage, serveParent } from './ipc.js';
 import { sleep } from './stats.js';
 
@@ -126,7 +126,7 @@ class MjpegViewer extends SoakViewer {
         return;
       }
       res.on('data', (chunk: Buffer) => {
-        let parts;
+        let parts: MultipartPart[];
         try {
           parts = parser.push(chunk);
         } catch {

@@ -46,7 +46,7 @@ export async function demoCommand(argv: string[]): Promise<void> {
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
   const wantedHttp = parseNum('http', values.http, 0, 65535) ?? DEFAULT_HTTP_PORT;
   const args = { host, tcp: wanted, http: wantedHttp, token: undefined, maxClients: undefined, json: false };
-  let started;
+  let started: Awaited<ReturnType<typeof startRelay>>;
   try {
     started = await startRelay(args, () => undefined);
   } catch (err) {

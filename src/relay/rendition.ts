@@ -1,4 +1,4 @@
-import { decodeJpeg, encodeProfile, profileKey, satisfiedBySource, type Profile } from '../codec/transcode.js';
+import { decodeJpeg, encodeProfile, profileKey, satisfiedBySource, type Profile, type RawPicture } from '../codec/transcode.js';
 import { checkJpegFrame, DEFAULT_PICTURE_LIMITS, type PictureLimits } from '../codec/jpeg.js';
 import { FramewireError } from '../errors.js';
 import type { EncodedFrame } from '../frame/frame.js';
@@ -156,7 +156,7 @@ export class Renditions<V extends RenditionViewer = RenditionViewer> {
           return;
         }
         try {
-          let pic;
+          let pic: RawPicture;
           try {
             pic = await decodeJpeg(src.data, this.limits.maxPixels);
           } catch {
@@ -168,7 +168,7 @@ export class Renditions<V extends RenditionViewer = RenditionViewer> {
           const decoded = pic;
           await Promise.all(
             todo.map(async (e) => {
-              let out;
+              let out: Awaited<ReturnType<typeof encodeProfile>>;
               try {
                 out = await encodeProfile(decoded, e.profile, DEFAULT_RENDITION_QUALITY);
               } catch {

@@ -117,7 +117,7 @@ export class TcpChannel extends MessageChannel {
     let input = chunk;
     for (;;) {
       if (this.parser.failed || this.closed) return;
-      let messages;
+      let messages: Message[];
       try {
         messages = this.parser.push(input);
       } catch (err) {

@@ -361,7 +361,7 @@ export class UdpChannel extends MessageChannel {
   }
 
   private deliver(message: Uint8Array): void {
-    let msg;
+    let msg: Message;
     try {
       msg = decodeMessage(message, this.limits);
     } catch (err) {

@@ -136,7 +136,7 @@ export class WsChannel extends MessageChannel {
     if (this.failed || this.ending) return;
     this.partial = 0;
     this.report();
-    let msg;
+    let msg: Message;
     try {
       if (!isBinary) throw new FramewireError(ErrorCodes.BAD_MESSAGE, 'text WebSocket messages are not part of the protocol; send binary messages');
       msg = decodeMessage(Array.isArray(data) ? Buffer.concat(data) : data, this.limits);

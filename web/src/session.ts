@@ -10,6 +10,7 @@ import {
   nowUs,
   type EncodedFrame,
   type HelloBody,
+  type Message,
   type StatsBody,
   type WelcomeBody,
 } from '../../src/protocol/index.js';
@@ -129,7 +130,7 @@ export class RelaySession {
     ws.onmessage = (ev: MessageEvent) => {
       if (!(ev.data instanceof ArrayBuffer)) return;
       const arrival = nowUs();
-      let msg;
+      let msg: Message;
       try {
         msg = decodeMessage(new Uint8Array(ev.data), { maxFrameBytes: this.maxFrameBytes });
       } catch (err) {
