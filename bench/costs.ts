@@ -44,13 +44,23 @@ export async function measureCosts(width: number, height: number, n = 30): Promi
   const jpeg = last as Buffer;
   const raw = await sharp(jpeg).raw().toBuffer();
   const rawOpts = { raw: { width, height, channels: 3 as const } };
-  const q15 = await sharp(raw, rawOpts).jpeg({ ...LIVE_JPEG, quality: 15 }).toBuffer();
+  const q15 = await sharp(raw, rawOpts)
+    .jpeg({ ...LIVE_JPEG, quality: 15 })
+    .toBuffer();
   return {
     width,
     height,
     produceMs: median(produce),
-    encodeQ75Ms: await timeIt(n, () => sharp(raw, rawOpts).jpeg({ ...LIVE_JPEG, quality: 75 }).toBuffer()),
-    encodeQ15Ms: await timeIt(n, () => sharp(raw, rawOpts).jpeg({ ...LIVE_JPEG, quality: 15 }).toBuffer()),
+    encodeQ75Ms: await timeIt(n, () =>
+      sharp(raw, rawOpts)
+        .jpeg({ ...LIVE_JPEG, quality: 75 })
+        .toBuffer(),
+    ),
+    encodeQ15Ms: await timeIt(n, () =>
+      sharp(raw, rawOpts)
+        .jpeg({ ...LIVE_JPEG, quality: 15 })
+        .toBuffer(),
+    ),
     decodeMs: await timeIt(n, () => sharp(jpeg).raw().toBuffer()),
     jpegQ75Kb: jpeg.length / 1000,
     jpegQ15Kb: q15.length / 1000,

@@ -261,7 +261,10 @@ export interface FanoutOptions {
 }
 
 /** (c) One point: n viewers of one 720p30 publisher. */
-export async function runFanout(n: number, o: FanoutOptions): Promise<WindowResult & { n: number; procs: number; windows: WindowResult[] }> {
+export async function runFanout(
+  n: number,
+  o: FanoutOptions,
+): Promise<WindowResult & { n: number; procs: number; windows: WindowResult[] }> {
   const procs = o.procsFor(n);
   const s = await setupFanout(n, procs, o.parser, 1280, 720, 30, o.tls);
   try {

@@ -55,7 +55,10 @@ export async function connectInspector(url: string): Promise<Inspector> {
       ws.send(JSON.stringify({ id, method, params }));
     });
   const evaluate = async <T>(expression: string): Promise<T> => {
-    const r = await send<{ result: { value?: unknown }; exceptionDetails?: { text: string } }>('Runtime.evaluate', { expression, returnByValue: true });
+    const r = await send<{ result: { value?: unknown }; exceptionDetails?: { text: string } }>('Runtime.evaluate', {
+      expression,
+      returnByValue: true,
+    });
     if (r.exceptionDetails) throw new Error(`inspector: ${r.exceptionDetails.text}`);
     return r.result.value as T;
   };

@@ -74,7 +74,9 @@ export class LightViewer implements BenchViewer {
   constructor(o: LightViewerOptions) {
     const sink: Sink = (m, arrivalUs) => this.onMessage(m, arrivalUs);
     this.feed = o.parser === 'stream' ? streamFeed(sink) : skipFeed(sink);
-    this.socket = o.tls ? tls.connect({ host: '127.0.0.1', port: o.port, rejectUnauthorized: false }) : net.connect({ host: '127.0.0.1', port: o.port });
+    this.socket = o.tls
+      ? tls.connect({ host: '127.0.0.1', port: o.port, rejectUnauthorized: false })
+      : net.connect({ host: '127.0.0.1', port: o.port });
     this.socket.setNoDelay(true);
     let onWelcome!: () => void;
     let onFail!: (e: Error) => void;
@@ -87,7 +89,9 @@ export class LightViewer implements BenchViewer {
     this.ready.catch(() => undefined);
     this.socket.once(o.tls ? 'secureConnect' : 'connect', () => {
       this.acks = o.acks ?? true;
-      this.socket.write(encodeControl({ type: 'hello', body: { role: 'view', stream: o.stream, client: 'framewire-bench', acks: this.acks } }));
+      this.socket.write(
+        encodeControl({ type: 'hello', body: { role: 'view', stream: o.stream, client: 'framewire-bench', acks: this.acks } }),
+      );
       if (o.stall) {
         this.socket.pause();
         this.welcomed = true;

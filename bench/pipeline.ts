@@ -77,7 +77,10 @@ interface PubStats {
 /** Starts a relay child; resolves with it and its port. */
 export async function startRelay(tls?: { cert: string; key: string }): Promise<{ relay: Child; port: number }> {
   // BENCH_PROFILE=1: the relay writes a V8 CPU profile to bench-results/prof/ when it exits.
-  const prof = process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${fileURLToPath(new URL('../../bench-results/prof/', import.meta.url))}`] : [];
+  const prof =
+    process.env.BENCH_PROFILE === '1'
+      ? ['--cpu-prof', `--cpu-prof-dir=${fileURLToPath(new URL('../../bench-results/prof/', import.meta.url))}`]
+      : [];
   // With `tls` (PEM), the relay's TCP port speaks tls:// only.
   const relay = spawnChild('relay-child', 'relay', tls ? [JSON.stringify({ tls })] : [], prof);
   const { port } = await relay.once<{ port: number }>('ready');
@@ -150,7 +153,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     })();
 
     await sleep(o.warmupSeconds * 1000);
-    const skipped0 = ((await relay.call<{ skipped: number }[]>('viewers', { stream }))[0]?.skipped) ?? 0;
+    const skipped0 = (await relay.call<{ skipped: number }[]>('viewers', { stream }))[0]?.skipped ?? 0;
     const dropped0 = sub.stats().framesDropped;
     const r0 = await relay.call<ProcUsage>('usage');
     const p0 = await pub.call<PubStats>('stats');
@@ -176,7 +179,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     const m1 = cpuTimes();
     const r1 = await relay.call<ProcUsage>('usage');
     const p1 = await pub.call<PubStats>('stats');
-    const skipped1 = ((await relay.call<{ skipped: number }[]>('viewers', { stream }))[0]?.skipped) ?? 0;
+    const skipped1 = (await relay.call<{ skipped: number }[]>('viewers', { stream }))[0]?.skipped ?? 0;
     const dropped1 = sub.stats().framesDropped;
     sub.close();
     await consume.catch(() => undefined);

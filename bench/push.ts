@@ -10,7 +10,11 @@
 import { createRelay, nowUs, publish, subscribe, type EncodedFrame } from '../src/index.js';
 
 const seconds = Number(process.argv[2] ?? 4);
-const sizes: [number, number][] = [[320, 240], [640, 480], [1280, 720]];
+const sizes: [number, number][] = [
+  [320, 240],
+  [640, 480],
+  [1280, 720],
+];
 
 interface Row {
   size: string;
@@ -79,4 +83,5 @@ const ms = (v: number | null): string => (v === null ? '–' : v.toFixed(2));
 console.log(`Push publisher: raw RGB → sharp JPEG (q75) → relay → 1 viewer, 127.0.0.1, ${seconds} s a point.\n`);
 console.log('| size | caller | frames sent/s | replaced/s | viewer fps | send→arrival p50 ms | p95 ms |');
 console.log('|---|---|---|---|---|---|---|');
-for (const r of rows) console.log(`| ${r.size} | ${r.mode} | ${r.sentFps} | ${r.replacedFps} | ${r.viewerFps} | ${ms(r.p50)} | ${ms(r.p95)} |`);
+for (const r of rows)
+  console.log(`| ${r.size} | ${r.mode} | ${r.sentFps} | ${r.replacedFps} | ${r.viewerFps} | ${ms(r.p50)} | ${ms(r.p95)} |`);

@@ -17,10 +17,20 @@ const REPS = 3;
 const sets: { name: string; profiles: Profile[] }[] = [
   { name: 'decode only', profiles: [] },
   { name: '+ 640x360', profiles: [{ width: 640, height: 360 }] },
-  { name: '+ 640x360, 320x180', profiles: [{ width: 640, height: 360 }, { width: 320, height: 180 }] },
+  {
+    name: '+ 640x360, 320x180',
+    profiles: [
+      { width: 640, height: 360 },
+      { width: 320, height: 180 },
+    ],
+  },
   {
     name: '+ 640x360, 320x180, 1280x720 q40',
-    profiles: [{ width: 640, height: 360 }, { width: 320, height: 180 }, { width: 1280, height: 720, quality: 40 }],
+    profiles: [
+      { width: 640, height: 360 },
+      { width: 320, height: 180 },
+      { width: 1280, height: 720, quality: 40 },
+    ],
   },
 ];
 

@@ -57,7 +57,21 @@ export function renderLatency(rs: PipelineResult[], seed: SeedResult | null, cos
       '"capture→sent" = the Publication\'s own stats: drawing the pattern, JPEG encode, write to the socket; the rest of the arrival figure is the two TCP hops and the relay.',
     '',
     table(
-      ['size', 'viewer fps', 'arrival p50 ms', 'arrival p95 ms', 'lib stats p50 / p95 ms', 'of which capture→sent at publisher p50 ms', 'decoded mean ms', 'decoded p50 ms', 'decoded p95 ms', 'decode alone p50 ms', 'kB/frame', 'CPU % pub / relay / viewer', 'machine busy / not bench, cores'],
+      [
+        'size',
+        'viewer fps',
+        'arrival p50 ms',
+        'arrival p95 ms',
+        'lib stats p50 / p95 ms',
+        'of which capture→sent at publisher p50 ms',
+        'decoded mean ms',
+        'decoded p50 ms',
+        'decoded p95 ms',
+        'decode alone p50 ms',
+        'kB/frame',
+        'CPU % pub / relay / viewer',
+        'machine busy / not bench, cores',
+      ],
       rows,
     ),
   ];
@@ -68,11 +82,18 @@ export function renderLatency(rs: PipelineResult[], seed: SeedResult | null, cos
       '',
       table(
         ['size', 'test pattern draw + encode q75 ms', 'sharp encode q75 ms (kB)', 'sharp encode q15 ms (kB)', 'sharp decode ms'],
-        costs.map((c) => [`${c.width}×${c.height}`, f(c.produceMs, 2), `${f(c.encodeQ75Ms, 2)} (${f(c.jpegQ75Kb, 1)})`, `${f(c.encodeQ15Ms, 2)} (${f(c.jpegQ15Kb, 1)})`, f(c.decodeMs, 2)]),
+        costs.map((c) => [
+          `${c.width}×${c.height}`,
+          f(c.produceMs, 2),
+          `${f(c.encodeQ75Ms, 2)} (${f(c.jpegQ75Kb, 1)})`,
+          `${f(c.encodeQ15Ms, 2)} (${f(c.jpegQ15Kb, 1)})`,
+          f(c.decodeMs, 2),
+        ]),
       ),
     );
   }
-  if (seed?.ran) notes.push('', `Seeds' seed003 at 720p30 in this run: capture→decoded mean ${f(seed.latencyMeanMs, 2)} ms (see last table).`);
+  if (seed?.ran)
+    notes.push('', `Seeds' seed003 at 720p30 in this run: capture→decoded mean ${f(seed.latencyMeanMs, 2)} ms (see last table).`);
   return notes.join('\n');
 }
 
@@ -83,7 +104,20 @@ export function renderThroughput(rs: PipelineResult[]): string {
     'Same three processes. Latest-frame-wins: the publisher drops frames its socket cannot take, the relay skips per viewer; nothing queues, so latency must stay flat (compare the first and last second).',
     '',
     table(
-      ['size', 'source fps (sent)', 'viewer fps', 'latency p50 ms', 'latency p95 ms', 'max ms', '1st-second p50 ms', 'last-second p50 ms', 'relay skips', 'viewer drops', 'CPU % pub / relay / viewer', 'machine busy / not bench, cores'],
+      [
+        'size',
+        'source fps (sent)',
+        'viewer fps',
+        'latency p50 ms',
+        'latency p95 ms',
+        'max ms',
+        '1st-second p50 ms',
+        'last-second p50 ms',
+        'relay skips',
+        'viewer drops',
+        'CPU % pub / relay / viewer',
+        'machine busy / not bench, cores',
+      ],
       rs.map((r) => [
         `${r.width}×${r.height}`,
         f(r.publisherFps, 1),
@@ -108,11 +142,28 @@ export function renderFanout(rs: Fan[]): string {
   return [
     '### (c) Fan-out: one 1280×720 @ 30 fps publisher to N viewers',
     '',
-    'Relay alone in its process. Viewers are light raw-socket clients (hello, pongs, clock-offset pings, the library\'s StreamParser) split over P processes. ' +
+    "Relay alone in its process. Viewers are light raw-socket clients (hello, pongs, clock-offset pings, the library's StreamParser) split over P processes. " +
       'Latency pooled over every frame of every viewer; "worst viewer p95" is the largest single-viewer p95. Targets: ≥ 29 fps per viewer at 500, relay < 100 % of one core, relay RSS < 200 MB.',
     '',
     table(
-      ['viewers', 'viewer procs', 'fps min', 'fps median', 'latency p50 ms', 'latency p95 ms', 'worst viewer p95 ms', 'p50 first / last 10 % in fan-out order ms', 'relay CPU %', 'relay RSS MB (peak)', 'relay fanOut() per frame p50 / p95 ms (µs per viewer)', 'relay loop delay p99 ms', 'viewer procs CPU %', 'publisher CPU % / fps', 'relay skips', 'machine busy / not bench, cores'],
+      [
+        'viewers',
+        'viewer procs',
+        'fps min',
+        'fps median',
+        'latency p50 ms',
+        'latency p95 ms',
+        'worst viewer p95 ms',
+        'p50 first / last 10 % in fan-out order ms',
+        'relay CPU %',
+        'relay RSS MB (peak)',
+        'relay fanOut() per frame p50 / p95 ms (µs per viewer)',
+        'relay loop delay p99 ms',
+        'viewer procs CPU %',
+        'publisher CPU % / fps',
+        'relay skips',
+        'machine busy / not bench, cores',
+      ],
       rs.map((r) => [
         r.n,
         r.procs,
@@ -154,11 +205,26 @@ export function renderStall(s: StallResult): string {
   return [
     `### (d) Stalled viewer: ${s.normals} normal viewers of 720p30, then one that connects and never reads`,
     '',
-    table(['window', 'others fps min', 'others fps median', 'others p50 ms', 'others p95 ms', 'others p95, median of 1-s windows ms', 'worst viewer p95 ms', 'relay CPU %', 'relay fanOut() p50 / p95 ms', 'relay RSS peak MB', 'machine busy / not bench, cores'], [
-      w(`before the stall (median of ${s.beforeP95s.length} windows)`, s.before),
-      w('stall: buffers filling (1 window)', s.after1),
-      w(`stall: relay skipping (median of ${s.after2P95s.length} windows)`, s.after2),
-    ]),
+    table(
+      [
+        'window',
+        'others fps min',
+        'others fps median',
+        'others p50 ms',
+        'others p95 ms',
+        'others p95, median of 1-s windows ms',
+        'worst viewer p95 ms',
+        'relay CPU %',
+        'relay fanOut() p50 / p95 ms',
+        'relay RSS peak MB',
+        'machine busy / not bench, cores',
+      ],
+      [
+        w(`before the stall (median of ${s.beforeP95s.length} windows)`, s.before),
+        w('stall: buffers filling (1 window)', s.after1),
+        w(`stall: relay skipping (median of ${s.after2P95s.length} windows)`, s.after2),
+      ],
+    ),
     '',
     `Others' p95 moved by ${d(s.after1, 'latencyP95Ms')} ms while the stalled socket's buffers filled and by ${d(s.after2, 'latencyP95Ms')} ms once the relay was skipping for it ` +
       `(median of 1-s p95s: ${d(s.after1, 'p95PerSecondMedianMs')} / ${d(s.after2, 'p95PerSecondMedianMs')} ms; target < 2 ms). ` +
@@ -174,15 +240,36 @@ export function renderStall(s: StallResult): string {
 }
 
 export function renderSeed(s: SeedResult, lat: PipelineResult[]): string {
-  const head = '### Seed 003 (Python + OpenCV, TCP \'lhh\', no sleep, 30 fps) vs framewire, 1280×720, this run';
+  const head = "### Seed 003 (Python + OpenCV, TCP 'lhh', no sleep, 30 fps) vs framewire, 1280×720, this run";
   if (!s.ran) return `${head}\n\nSkipped: ${s.note}.`;
   const fw = lat.find((r) => r.width === 1280);
   const rows: (string | number)[][] = [
-    ['seed003 (direct TCP, cv2 q15 encode → cv2.imdecode)', f(s.rxFps, 1), f(s.latencyMeanMs, 2), f(s.latencyP50Ms, 2), f(s.latencyP95Ms, 2), f(s.bytesPerFrame / 1000, 1)],
+    [
+      'seed003 (direct TCP, cv2 q15 encode → cv2.imdecode)',
+      f(s.rxFps, 1),
+      f(s.latencyMeanMs, 2),
+      f(s.latencyP50Ms, 2),
+      f(s.latencyP95Ms, 2),
+      f(s.bytesPerFrame / 1000, 1),
+    ],
   ];
   if (fw) {
-    rows.push(['framewire (via relay, sharp q75 encode → sharp decode)', f(fw.viewerFps, 1), f(fw.decodedMeanMs, 2), f(fw.decodedP50Ms, 2), f(fw.decodedP95Ms, 2), f(fw.bytesPerFrame / 1000, 1)]);
-    rows.push(['ratio framewire / seed003', '', f(fw.decodedMeanMs / s.latencyMeanMs, 2), f(fw.decodedP50Ms / s.latencyP50Ms, 2), f(fw.decodedP95Ms / s.latencyP95Ms, 2), '']);
+    rows.push([
+      'framewire (via relay, sharp q75 encode → sharp decode)',
+      f(fw.viewerFps, 1),
+      f(fw.decodedMeanMs, 2),
+      f(fw.decodedP50Ms, 2),
+      f(fw.decodedP95Ms, 2),
+      f(fw.bytesPerFrame / 1000, 1),
+    ]);
+    rows.push([
+      'ratio framewire / seed003',
+      '',
+      f(fw.decodedMeanMs / s.latencyMeanMs, 2),
+      f(fw.decodedP50Ms / s.latencyP50Ms, 2),
+      f(fw.decodedP95Ms / s.latencyP95Ms, 2),
+      '',
+    ]);
   }
   return [
     head,

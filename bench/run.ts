@@ -12,8 +12,8 @@
  *   BENCH_PARSER    fan-out viewers: stream (light raw socket + the library's StreamParser, default)
  *                   | skip (header-only parse) | subscribe (the library's subscribe(), heavier)
  *   BENCH_STALL_N   normal viewers in the stall test (default 50)
-  *   BENCH_ONLY      comma list of sections to run: a,b,c,d,tls,seed,web,udp,udp-fragments,sources,renditions,tokens,push (default all),
-  *                   and soak (10 minutes, so only when named; SOAK_MINUTES=N to shorten, see bench/soak.ts);
+ *   BENCH_ONLY      comma list of sections to run: a,b,c,d,tls,seed,web,udp,udp-fragments,sources,renditions,tokens,push (default all),
+ *                   and soak (10 minutes, so only when named; SOAK_MINUTES=N to shorten, see bench/soak.ts);
  *   BENCH_TLS_VIEWERS  viewers in the tcp:// vs tls:// fan-out (section tls, default 200)
  *   BENCH_TLS_ROUNDS   tcp:// and tls:// runs in turn in that section (default 2)
  *                   the last sections run their own scripts (dist/bench/NAME.js) in a child and append its table
@@ -42,7 +42,10 @@ function envNum(name: string, dflt: number): number {
 const seconds = envNum('BENCH_SECONDS', 5);
 const warmup = envNum('BENCH_WARMUP', 1);
 const reps = envNum('BENCH_REPS', 3);
-const viewerCounts = (process.env.BENCH_VIEWERS ?? '1,50,200,500').split(',').map(Number).filter((n) => n > 0);
+const viewerCounts = (process.env.BENCH_VIEWERS ?? '1,50,200,500')
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0);
 const procs = envNum('BENCH_PROCS', 2);
 const parser = (process.env.BENCH_PARSER ?? 'stream') as ParserKind;
 const stallN = envNum('BENCH_STALL_N', 50);
@@ -130,7 +133,11 @@ try {
   }
   if (only.has('tls')) {
     log(`(tls) fan-out 720p30 to ${tlsViewers} viewers, tcp:// then tls://`);
-    results.tls = await runTls(tlsViewers, { reps, seconds, warmupSeconds: warmup + 1, parser, procsFor: (k) => (k >= 50 ? procs : 1) }, tlsRounds);
+    results.tls = await runTls(
+      tlsViewers,
+      { reps, seconds, warmupSeconds: warmup + 1, parser, procsFor: (k) => (k >= 50 ? procs : 1) },
+      tlsRounds,
+    );
   }
   if (only.has('seed')) {
     log('seed003 720p30 (Python + OpenCV) side by side');

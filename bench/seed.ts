@@ -57,8 +57,28 @@ async function media(): Promise<string | undefined> {
   mkdirSync(dir, { recursive: true });
   const r = await run(
     'ffmpeg',
-    ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30:duration=4',
-      '-c:v', 'libx264', '-preset', 'medium', '-crf', '18', '-pix_fmt', 'yuv420p', '-g', '30', file],
+    [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-nostdin',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=1280x720:rate=30:duration=4',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'medium',
+      '-crf',
+      '18',
+      '-pix_fmt',
+      'yuv420p',
+      '-g',
+      '30',
+      file,
+    ],
     60_000,
   );
   return r.code === 0 ? file : undefined;
@@ -66,7 +86,8 @@ async function media(): Promise<string | undefined> {
 
 export async function runSeed003(seconds: number): Promise<SeedResult> {
   if (!existsSync(PY) || !existsSync(path.join(SEEDS, 'seed003_tcp_lhh.py'))) return { ran: false, note: `${PY} or seed003 not found` };
-  if ((await run(PY, ['-c', 'import cv2, numpy'], 20_000)).code !== 0) return { ran: false, note: `${PY} has no cv2 (python3-opencv not installed yet)` };
+  if ((await run(PY, ['-c', 'import cv2, numpy'], 20_000)).code !== 0)
+    return { ran: false, note: `${PY} has no cv2 (python3-opencv not installed yet)` };
   const video = await media();
   if (!video) return { ran: false, note: 'ffmpeg could not make the test clip' };
   const tmp = path.join(os.tmpdir(), `framewire-bench-seed-${process.pid}`);
@@ -76,10 +97,44 @@ export async function runSeed003(seconds: number): Promise<SeedResult> {
   const txOut = path.join(tmp, 'tx.json');
   const rxOut = path.join(tmp, 'rx.json');
   const script = path.join(SEEDS, 'seed003_tcp_lhh.py');
-  const server = [script, '--role', 'server', '--port', String(port), '--video', video, '--sleep', '0', '--fps', '30',
-    '--duration', String(seconds), '--ready', ready, '--out', txOut, '--start-timeout', '20'];
-  const client = [script, '--role', 'client', '--port', String(port), '--width', '1280', '--height', '720',
-    '--duration', String(seconds), '--out', rxOut, '--start-timeout', '20'];
+  const server = [
+    script,
+    '--role',
+    'server',
+    '--port',
+    String(port),
+    '--video',
+    video,
+    '--sleep',
+    '0',
+    '--fps',
+    '30',
+    '--duration',
+    String(seconds),
+    '--ready',
+    ready,
+    '--out',
+    txOut,
+    '--start-timeout',
+    '20',
+  ];
+  const client = [
+    script,
+    '--role',
+    'client',
+    '--port',
+    String(port),
+    '--width',
+    '1280',
+    '--height',
+    '720',
+    '--duration',
+    String(seconds),
+    '--out',
+    rxOut,
+    '--start-timeout',
+    '20',
+  ];
   const procs = [spawn(PY, server, { cwd: SEEDS, stdio: 'ignore' })];
   const killAll = (): void => {
     for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');

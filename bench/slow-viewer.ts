@@ -40,7 +40,9 @@ try {
     await sleep(1000);
     const vs = await relay.call<{ sent: number; skipped: number }[]>('viewers', { stream: 'slow' });
     const me = vs[0];
-    process.stdout.write(`| ${s} | ${v.frames} | ${(median(v.latencies) / 1000).toFixed(0)} | ${me?.sent ?? '?'} | ${me?.skipped ?? '?'} |\n`);
+    process.stdout.write(
+      `| ${s} | ${v.frames} | ${(median(v.latencies) / 1000).toFixed(0)} | ${me?.sent ?? '?'} | ${me?.skipped ?? '?'} |\n`,
+    );
   }
   clearInterval(tick);
   v.close();

@@ -119,13 +119,23 @@ export function renderSoak(rows: MinuteRow[], restarts: RestartRow[], end: SoakE
   out.push('');
   out.push(
     'Publisher restarts. "back": a viewer\'s first frame captured after the old publisher was reaped; ' +
-      'times are from the capture of the new publisher\'s first frame (wire seq 0), which comes before its JPEG encode and its hop to the relay, ' +
-      'to that viewer\'s arrival: upper bounds on the time from the frame reaching the relay.',
+      "times are from the capture of the new publisher's first frame (wire seq 0), which comes before its JPEG encode and its hop to the relay, " +
+      "to that viewer's arrival: upper bounds on the time from the frame reaching the relay.",
   );
   out.push('');
   out.push(
     table(
-      ['restart', 'signal', 'kill → reaped', 'reaped → first frame', 'first seq', 'viewers back', 'first viewer back', 'worst back tcp / ws / mjpeg / udp', 'kill → all back'],
+      [
+        'restart',
+        'signal',
+        'kill → reaped',
+        'reaped → first frame',
+        'first seq',
+        'viewers back',
+        'first viewer back',
+        'worst back tcp / ws / mjpeg / udp',
+        'kill → all back',
+      ],
       restarts.map((r) => [
         r.i,
         r.signal,
@@ -134,7 +144,7 @@ export function renderSoak(rows: MinuteRow[], restarts: RestartRow[], end: SoakE
         r.firstSeq,
         `${r.back} / ${r.of}`,
         `${f(r.firstBackMs, 0)} ms`,
-        ORDER.map((t) => (r.missing[t] ? `${r.missing[t]} missing` : `${f(r.worstBackMs[t], 0)}`)).join(' / ') + ' ms',
+        `${ORDER.map((t) => (r.missing[t] ? `${r.missing[t]} missing` : `${f(r.worstBackMs[t], 0)}`)).join(' / ')} ms`,
         `${f(r.killToAllBackMs, 0)} ms`,
       ]),
     ),
@@ -146,9 +156,13 @@ export function renderSoak(rows: MinuteRow[], restarts: RestartRow[], end: SoakE
   const lines: string[] = [];
   if (first && last) {
     const growth = last.rssMedianMb / first.rssMedianMb - 1;
-    lines.push(`- RSS minute ${last.minute} vs minute 1 (medians of 1 s samples): ${f(last.rssMedianMb)} vs ${f(first.rssMedianMb)} MB, ${growth >= 0 ? '+' : ''}${f(growth * 100)} % (target within 10 %): ${verdict(Math.abs(growth) <= 0.1)}`);
+    lines.push(
+      `- RSS minute ${last.minute} vs minute 1 (medians of 1 s samples): ${f(last.rssMedianMb)} vs ${f(first.rssMedianMb)} MB, ${growth >= 0 ? '+' : ''}${f(growth * 100)} % (target within 10 %): ${verdict(Math.abs(growth) <= 0.1)}`,
+    );
     const dFds = last.fdsMedian - first.fdsMedian;
-    lines.push(`- open fds first vs last minute (medians): ${first.fdsMedian} → ${last.fdsMedian} (target flat, ± 2 for the churn viewer and the publisher being replaced): ${verdict(Math.abs(dFds) <= 2)}`);
+    lines.push(
+      `- open fds first vs last minute (medians): ${first.fdsMedian} → ${last.fdsMedian} (target flat, ± 2 for the churn viewer and the publisher being replaced): ${verdict(Math.abs(dFds) <= 2)}`,
+    );
   }
   const worst = (t: Transport): number => Math.max(...restarts.map((r) => r.worstBackMs[t] ?? Infinity));
   const allBack = restarts.every((r) => r.back === r.of);
@@ -161,7 +175,9 @@ export function renderSoak(rows: MinuteRow[], restarts: RestartRow[], end: SoakE
     `- no orphan process: ${end.tracked} processes seen in the bench's tree, ${end.leftovers.length} alive 1 s after teardown${end.leftovers.length ? ` (${end.leftovers.join(', ')})` : ''}; relay exited on SIGTERM in ${f(end.relayStopMs, 0)} ms${end.relayStopForced ? ' (had to be SIGKILLed)' : ''}: ${verdict(orphanOk)}`,
   );
   const steady = rows.every((r) => r.withFrames === r.viewers);
-  lines.push(`- (info) every viewer had frames every minute: ${steady ? 'yes' : 'no'}; relay log events ${JSON.stringify(end.relayEvents)}`);
+  lines.push(
+    `- (info) every viewer had frames every minute: ${steady ? 'yes' : 'no'}; relay log events ${JSON.stringify(end.relayEvents)}`,
+  );
   if (end.relayLastLines.length) lines.push(`- (info) last relay errors: ${end.relayLastLines.map((l) => `\`${l}\``).join(' ')}`);
   out.push(...lines);
   return out.join('\n');

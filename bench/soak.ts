@@ -68,7 +68,13 @@ const cliLive = new Set<ChildProcess>();
 function spawnCli(args: string[], what: string, nodeArgs: string[] = []): CliChild {
   const cp = spawn(process.execPath, [...nodeArgs, BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   cliLive.add(cp);
-  const c: CliChild = { cp, exited: new Promise((r) => cp.once('exit', () => r(void cliLive.delete(cp)))), lines: [], events: new Map(), errors: [] };
+  const c: CliChild = {
+    cp,
+    exited: new Promise((r) => cp.once('exit', () => r(void cliLive.delete(cp)))),
+    lines: [],
+    events: new Map(),
+    errors: [],
+  };
   track(cp.pid, what);
   createInterface({ input: cp.stderr as NodeJS.ReadableStream }).on('line', (line) => {
     c.onLine?.(line);
@@ -103,8 +109,16 @@ async function stopCli(c: CliChild, signal: NodeJS.Signals, graceMs = 5000): Pro
   return { ms: performance.now() - t, forced };
 }
 
-async function startRelay(): Promise<{ relay: CliChild; ports: { tcp: number; http: number; udp: number }; inspector: Inspector | undefined }> {
-  const relay = spawnCli(['serve', '--tcp', '0', '--http', '0', '--udp', '0', '--json'], 'relay', heapMode ? ['--inspect=127.0.0.1:0'] : []);
+async function startRelay(): Promise<{
+  relay: CliChild;
+  ports: { tcp: number; http: number; udp: number };
+  inspector: Inspector | undefined;
+}> {
+  const relay = spawnCli(
+    ['serve', '--tcp', '0', '--http', '0', '--udp', '0', '--json'],
+    'relay',
+    heapMode ? ['--inspect=127.0.0.1:0'] : [],
+  );
   const inspector = heapMode
     ? new Promise<Inspector>((resolve, reject) => {
         relay.onLine = (line) => {
@@ -139,7 +153,13 @@ async function relayClients(http: number): Promise<{ clients: number; viewers: n
 }
 
 /** Per-restart result from the viewers' first frames captured after the old publisher was gone. */
-function restartRow(i: number, signal: string, killUs: number, goneUs: number, samples: { transport: Transport; back: BackSample | null }[]): RestartRow {
+function restartRow(
+  i: number,
+  signal: string,
+  killUs: number,
+  goneUs: number,
+  samples: { transport: Transport; back: BackSample | null }[],
+): RestartRow {
   const got = samples.filter((s) => s.back !== null) as { transport: Transport; back: BackSample }[];
   // The new publisher's first frame: seq 0 on the wire if any viewer got it, else the earliest one seen.
   const first = got.find((s) => s.back.seq === 0)?.back ?? got.map((s) => s.back).sort((x, y) => x.captureUs - y.captureUs)[0];
@@ -237,7 +257,12 @@ async function main(): Promise<void> {
         withFrames: vs.filter((v) => v.frames > 0).length,
         viewers: vs.length,
         frames: { tcp: byT('tcp'), ws: byT('ws'), mjpeg: byT('mjpeg'), udp: byT('udp') },
-        fpsPerViewer: { tcp: byT('tcp') / nT('tcp') / 60, ws: byT('ws') / nT('ws') / 60, mjpeg: byT('mjpeg') / nT('mjpeg') / 60, udp: byT('udp') / nT('udp') / 60 },
+        fpsPerViewer: {
+          tcp: byT('tcp') / nT('tcp') / 60,
+          ws: byT('ws') / nT('ws') / 60,
+          mjpeg: byT('mjpeg') / nT('mjpeg') / 60,
+          udp: byT('udp') / nT('udp') / 60,
+        },
         reconnects: vs.reduce((a, v) => a + v.reconnects, 0),
         churnOpened: reps.reduce((a, r) => a + r.churn.opened, 0),
         churnWithFrames: reps.reduce((a, r) => a + r.churn.withFrames, 0),
@@ -248,7 +273,9 @@ async function main(): Promise<void> {
         machineBusyCores: busyCores(machine0, machine1, os.cpus().length),
         heap,
       });
-      log(`minute ${m}: RSS ${rows.at(-1)?.rssMedianMb.toFixed(1)} MB, fds ${rows.at(-1)?.fdsMedian}, restart worst ${JSON.stringify(restarts.at(-1)?.worstBackMs)}`);
+      log(
+        `minute ${m}: RSS ${rows.at(-1)?.rssMedianMb.toFixed(1)} MB, fds ${rows.at(-1)?.fdsMedian}, restart worst ${JSON.stringify(restarts.at(-1)?.worstBackMs)}`,
+      );
       samples = [];
       cpu0 = cpu1;
       wall0 = wall1;

@@ -104,7 +104,21 @@ async function main(): Promise<void> {
   else {
     const dir = mkdtempSync(path.join(tmpdir(), 'fw-bench-'));
     const clip = path.join(dir, 'clip.mp4');
-    await runFfmpeg(['-f', 'lavfi', '-i', `testsrc2=size=${W}x${H}:rate=${FPS}`, '-t', '4', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', clip]);
+    await runFfmpeg([
+      '-f',
+      'lavfi',
+      '-i',
+      `testsrc2=size=${W}x${H}:rate=${FPS}`,
+      '-t',
+      '4',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-pix_fmt',
+      'yuv420p',
+      clip,
+    ]);
     rows.push(await measure('file (H.264 mp4, real time, --loop)', openSource(clip, { ...opts, loop: true }), port));
     if (noXvfb) notes.push(`screen skipped: ${noXvfb}`);
     else {
@@ -125,25 +139,54 @@ async function main(): Promise<void> {
     }
     const httpPort = await freePort();
     const cam: Owned = own(process.env.FFMPEG_PATH || 'ffmpeg', [
-      '-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', `testsrc2=size=${W}x${H}:rate=${FPS}`,
-      '-c:v', 'mjpeg', '-q:v', '9', '-f', 'mpjpeg', '-listen', '1', `http://127.0.0.1:${httpPort}/`,
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-re',
+      '-f',
+      'lavfi',
+      '-i',
+      `testsrc2=size=${W}x${H}:rate=${FPS}`,
+      '-c:v',
+      'mjpeg',
+      '-q:v',
+      '9',
+      '-f',
+      'mpjpeg',
+      '-listen',
+      '1',
+      `http://127.0.0.1:${httpPort}/`,
     ]);
     await new Promise((r) => setTimeout(r, 400));
     try {
-      rows.push(await measure('http MJPEG (ffmpeg server; passthrough, no ffmpeg child)', openSource(`http://127.0.0.1:${httpPort}/`, { fps: FPS }), port));
+      rows.push(
+        await measure(
+          'http MJPEG (ffmpeg server; passthrough, no ffmpeg child)',
+          openSource(`http://127.0.0.1:${httpPort}/`, { fps: FPS }),
+          port,
+        ),
+      );
     } finally {
       await cam.stop();
     }
     rmSync(dir, { recursive: true, force: true });
   }
   await relay.close();
-  process.stdout.write(`Sources at ${W}x${H} @ ${FPS} fps, q75, ${seconds} s each, one viewer through an in-process TCP relay (${process.platform}, ${process.arch}, Node ${process.version}).\n\n`);
-  process.stdout.write('| source | viewer fps | ffmpeg CPU | Node CPU (relay+pub+viewer) | latency p50 | latency p95 | KiB/frame |\n|---|---:|---:|---:|---:|---:|---:|\n');
+  process.stdout.write(
+    `Sources at ${W}x${H} @ ${FPS} fps, q75, ${seconds} s each, one viewer through an in-process TCP relay (${process.platform}, ${process.arch}, Node ${process.version}).\n\n`,
+  );
+  process.stdout.write(
+    '| source | viewer fps | ffmpeg CPU | Node CPU (relay+pub+viewer) | latency p50 | latency p95 | KiB/frame |\n|---|---:|---:|---:|---:|---:|---:|\n',
+  );
   for (const r of rows) {
-    process.stdout.write(`| ${r.source} | ${r.fps.toFixed(1)} | ${r.ffmpegCpu} | ${r.nodeCpu.toFixed(0)} % | ${r.p50.toFixed(1)} ms | ${r.p95.toFixed(1)} ms | ${r.kb.toFixed(0)} |\n`);
+    process.stdout.write(
+      `| ${r.source} | ${r.fps.toFixed(1)} | ${r.ffmpegCpu} | ${r.nodeCpu.toFixed(0)} % | ${r.p50.toFixed(1)} ms | ${r.p95.toFixed(1)} ms | ${r.kb.toFixed(0)} |\n`,
+    );
   }
   for (const n of notes) process.stdout.write(`\n${n}\n`);
-  process.stdout.write('\nCPU is per core (100 % = one core). Latency is capture (last byte out of ffmpeg / of the HTTP chunk) to the viewer. The RTSP and HTTP cameras are emulated by other ffmpeg processes, not counted.\n');
+  process.stdout.write(
+    '\nCPU is per core (100 % = one core). Latency is capture (last byte out of ffmpeg / of the HTTP chunk) to the viewer. The RTSP and HTTP cameras are emulated by other ffmpeg processes, not counted.\n',
+  );
 }
 
 await main();

@@ -66,10 +66,7 @@ export async function runStall(o: StallOptions): Promise<StallResult> {
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
-        const [vs, u] = await Promise.all([
-          s.relay.call<RelayViewer[]>('viewers', { stream: s.stream }),
-          s.relay.call<ProcUsage>('usage'),
-        ]);
+        const [vs, u] = await Promise.all([s.relay.call<RelayViewer[]>('viewers', { stream: s.stream }), s.relay.call<ProcUsage>('usage')]);
         stalledId ??= vs.find((v) => !known.has(v.session))?.session;
         const st = vs.find((v) => v.session === stalledId);
         timeline.push({

@@ -78,7 +78,14 @@ export async function measureWrite(mode: Mode, n: number, seconds: number, cert:
     const wall = (performance.now() - t0) / 1000;
     clearInterval(timer);
     const frames = written - w0;
-    return { mode, sockets: n, framesPerSecond: frames / wall, cpuPct: ((c.user + c.system) / 1e6 / wall) * 100, usPerFrame: (c.user + c.system) / frames, skipped: skipped - k0 };
+    return {
+      mode,
+      sockets: n,
+      framesPerSecond: frames / wall,
+      cpuPct: ((c.user + c.system) / 1e6 / wall) * 100,
+      usPerFrame: (c.user + c.system) / frames,
+      skipped: skipped - k0,
+    };
   } finally {
     reader.kill('SIGKILL');
     for (const s of sockets) s.destroy();
@@ -109,7 +116,14 @@ export function renderTlsWrite(rs: WriteCost[]): string {
     '',
     table(
       ['transport', 'frames written / s', 'writer CPU %', 'CPU µs per frame written', 'vs tcp://', 'skipped (socket full)'],
-      rs.map((r) => [`${r.mode}://`, f(r.framesPerSecond, 0), f(r.cpuPct, 1), f(r.usPerFrame, 1), tcp ? `${f(r.usPerFrame / tcp.usPerFrame, 2)}×` : '', r.skipped]),
+      rs.map((r) => [
+        `${r.mode}://`,
+        f(r.framesPerSecond, 0),
+        f(r.cpuPct, 1),
+        f(r.usPerFrame, 1),
+        tcp ? `${f(r.usPerFrame / tcp.usPerFrame, 2)}×` : '',
+        r.skipped,
+      ]),
     ),
   ].join('\n');
 }

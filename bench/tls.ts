@@ -54,7 +54,7 @@ export async function runTls(n: number, o: Omit<FanoutOptions, 'tls'>, rounds = 
 }
 
 /** Relay CPU per frame it delivered to a viewer, µs: the figure that stays fair when a loaded machine delivers fewer frames. */
-const usPerFrame = (w: WindowResult): number => (w.relayCpuPct / 100) * 1e6 / w.fpsTotal;
+const usPerFrame = (w: WindowResult): number => ((w.relayCpuPct / 100) * 1e6) / w.fpsTotal;
 
 export function renderTls(r: TlsResult): string {
   const ratio = r.tls.relayCpuPct / r.tcp.relayCpuPct;
@@ -87,7 +87,24 @@ export function renderTls(r: TlsResult): string {
       `Target: tls:// ≤ 1.5 × tcp://. Medians: ${f(ratio, 2)}× in CPU, ${f(perFrame, 2)}× per frame delivered (${Math.max(ratio, perFrame) <= 1.5 ? 'met' : 'NOT met'}).`,
     '',
     table(
-      ['transport', 'viewers', 'relay CPU %', 'relay CPU vs tcp://', 'frames/s to all viewers', 'relay CPU µs per frame delivered', 'per frame vs tcp://', 'relay RSS MB (peak)', 'fps min', 'fps median', 'latency p50 ms', 'latency p95 ms', 'relay fanOut() p50 / p95 ms', 'viewer procs CPU %', 'relay skips', 'machine busy / not bench, cores'],
+      [
+        'transport',
+        'viewers',
+        'relay CPU %',
+        'relay CPU vs tcp://',
+        'frames/s to all viewers',
+        'relay CPU µs per frame delivered',
+        'per frame vs tcp://',
+        'relay RSS MB (peak)',
+        'fps min',
+        'fps median',
+        'latency p50 ms',
+        'latency p95 ms',
+        'relay fanOut() p50 / p95 ms',
+        'viewer procs CPU %',
+        'relay skips',
+        'machine busy / not bench, cores',
+      ],
       [row('tcp://', r.tcp), row('tls://', r.tls)],
     ),
     '',

@@ -74,11 +74,21 @@ async function checksPerSecond(auth: RelayAuth, token: string): Promise<number> 
 const scoped = await createToken({ secret: SECRET, stream: 'cam', role: 'view' });
 const rows: [string, number, number][] = [
   ['no auth', await handshakesPerSecond({}, undefined), NaN],
-  ['shared --token', await handshakesPerSecond({ token: 'shared' }, 'shared'), await checksPerSecond(new RelayAuth({ token: 'shared' }), 'shared')],
-  ['scoped token (--secret)', await handshakesPerSecond({ secret: SECRET }, scoped), await checksPerSecond(new RelayAuth({ secret: SECRET }), scoped)],
+  [
+    'shared --token',
+    await handshakesPerSecond({ token: 'shared' }, 'shared'),
+    await checksPerSecond(new RelayAuth({ token: 'shared' }), 'shared'),
+  ],
+  [
+    'scoped token (--secret)',
+    await handshakesPerSecond({ secret: SECRET }, scoped),
+    await checksPerSecond(new RelayAuth({ secret: SECRET }), scoped),
+  ],
 ];
 const fmt = (v: number): string => (Number.isNaN(v) ? '–' : Math.round(v).toLocaleString('en-US'));
-process.stdout.write(`| auth | TCP handshakes/s (${concurrency} in flight, ${total}) | token checks/s alone | µs per check |\n|---|---|---|---|\n`);
+process.stdout.write(
+  `| auth | TCP handshakes/s (${concurrency} in flight, ${total}) | token checks/s alone | µs per check |\n|---|---|---|---|\n`,
+);
 for (const [name, hs, checks] of rows) {
   process.stdout.write(`| ${name} | ${fmt(hs)} | ${fmt(checks)} | ${Number.isNaN(checks) ? '–' : (1e6 / checks).toFixed(1)} |\n`);
 }

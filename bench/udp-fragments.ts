@@ -26,7 +26,8 @@ const CHILD = opt.get('relay-child') ?? fileURLToPath(new URL('../test/helpers/u
 async function run(asked: number, pictures: Buffer[]): Promise<string> {
   const child = spawn(process.execPath, [CHILD], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout });
-  const next = (): Promise<Record<string, number>> => new Promise((r) => lines.once('line', (l) => r(JSON.parse(l) as Record<string, number>)));
+  const next = (): Promise<Record<string, number>> =>
+    new Promise((r) => lines.once('line', (l) => r(JSON.parse(l) as Record<string, number>)));
   const ports = await next();
   const pub = await publish(`tcp://127.0.0.1:${ports.tcp}/cam`, replaySource(pictures, 1280, 720, 30, 1e6), { reconnect: false });
   const viewers: RawUdp[] = [];

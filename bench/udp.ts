@@ -40,7 +40,15 @@ async function framewire(lab: LossLab, path: string, loss: number, mode: 'off' |
   const a = lab.spawnA('relay', { fps: FPS, frames: FRAMES, width: W, height: H, linger: 800 });
   try {
     const l = await a.event('listening');
-    const b = lab.spawnB('view', { host: lab.hostA, port: Number(l.port), frames: FRAMES, fps: FPS, nack: mode !== 'off', fec: mode === 'nack+fec' ? 10 : 0, timeout: 40 });
+    const b = lab.spawnB('view', {
+      host: lab.hostA,
+      port: Number(l.port),
+      frames: FRAMES,
+      fps: FPS,
+      nack: mode !== 'off',
+      fec: mode === 'nack+fec' ? 10 : 0,
+      timeout: 40,
+    });
     await b.event('subscribed', 15_000);
     a.send('go');
     const r = await b.event('result', 60_000);
@@ -77,7 +85,9 @@ async function naive(lab: LossLab, path: string, loss: number, w: number, h: num
     const done = await a.event('done', 60_000);
     b.send('go');
     const r = await b.event('result');
-    const errors = Object.entries((done.errors ?? {}) as Record<string, number>).map(([k, v]) => `${v}× ${k}`).join(', ');
+    const errors = Object.entries((done.errors ?? {}) as Record<string, number>)
+      .map(([k, v]) => `${v}× ${k}`)
+      .join(', ');
     return {
       approach: `tutorial: 1 datagram per frame (${w}x${h})`,
       path,
@@ -122,13 +132,21 @@ async function main(): Promise<void> {
     lab.close();
   }
   const out: string[] = [];
-  out.push(`UDP, ${W}x${H} @ ${FPS} fps noisy JPEG, ${FRAMES} frames per row; loss method: ${why ? `in-process lossy socket wrapper (${why})` : 'two network namespaces + veth, nftables numgen random drop both ways on the viewer side'}.`);
-  out.push(`"within budget": capture-to-delivery latency ≤ two frame intervals (${ms(2000 / FPS)} ms). CPU: viewer process / reassembly alone, % of one core.`);
+  out.push(
+    `UDP, ${W}x${H} @ ${FPS} fps noisy JPEG, ${FRAMES} frames per row; loss method: ${why ? `in-process lossy socket wrapper (${why})` : 'two network namespaces + veth, nftables numgen random drop both ways on the viewer side'}.`,
+  );
+  out.push(
+    `"within budget": capture-to-delivery latency ≤ two frame intervals (${ms(2000 / FPS)} ms). CPU: viewer process / reassembly alone, % of one core.`,
+  );
   out.push('');
-  out.push('| approach | path | loss | frame KB | delivered | within budget | p50 ms | p95 ms | frames lost / relay-skipped | fragments lost | repaired NACK | repaired FEC | viewer CPU / reassembly | note |');
+  out.push(
+    '| approach | path | loss | frame KB | delivered | within budget | p50 ms | p95 ms | frames lost / relay-skipped | fragments lost | repaired NACK | repaired FEC | viewer CPU / reassembly | note |',
+  );
   out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
-    out.push(`| ${r.approach} | ${r.path} | ${r.loss} % | ${r.frameKB.toFixed(0)} | ${pct(r.delivered)} | ${pct(r.within)} | ${ms(r.p50)} | ${ms(r.p95)} | ${r.framesLost} | ${r.fragLost} | ${r.nack} | ${r.fec} | ${r.cpu} | ${r.note} |`);
+    out.push(
+      `| ${r.approach} | ${r.path} | ${r.loss} % | ${r.frameKB.toFixed(0)} | ${pct(r.delivered)} | ${pct(r.within)} | ${ms(r.p50)} | ${ms(r.p95)} | ${r.framesLost} | ${r.fragLost} | ${r.nack} | ${r.fec} | ${r.cpu} | ${r.note} |`,
+    );
   }
   process.stdout.write(`${out.join('\n')}\n`);
 }

@@ -44,7 +44,13 @@ serveParent(
       const make = (stall: boolean): BenchViewer =>
         a.parser === 'subscribe' && !stall
           ? new SubscribeViewer(a.port, a.stream)
-          : new LightViewer({ port: a.port, stream: a.stream, parser: a.parser === 'subscribe' ? 'stream' : a.parser, stall, tls: a.tls ?? false });
+          : new LightViewer({
+              port: a.port,
+              stream: a.stream,
+              parser: a.parser === 'subscribe' ? 'stream' : a.parser,
+              stall,
+              tls: a.tls ?? false,
+            });
       // Connect in batches so the listen backlog is never the limit.
       for (let i = 0; i < o.n; i += 50) {
         const batch: BenchViewer[] = [];

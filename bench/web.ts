@@ -162,7 +162,9 @@ async function startRelayChild(): Promise<{ child: ChildProcess; tcp: number; ht
 async function fanOut(kind: 'ws' | 'mjpeg', n: number, seconds: number, frames: EncodedFrame[]): Promise<Record<string, string>> {
   const relay = await startRelayChild();
   const pub = await publish(`tcp://127.0.0.1:${relay.tcp}/bench`, replay(frames));
-  const clients = fork(self, ['--role', 'clients', '--kind', kind, '--port', String(relay.http), '--n', String(n)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const clients = fork(self, ['--role', 'clients', '--kind', kind, '--port', String(relay.http), '--n', String(n)], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   await waitMessage<{ ready?: boolean }>(clients, (m) => m.ready === true);
   await new Promise((r) => setTimeout(r, 3000)); // all connected, warm
   clients.send({ cmd: 'start' });
@@ -195,7 +197,16 @@ async function browserRun(seconds: number, frames: EncodedFrame[]): Promise<Reco
   const pub = await publish(`tcp://127.0.0.1:${relay.tcp}/bench`, replay(frames));
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });

@@ -133,7 +133,10 @@ export class FramewireError extends Error {
    * where at most `max` are allowed; `what` names it ("frame", "part").
    */
   static frameTooLarge(bytes: number | undefined, max: number, what = 'frame'): FramewireError {
-    return new FramewireError(ErrorCodes.FRAME_TOO_LARGE, `${what}${bytes === undefined ? '' : ` of ${bytes} bytes`} exceeds the limit of ${max} bytes`);
+    return new FramewireError(
+      ErrorCodes.FRAME_TOO_LARGE,
+      `${what}${bytes === undefined ? '' : ` of ${bytes} bytes`} exceeds the limit of ${max} bytes`,
+    );
   }
 
   /** FW_BAD_HEADER: a header field out of range. */

@@ -76,6 +76,9 @@ export class TypedEmitter<E extends EventMap<E>> extends EventEmitter<E & BuiltI
   }
 
   private rawListenersOf(event: string): AnyListener[] {
-    return (EventEmitter.prototype.rawListeners as (this: EventEmitter, e: string) => AnyListener[]).call(this as unknown as EventEmitter, event);
+    return (EventEmitter.prototype.rawListeners as (this: EventEmitter, e: string) => AnyListener[]).call(
+      this as unknown as EventEmitter,
+      event,
+    );
   }
 }

@@ -1,6 +1,17 @@
 import { parseArgs } from 'node:util';
 import { createRelay, playerSink, publish, subscribe, type FrameSink, type Publication, type Relay, type Subscription } from '../index.js';
-import { clientTls, durationTimer, formatStats, onSignals, parseNum, parseSize, statusLine, TLS_CLIENT_ARGS, TLS_CLIENT_HELP, UsageError } from './common.js';
+import {
+  clientTls,
+  durationTimer,
+  formatStats,
+  onSignals,
+  parseNum,
+  parseSize,
+  statusLine,
+  TLS_CLIENT_ARGS,
+  TLS_CLIENT_HELP,
+  UsageError,
+} from './common.js';
 import { SERVE_TLS_ARGS, SERVE_TLS_HELP, clientTrustArgs, serveTls, serveTlsLines } from './serve-tls.js';
 import type { TlsClientOptions } from '../index.js';
 import { jsonEverySecond, makeSource } from './publish.js';
@@ -62,7 +73,7 @@ export async function chatCommand(argv: string[]): Promise<void> {
     return;
   }
   if ((values.listen === undefined) === (positionals.length === 0)) {
-    throw new UsageError('give either --listen [HOST:]PORT (to wait) or the other side\'s tcp://HOST:PORT (to call), not both');
+    throw new UsageError("give either --listen [HOST:]PORT (to wait) or the other side's tcp://HOST:PORT (to call), not both");
   }
   if (positionals.length > 1) throw new UsageError('chat calls one address, e.g. tcp://192.168.1.20:7070');
   const size = parseSize(values.size) ?? (values.source === 'test' ? { width: 640, height: 480 } : undefined);
@@ -79,7 +90,8 @@ export async function chatCommand(argv: string[]): Promise<void> {
     const m = /^(?:(\[[^\]]+\]|[^:]+):)?(\d{1,5})$/.exec(values.listen);
     if (!m) throw new UsageError(`--listen must be PORT or HOST:PORT, got "${values.listen}"`);
     const host = (m[1] ?? '0.0.0.0').replace(/^\[(.*)\]$/, '$1');
-    if (values.ca !== undefined || values.fingerprint !== undefined || values.insecure) throw new UsageError('--ca, --fingerprint and --insecure are for the calling side');
+    if (values.ca !== undefined || values.fingerprint !== undefined || values.insecure)
+      throw new UsageError('--ca, --fingerprint and --insecure are for the calling side');
     const served = await serveTls(values, host);
     relay = createRelay({ token: values.token, maxClients: 16, maxStreams: 4, maxRenditions: 0 });
     const addr = await relay.listenTcp(Number(m[2]), host, { tls: served?.tls });
@@ -96,8 +108,14 @@ export async function chatCommand(argv: string[]): Promise<void> {
     if (served) process.stdout.write(`${serveTlsLines(served).join('\n')}\n`);
   } else {
     const u = new URL(positionals[0] as string);
-    if (u.protocol !== 'tcp:' && u.protocol !== 'tls:') throw new UsageError(`chat calls a tcp://HOST:PORT or tls://HOST:PORT address, got ${positionals[0]}`);
-    if (values['tls-cert'] !== undefined || values['tls-key'] !== undefined || values['tls-self-signed'] || values['tls-dir'] !== undefined) {
+    if (u.protocol !== 'tcp:' && u.protocol !== 'tls:')
+      throw new UsageError(`chat calls a tcp://HOST:PORT or tls://HOST:PORT address, got ${positionals[0]}`);
+    if (
+      values['tls-cert'] !== undefined ||
+      values['tls-key'] !== undefined ||
+      values['tls-self-signed'] ||
+      values['tls-dir'] !== undefined
+    ) {
       throw new UsageError('--tls-cert, --tls-key, --tls-self-signed and --tls-dir are for the listening side');
     }
     tls = clientTls(values, positionals[0] as string, 'chat');
@@ -139,11 +157,18 @@ export async function chatCommand(argv: string[]): Promise<void> {
   }
   const p = pub;
   const s = sub;
-  process.stderr.write(`framewire chat: sending ${source.info.width}x${source.info.height} @ ${fps} fps as "${mine}", receiving "${theirs}"\n`);
+  process.stderr.write(
+    `framewire chat: sending ${source.info.width}x${source.info.height} @ ${fps} fps as "${mine}", receiving "${theirs}"\n`,
+  );
   const stops: (() => void)[] = [];
   if (values.json) stops.push(jsonEverySecond(() => ({ sent: p.stats(), received: s.stats() })));
   if (values.stats ?? (!values.json && process.stderr.isTTY === true)) {
-    stops.push(statusLine(() => `${formatStats('you', { ...p.stats(), framesLost: 0, framesSkipped: p.stats().framesNotSent }, true)}  |  ${formatStats('them', s.stats())}`));
+    stops.push(
+      statusLine(
+        () =>
+          `${formatStats('you', { ...p.stats(), framesLost: 0, framesSkipped: p.stats().framesNotSent }, true)}  |  ${formatStats('them', s.stats())}`,
+      ),
+    );
   }
   player?.done.then(
     () => s.close(),
@@ -157,7 +182,8 @@ export async function chatCommand(argv: string[]): Promise<void> {
     for await (const frame of s) player?.write(frame);
   } finally {
     for (const x of stops) x();
-    if (values.json) process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), final: true, sent: p.stats(), received: s.stats() })}\n`);
+    if (values.json)
+      process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), final: true, sent: p.stats(), received: s.stats() })}\n`);
     await stop();
   }
 }

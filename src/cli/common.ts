@@ -120,11 +120,21 @@ export const TLS_CLIENT_HELP = `  --ca FILE       tls:// and wss://: trust this 
  * unreadable CA file, a malformed fingerprint or a contradiction; prints the
  * --insecure warning.
  */
-export function clientTls(values: { ca?: string | undefined; fingerprint?: string | undefined; insecure?: boolean | undefined }, url: string, command: string): TlsClientOptions | undefined {
-  const given = [values.ca !== undefined && '--ca', values.fingerprint !== undefined && '--fingerprint', values.insecure === true && '--insecure'].filter(Boolean);
+export function clientTls(
+  values: { ca?: string | undefined; fingerprint?: string | undefined; insecure?: boolean | undefined },
+  url: string,
+  command: string,
+): TlsClientOptions | undefined {
+  const given = [
+    values.ca !== undefined && '--ca',
+    values.fingerprint !== undefined && '--fingerprint',
+    values.insecure === true && '--insecure',
+  ].filter(Boolean);
   if (given.length === 0) return undefined;
-  if (!/^(tls|wss):/i.test(url)) throw new UsageError(`${given.join(', ')} need${given.length === 1 ? 's' : ''} a tls:// or wss:// URL, not ${url}`);
-  if (values.insecure && values.fingerprint !== undefined) throw new UsageError('give --fingerprint or --insecure, not both (a pinned certificate is already checked)');
+  if (!/^(tls|wss):/i.test(url))
+    throw new UsageError(`${given.join(', ')} need${given.length === 1 ? 's' : ''} a tls:// or wss:// URL, not ${url}`);
+  if (values.insecure && values.fingerprint !== undefined)
+    throw new UsageError('give --fingerprint or --insecure, not both (a pinned certificate is already checked)');
   const tls: TlsClientOptions = {};
   if (values.ca !== undefined) {
     try {

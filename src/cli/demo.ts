@@ -74,7 +74,9 @@ export async function demoCommand(argv: string[]): Promise<void> {
       '',
     ].join('\n'),
   );
-  const stopStatus = statusLine(() => `${formatStats('demo', sub.stats())}  viewers ${relay.streams().find((s) => s.name === 'demo')?.viewers ?? 0}`);
+  const stopStatus = statusLine(
+    () => `${formatStats('demo', sub.stats())}  viewers ${relay.streams().find((s) => s.name === 'demo')?.viewers ?? 0}`,
+  );
   const stop = async (): Promise<void> => {
     stopStatus();
     sub.close();

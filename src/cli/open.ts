@@ -31,7 +31,8 @@ export function viewerPageUrl(input: string, httpPort = DEFAULT_HTTP_PORT, token
       stream = m ? decodeURIComponent(m[1] as string) : null;
     }
     if (u.protocol === 'http:' || u.protocol === 'https:') base = `${u.protocol}//${u.host}`;
-    else if (u.protocol === 'tcp:' || u.protocol === 'tls:') base = `${u.protocol === 'tls:' ? 'https' : 'http'}://${u.hostname || '127.0.0.1'}:${httpPort}`;
+    else if (u.protocol === 'tcp:' || u.protocol === 'tls:')
+      base = `${u.protocol === 'tls:' ? 'https' : 'http'}://${u.hostname || '127.0.0.1'}:${httpPort}`;
     else throw new FramewireError(ErrorCodes.BAD_URL, `unsupported scheme "${u.protocol}" in ${input}`);
   }
   if (!stream) throw new FramewireError(ErrorCodes.BAD_URL, `no stream name in ${input}`);

@@ -1,6 +1,19 @@
 import { parseArgs } from 'node:util';
 import { ErrorCodes, isFramewireError, openSource, publish, type OpenedSource } from '../index.js';
-import { clientTls, durationTimer, errorLine, formatStats, onSignals, oneUrl, parseNum, parseSize, statusLine, TLS_CLIENT_ARGS, TLS_CLIENT_HELP, UsageError } from './common.js';
+import {
+  clientTls,
+  durationTimer,
+  errorLine,
+  formatStats,
+  onSignals,
+  oneUrl,
+  parseNum,
+  parseSize,
+  statusLine,
+  TLS_CLIENT_ARGS,
+  TLS_CLIENT_HELP,
+  UsageError,
+} from './common.js';
 
 export const publishHelp = `Usage: framewire publish URL [options]
 
@@ -95,7 +108,10 @@ export async function publishCommand(argv: string[]): Promise<void> {
   const fps = parseNum('fps', values.fps, 0.1, 240) ?? (captured ? 30 : undefined);
   const quality = parseNum('quality', values.quality, 1, 100) ?? 75;
   const duration = parseNum('duration', values.duration, 0, 1e7);
-  const source = makeSource(values.source ?? 'test', size, fps, quality, { loop: values.loop, asFastAsPossible: values['as-fast-as-possible'] });
+  const source = makeSource(values.source ?? 'test', size, fps, quality, {
+    loop: values.loop,
+    asFastAsPossible: values['as-fast-as-possible'],
+  });
   // Device and ffmpeg errors surface here, before connecting, in one line.
   try {
     await source.ready;
@@ -111,7 +127,9 @@ export async function publishCommand(argv: string[]): Promise<void> {
     onDisconnect: (reason, retry) => process.stderr.write(`framewire publish: ${reason}${retry ? '; reconnecting' : ''}\n`),
   });
   const w = pub.welcome;
-  process.stderr.write(`framewire publish: publishing ${source.info.width}x${source.info.height} @ ${fps ?? "the source's"} fps q${quality} to ${url} (session ${w?.session ?? '?'})\n`);
+  process.stderr.write(
+    `framewire publish: publishing ${source.info.width}x${source.info.height} @ ${fps ?? "the source's"} fps q${quality} to ${url} (session ${w?.session ?? '?'})\n`,
+  );
   const stopStatus = values.json
     ? jsonEverySecond(() => pub.stats())
     : values.stats

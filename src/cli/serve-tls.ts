@@ -39,14 +39,20 @@ export interface ServeTls {
   dir?: string | undefined;
 }
 
-type Values = { 'tls-cert'?: string | undefined; 'tls-key'?: string | undefined; 'tls-self-signed'?: boolean | undefined; 'tls-dir'?: string | undefined };
+type Values = {
+  'tls-cert'?: string | undefined;
+  'tls-key'?: string | undefined;
+  'tls-self-signed'?: boolean | undefined;
+  'tls-dir'?: string | undefined;
+};
 
 /** Reads or makes the certificate the TLS flags ask for; undefined when TLS is off. */
 export async function serveTls(values: Values, host: string): Promise<ServeTls | undefined> {
   const certFile = values['tls-cert'];
   const keyFile = values['tls-key'];
   const selfSigned = values['tls-self-signed'] === true;
-  if (selfSigned && (certFile !== undefined || keyFile !== undefined)) throw new UsageError('give --tls-self-signed or --tls-cert/--tls-key, not both');
+  if (selfSigned && (certFile !== undefined || keyFile !== undefined))
+    throw new UsageError('give --tls-self-signed or --tls-cert/--tls-key, not both');
   if (values['tls-dir'] !== undefined && !selfSigned) throw new UsageError('--tls-dir goes with --tls-self-signed');
   if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
   if (selfSigned) {

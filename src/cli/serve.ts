@@ -66,13 +66,22 @@ export async function startRelay(
   a: ServeArgs,
   log: (line: string) => void,
 ): Promise<{ relay: Relay; tcp: ListenAddress; http: ListenAddress | undefined; udp: ListenAddress | undefined }> {
-  const relay = createRelay({ token: a.token, secret: a.secret, maxClients: a.maxClients, maxRenditions: a.maxRenditions,
+  const relay = createRelay({
+    token: a.token,
+    secret: a.secret,
+    maxClients: a.maxClients,
+    maxRenditions: a.maxRenditions,
     memoryBudgetBytes: a.memoryBudgetMiB === undefined ? undefined : a.memoryBudgetMiB * 1024 * 1024,
     maxWaitingViewers: a.maxWaiting,
   });
   const emit = (event: string, fields: Record<string, unknown>): void => {
     if (a.json) log(JSON.stringify({ time: new Date().toISOString(), event, ...fields }));
-    else log(`${new Date().toISOString()} ${event} ${Object.entries(fields).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`);
+    else
+      log(
+        `${new Date().toISOString()} ${event} ${Object.entries(fields)
+          .map(([k, v]) => `${k}=${String(v)}`)
+          .join(' ')}`,
+      );
   };
   relay.on('session', (e) => emit('connect', e));
   relay.on('disconnect', (e) => emit('disconnect', e));
@@ -133,15 +142,26 @@ export async function serveCommand(argv: string[]): Promise<void> {
   const httpPart = http ? ` http=${shownHost}:${http.port}` : '';
   const udpPart = udp ? ` udp=${udp.host.includes(':') ? `[${udp.host}]` : udp.host}:${udp.port}` : '';
   const tlsJson = tls ? { tls: { cert: tls.certFile, fingerprint: tls.fingerprint, selfSigned: tls.selfSigned, names: tls.names } } : {};
-  if (args.json) process.stdout.write(`${JSON.stringify({ event: 'listening', tcp: { host: tcp.host, port: tcp.port }, ...(http ? { http } : {}), ...(udp ? { udp } : {}), ...tlsJson })}\n`);
+  if (args.json)
+    process.stdout.write(
+      `${JSON.stringify({ event: 'listening', tcp: { host: tcp.host, port: tcp.port }, ...(http ? { http } : {}), ...(udp ? { udp } : {}), ...tlsJson })}\n`,
+    );
   else {
     process.stdout.write(`framewire relay listening tcp=${shownHost}:${tcp.port}${httpPart}${udpPart}${tls ? ' tls=on' : ''}\n`);
     if (tls) process.stdout.write(`${serveTlsLines(tls).join('\n')}\n`);
-    if (http) process.stdout.write(`  browser: ${httpScheme}://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${http.port}/${args.token ? `?token=${encodeURIComponent(args.token)}` : ''}\n`);
-    process.stdout.write(`  publish: npx framewire publish ${tcpScheme}://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${tcp.port}/cam${args.token ? ` --token ${args.token}` : ''}${trust}\n`);
-    process.stdout.write(`  view:    npx framewire view ${tcpScheme}://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${tcp.port}/cam --stats${args.token ? ` --token ${args.token}` : ''}${trust}\n`);
+    if (http)
+      process.stdout.write(
+        `  browser: ${httpScheme}://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${http.port}/${args.token ? `?token=${encodeURIComponent(args.token)}` : ''}\n`,
+      );
+    process.stdout.write(
+      `  publish: npx framewire publish ${tcpScheme}://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${tcp.port}/cam${args.token ? ` --token ${args.token}` : ''}${trust}\n`,
+    );
+    process.stdout.write(
+      `  view:    npx framewire view ${tcpScheme}://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${tcp.port}/cam --stats${args.token ? ` --token ${args.token}` : ''}${trust}\n`,
+    );
   }
-  if (args.secret !== undefined && !args.json) process.stdout.write('  tokens:  npx framewire token --secret S --stream cam --role view|publish\n');
+  if (args.secret !== undefined && !args.json)
+    process.stdout.write('  tokens:  npx framewire token --secret S --stream cam --role view|publish\n');
   onSignals(() => relay.close('relay shutting down'));
   // Runs until a signal: onSignals exits the process.
   await new Promise<never>(() => undefined);

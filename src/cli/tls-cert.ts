@@ -60,7 +60,10 @@ const DNS_NAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9
  */
 export function relayNames(
   host: string,
-  machine: { hostname: string; interfaces: NodeJS.Dict<os.NetworkInterfaceInfo[]> } = { hostname: os.hostname(), interfaces: os.networkInterfaces() },
+  machine: { hostname: string; interfaces: NodeJS.Dict<os.NetworkInterfaceInfo[]> } = {
+    hostname: os.hostname(),
+    interfaces: os.networkInterfaces(),
+  },
 ): CertNames {
   const names = new Set<string>(['localhost', '127.0.0.1', '::1']);
   const add = (n: string): void => {
@@ -156,20 +159,39 @@ async function describe(certFile: string, keyFile: string, made: boolean): Promi
 
 /** Base64 SHA-256 of a certificate's SubjectPublicKeyInfo (what Chromium's --ignore-certificate-errors-spki-list takes). */
 export function spkiSha256(cert: X509Certificate): string {
-  return createHash('sha256').update(cert.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+  return createHash('sha256')
+    .update(cert.publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('base64');
 }
 
 /** Runs openssl to make an EC P-256 self-signed server certificate for `names`. */
 function makeCertificate(certFile: string, keyFile: string, names: CertNames): Promise<void> {
   const san = names.map((n) => (net.isIP(n) ? `IP:${n}` : `DNS:${n}`)).join(',');
   const args = [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-sha256', '-nodes',
-    '-keyout', keyFile, '-out', certFile, '-days', String(VALID_DAYS),
-    '-subj', '/O=framewire/CN=framewire relay',
-    '-addext', `subjectAltName=${san}`,
-    '-addext', 'basicConstraints=critical,CA:FALSE',
-    '-addext', 'keyUsage=critical,digitalSignature',
-    '-addext', 'extendedKeyUsage=serverAuth',
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-sha256',
+    '-nodes',
+    '-keyout',
+    keyFile,
+    '-out',
+    certFile,
+    '-days',
+    String(VALID_DAYS),
+    '-subj',
+    '/O=framewire/CN=framewire relay',
+    '-addext',
+    `subjectAltName=${san}`,
+    '-addext',
+    'basicConstraints=critical,CA:FALSE',
+    '-addext',
+    'keyUsage=critical,digitalSignature',
+    '-addext',
+    'extendedKeyUsage=serverAuth',
   ];
   const openssl = process.env.OPENSSL_PATH || 'openssl';
   return new Promise((resolve, reject) => {

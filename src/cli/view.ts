@@ -1,6 +1,17 @@
 import { parseArgs } from 'node:util';
 import { playerSink, recorderSink, subscribe, type FrameSink } from '../index.js';
-import { clientTls, durationTimer, formatStats, onSignals, oneUrl, parseNum, parseSize, statusLine, TLS_CLIENT_ARGS, TLS_CLIENT_HELP } from './common.js';
+import {
+  clientTls,
+  durationTimer,
+  formatStats,
+  onSignals,
+  oneUrl,
+  parseNum,
+  parseSize,
+  statusLine,
+  TLS_CLIENT_ARGS,
+  TLS_CLIENT_HELP,
+} from './common.js';
 import { openInBrowser, viewerPageUrl } from './open.js';
 import { jsonEverySecond, udpOptions } from './publish.js';
 
@@ -83,12 +94,17 @@ export async function viewCommand(argv: string[]): Promise<void> {
   const sub = subscribe(url, {
     token: values.token,
     ...(tls ? { tls } : {}),
-    udp: { ...udpOptions(values.fec ?? false, values.mtu), nack: !values['no-nack'], ...(budget !== undefined ? { latencyBudgetMs: budget } : {}) },
+    udp: {
+      ...udpOptions(values.fec ?? false, values.mtu),
+      nack: !values['no-nack'],
+      ...(budget !== undefined ? { latencyBudgetMs: budget } : {}),
+    },
     fps: parseNum('fps', values.fps, 0.1, 1000),
     quality: parseNum('quality', values.quality, 1, 100),
     ...size,
     reconnect: !values['no-reconnect'],
-    onWelcome: (w) => process.stderr.write(`framewire view: connected to ${url} (session ${w.session})${w.live ? '' : ', waiting for a publisher'}\n`),
+    onWelcome: (w) =>
+      process.stderr.write(`framewire view: connected to ${url} (session ${w.session})${w.live ? '' : ', waiting for a publisher'}\n`),
     onLive: (live) => process.stderr.write(`framewire view: stream is ${live ? 'live' : 'not live (no publisher); waiting'}\n`),
     onDisconnect: (reason, retry) => process.stderr.write(`framewire view: ${reason}${retry ? '; reconnecting' : ''}\n`),
   });
@@ -105,7 +121,10 @@ export async function viewCommand(argv: string[]): Promise<void> {
     throw err;
   }
   let sinkError: unknown;
-  for (const [sink, what] of [[player, 'player'], [recorder, 'recorder']] as const) {
+  for (const [sink, what] of [
+    [player, 'player'],
+    [recorder, 'recorder'],
+  ] as const) {
     sink?.done.then(
       () => {
         // The window was closed: that ends the view.
@@ -136,7 +155,10 @@ export async function viewCommand(argv: string[]): Promise<void> {
   } finally {
     for (const s of stops) s();
     await closeSinks();
-    if (recorder && !sinkError) process.stderr.write(`framewire view: recorded ${recorder.written} frames to ${values.record}${recorder.dropped ? ` (${recorder.dropped} dropped: the disk was behind)` : ''}\n`);
+    if (recorder && !sinkError)
+      process.stderr.write(
+        `framewire view: recorded ${recorder.written} frames to ${values.record}${recorder.dropped ? ` (${recorder.dropped} dropped: the disk was behind)` : ''}\n`,
+      );
     // A last figure for the partial second, so --duration N gives N lines.
     if (values.json) process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), final: true, ...sub.stats() })}\n`);
   }

@@ -55,7 +55,10 @@ export class ClientConnection {
   static async open(url: StreamUrl, hello: HelloBody, options: ConnectOptions, handlers: ClientHandlers): Promise<ClientConnection> {
     const timeoutMs = options.timeoutMs ?? 10_000;
     if (options.tls && !url.tls) {
-      throw new FramewireError(ErrorCodes.BAD_URL, `TLS options (ca, fingerprint, insecure) need a tls:// or wss:// URL, not ${url.transport}://`);
+      throw new FramewireError(
+        ErrorCodes.BAD_URL,
+        `TLS options (ca, fingerprint, insecure) need a tls:// or wss:// URL, not ${url.transport}://`,
+      );
     }
     const tls = url.tls ? { tls: options.tls ?? {} } : {};
     const channel =
@@ -81,7 +84,13 @@ export class ClientConnection {
             if (conn) return handlers.onClose(reason, error);
             settle();
             channel.destroy();
-            reject(error ?? new FramewireError(ErrorCodes.CONNECTION_CLOSED, `${channel.remote} closed the connection during the handshake (${reason})`));
+            reject(
+              error ??
+                new FramewireError(
+                  ErrorCodes.CONNECTION_CLOSED,
+                  `${channel.remote} closed the connection during the handshake (${reason})`,
+                ),
+            );
           },
         },
         { side: 'client', clock: nowUs, handshakeTimeoutMs: timeoutMs, idleTimeoutMs: CLIENT_IDLE_TIMEOUT_MS },
@@ -92,7 +101,12 @@ export class ClientConnection {
       channel.on('close', (err) =>
         core.transportClosed(
           err ? `connection error: ${err.message}` : 'connection closed',
-          conn ? undefined : new FramewireError(ErrorCodes.CONNECTION_CLOSED, `${channel.remote} closed the connection during the handshake${err ? `: ${err.message}` : ''}`),
+          conn
+            ? undefined
+            : new FramewireError(
+                ErrorCodes.CONNECTION_CLOSED,
+                `${channel.remote} closed the connection during the handshake${err ? `: ${err.message}` : ''}`,
+              ),
         ),
       );
       channel.on('message', (msg) => core.receive(msg, nowUs()));

@@ -162,7 +162,9 @@ export class Publication extends TypedEmitter<PublicationEvents> {
         if (!this.sendFrame(frame)) this.notSent++;
       }
     } catch (err) {
-      this.fail(isFramewireError(err) ? err : new FramewireError(ErrorCodes.SOURCE_FAILED, `the source failed: ${String(err)}`, { cause: err }));
+      this.fail(
+        isFramewireError(err) ? err : new FramewireError(ErrorCodes.SOURCE_FAILED, `the source failed: ${String(err)}`, { cause: err }),
+      );
     } finally {
       this.close();
     }

@@ -33,7 +33,11 @@ export { PushPublication, type PixelFormat, type PushPublicationStats, type Push
  */
 export function publish(url: string, options?: PushPublishOptions): Promise<PushPublication>;
 export function publish(url: string, source: FrameSource, options?: PublishOptions): Promise<Publication>;
-export async function publish(url: string, sourceOrOptions?: FrameSource | PushPublishOptions, options: PublishOptions = {}): Promise<Publication> {
+export async function publish(
+  url: string,
+  sourceOrOptions?: FrameSource | PushPublishOptions,
+  options: PublishOptions = {},
+): Promise<Publication> {
   const parsed = parseStreamUrl(url);
   let pub: Publication;
   if (isFrameSource(sourceOrOptions)) {
@@ -63,7 +67,10 @@ function pushParams(o: VideoParams): VideoParams {
     if (v === undefined) continue;
     const [min, max, whole] = ranges[key];
     if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max || (whole && !Number.isInteger(v))) {
-      throw new FramewireError(ErrorCodes.BAD_OPTION, `${key} must be a ${whole ? 'whole ' : ''}number in [${min}, ${max}], got ${String(v)}`);
+      throw new FramewireError(
+        ErrorCodes.BAD_OPTION,
+        `${key} must be a ${whole ? 'whole ' : ''}number in [${min}, ${max}], got ${String(v)}`,
+      );
     }
     params[key] = v;
   }

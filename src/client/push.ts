@@ -48,21 +48,36 @@ export type PendingPicture =
 export function takePicture(input: Uint8Array | RawImage, captureUs: number): PendingPicture {
   if (input instanceof Uint8Array) {
     const size = jpegSize(input);
-    if (!size) throw new FramewireError(ErrorCodes.NOT_JPEG, `send() was given ${input.length} bytes that are not a JPEG (no SOI and SOF marker); raw pixels go as { data, width, height, format }`);
+    if (!size)
+      throw new FramewireError(
+        ErrorCodes.NOT_JPEG,
+        `send() was given ${input.length} bytes that are not a JPEG (no SOI and SOF marker); raw pixels go as { data, width, height, format }`,
+      );
     return { kind: 'jpeg', data: asBuffer(input), width: size.width, height: size.height, captureUs };
   }
   if (typeof input !== 'object' || input === null || !(input.data instanceof Uint8Array)) {
-    throw new FramewireError(ErrorCodes.BAD_OPTION, 'send() takes JPEG bytes (a Uint8Array) or { data: Uint8Array, width, height, format }');
+    throw new FramewireError(
+      ErrorCodes.BAD_OPTION,
+      'send() takes JPEG bytes (a Uint8Array) or { data: Uint8Array, width, height, format }',
+    );
   }
   const { data, width, height, format } = input;
   const channels = Object.hasOwn(CHANNELS, format) ? CHANNELS[format] : undefined;
-  if (channels === undefined) throw new FramewireError(ErrorCodes.BAD_OPTION, `format must be rgb, rgba, bgr or gray, got ${JSON.stringify(format)}`);
-  for (const [name, v] of [['width', width], ['height', height]] as const) {
-    if (!Number.isInteger(v) || v < 1 || v > MAX_DIMENSION) throw new FramewireError(ErrorCodes.BAD_OPTION, `${name} must be a whole number in [1, ${MAX_DIMENSION}], got ${v}`);
+  if (channels === undefined)
+    throw new FramewireError(ErrorCodes.BAD_OPTION, `format must be rgb, rgba, bgr or gray, got ${JSON.stringify(format)}`);
+  for (const [name, v] of [
+    ['width', width],
+    ['height', height],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 1 || v > MAX_DIMENSION)
+      throw new FramewireError(ErrorCodes.BAD_OPTION, `${name} must be a whole number in [1, ${MAX_DIMENSION}], got ${v}`);
   }
   const expected = width * height * channels;
   if (data.length !== expected) {
-    throw new FramewireError(ErrorCodes.BAD_FRAME, `${width}x${height} ${format} is ${expected} bytes (${width} × ${height} × ${channels}), data has ${data.length}`);
+    throw new FramewireError(
+      ErrorCodes.BAD_FRAME,
+      `${width}x${height} ${format} is ${expected} bytes (${width} × ${height} × ${channels}), data has ${data.length}`,
+    );
   }
   const pixels = Buffer.allocUnsafe(data.length);
   pixels.set(data);

@@ -112,7 +112,11 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> implements As
     void this.run(parsed, resolveReady, rejectReady);
   }
 
-  private async run(url: ReturnType<typeof parseStreamUrl>, resolveReady: (w: WelcomeBody) => void, rejectReady: (e: unknown) => void): Promise<void> {
+  private async run(
+    url: ReturnType<typeof parseStreamUrl>,
+    resolveReady: (w: WelcomeBody) => void,
+    rejectReady: (e: unknown) => void,
+  ): Promise<void> {
     const o = this.options;
     const params: VideoParams = {};
     for (const k of ['width', 'height', 'fps', 'quality'] as const) if (o[k] !== undefined) params[k] = o[k];
@@ -217,7 +221,11 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> implements As
   private missing(): NotLost {
     const b = this.missingBase;
     const c = this.missingConn;
-    return { skipped: b.skipped + c.skipped, notDecodable: b.notDecodable + c.notDecodable, droppedByPublisher: b.droppedByPublisher + c.droppedByPublisher };
+    return {
+      skipped: b.skipped + c.skipped,
+      notDecodable: b.notDecodable + c.notDecodable,
+      droppedByPublisher: b.droppedByPublisher + c.droppedByPublisher,
+    };
   }
 
   /** Figures over the last second. `framesLost` counts only what the wire lost. */

@@ -37,7 +37,9 @@ export function parseStreamUrl(input: string): StreamUrl {
     throw FramewireError.badUrl(`"${input}" is not a URL; expected tcp://HOST:PORT/STREAM`);
   }
   if (!['tcp:', 'tls:', 'udp:', 'ws:', 'wss:'].includes(u.protocol)) {
-    throw FramewireError.badUrl(`unsupported scheme "${u.protocol}" in ${input}; expected tcp://HOST:PORT/STREAM, tls://…, udp://… or ws(s)://HOST:PORT/STREAM`);
+    throw FramewireError.badUrl(
+      `unsupported scheme "${u.protocol}" in ${input}; expected tcp://HOST:PORT/STREAM, tls://…, udp://… or ws(s)://HOST:PORT/STREAM`,
+    );
   }
   const transport = u.protocol === 'udp:' ? 'udp' : u.protocol === 'tcp:' || u.protocol === 'tls:' ? 'tcp' : 'ws';
   const tls = u.protocol === 'tls:' || u.protocol === 'wss:';

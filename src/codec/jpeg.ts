@@ -32,7 +32,7 @@ export interface JpegSplitterLimits {
   maxSkipBytes?: number;
 }
 
-const enum S {
+enum S {
   /** Looking for FF of SOI. */
   SeekFF,
   /** Saw FF, want D8. */
@@ -228,7 +228,7 @@ export class JpegSplitter {
 
   /** Ends the picture at `end` (exclusive) in `c`; returns the new `start` (none). */
   private finish(c: Buffer, start: number, end: number, out: Buffer[]): number {
-    const tail = c.subarray(start < 0 ? 0 : start, end);
+    const tail = c.subarray(Math.max(0, start), end);
     if (this.parts.length === 0) out.push(tail);
     else {
       this.parts.push(tail);
@@ -310,7 +310,8 @@ export const DEFAULT_PICTURE_LIMITS: Required<PictureLimits> = { maxDimension: 8
  */
 export function checkJpegFrame(data: Uint8Array, width: number, height: number, limits: PictureLimits = {}): string | undefined {
   const lim = { ...DEFAULT_PICTURE_LIMITS, ...limits };
-  if (width > lim.maxDimension || height > lim.maxDimension) return `a ${width}x${height} picture is larger than ${lim.maxDimension} pixels a side`;
+  if (width > lim.maxDimension || height > lim.maxDimension)
+    return `a ${width}x${height} picture is larger than ${lim.maxDimension} pixels a side`;
   if (width * height > lim.maxPixels) return `a ${width}x${height} picture has more than ${lim.maxPixels} pixels`;
   if (!looksLikeJpeg(data)) return 'the payload is not a JPEG (no SOI marker)';
   const size = jpegSize(data);

@@ -69,7 +69,9 @@ export class MultipartParser {
     if (!boundary || boundary.length > 200 || /[\r\n]/.test(boundary)) {
       // The boundary comes from a peer's Content-Type (up to Node's 16 KiB of headers): quote only its start.
       const start = boundary.slice(0, 64).replace(/[\r\n]/g, ' ');
-      throw FramewireError.badMessage(`invalid multipart boundary "${start}${boundary.length > 64 ? '…' : ''}" (1 to 200 characters, one line)`);
+      throw FramewireError.badMessage(
+        `invalid multipart boundary "${start}${boundary.length > 64 ? '…' : ''}" (1 to 200 characters, one line)`,
+      );
     }
     const b = boundary.startsWith('--') ? boundary : `--${boundary}`;
     this.delimiter = Buffer.from(b, 'latin1');
@@ -165,7 +167,10 @@ export class MultipartParser {
           this.skip(at);
           return false;
         }
-        const rest = this.buf.subarray(at + this.delimiter.length, lineEnd).toString('latin1').trim();
+        const rest = this.buf
+          .subarray(at + this.delimiter.length, lineEnd)
+          .toString('latin1')
+          .trim();
         this.skip(at);
         this.advance(lineEnd - at + 1);
         if (rest.startsWith('--')) {
@@ -244,7 +249,8 @@ export class MultipartParser {
   private skip(n: number): void {
     if (n <= 0) return;
     this.skipped += n;
-    if (this.skipped > this.limits.maxSkipBytes) throw bad(`no boundary "${this.delimiter.toString('latin1')}" within ${this.limits.maxSkipBytes} bytes`);
+    if (this.skipped > this.limits.maxSkipBytes)
+      throw bad(`no boundary "${this.delimiter.toString('latin1')}" within ${this.limits.maxSkipBytes} bytes`);
     this.advance(n);
   }
 }

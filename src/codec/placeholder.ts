@@ -37,5 +37,7 @@ async function draw(width: number, height: number): Promise<Buffer> {
   fillRect(r, cx + unit - Math.round(unit / 3), cy - 2 * unit, unit + Math.round(unit / 3), 4 * unit, [0xd0, 0xd0, 0xd0]);
   // A red bar along the bottom, as a "not live" badge.
   fillRect(r, 0, height - Math.max(2, Math.round(unit / 3)), width, Math.max(2, Math.round(unit / 3)), [0xc0, 0x30, 0x30]);
-  return sharp(r.data, { raw: { width, height, channels: 3 } }).jpeg({ ...LIVE_JPEG, quality: 70 }).toBuffer();
+  return sharp(r.data, { raw: { width, height, channels: 3 } })
+    .jpeg({ ...LIVE_JPEG, quality: 70 })
+    .toBuffer();
 }

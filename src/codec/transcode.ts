@@ -66,12 +66,14 @@ export async function decodeJpeg(jpeg: Uint8Array, maxPixels = 8192 * 8192): Pro
  * Resizes a decoded picture to {@link renditionSize} (fits inside the
  * profile's box, aspect kept, never enlarged) and encodes it to JPEG.
  */
-export async function encodeProfile(pic: RawPicture, p: Profile, defaultQuality: number): Promise<{ data: Buffer; width: number; height: number }> {
+export async function encodeProfile(
+  pic: RawPicture,
+  p: Profile,
+  defaultQuality: number,
+): Promise<{ data: Buffer; width: number; height: number }> {
   let img = sharp(pic.data, { raw: { width: pic.width, height: pic.height, channels: pic.channels } });
   const size = renditionSize(p, pic.width, pic.height);
   if (size.width !== pic.width || size.height !== pic.height) img = img.resize(size.width, size.height, { fit: 'fill' });
-  const { data, info } = await img
-    .jpeg({ ...LIVE_JPEG, quality: p.quality ?? defaultQuality })
-    .toBuffer({ resolveWithObject: true });
+  const { data, info } = await img.jpeg({ ...LIVE_JPEG, quality: p.quality ?? defaultQuality }).toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height };
 }

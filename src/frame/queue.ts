@@ -76,6 +76,13 @@ export class DropOldestQueue<T> implements AsyncIterable<T> {
   }
 
   [Symbol.asyncIterator](): AsyncIterator<T> {
-    return { next: () => this.next(), return: async () => { this.close(); this.items.length = 0; return { value: undefined, done: true }; } };
+    return {
+      next: () => this.next(),
+      return: async () => {
+        this.close();
+        this.items.length = 0;
+        return { value: undefined, done: true };
+      },
+    };
   }
 }

@@ -52,7 +52,7 @@ export function utf8Decode(bytes: Uint8Array): string {
 export function setU64(v: DataView, offset: number, value: number): void {
   const x = Math.max(0, Math.floor(value));
   v.setUint32(offset, Math.floor(x / 0x1_0000_0000) >>> 0);
-  v.setUint32(offset + 4, x % 0x1_0000_0000 >>> 0);
+  v.setUint32(offset + 4, (x % 0x1_0000_0000) >>> 0);
 }
 
 /** Reads a u64 written by {@link setU64} (exact up to 2^53). */

@@ -1,13 +1,6 @@
 import { ErrorCodes, FramewireError, type ErrorCode } from '../errors.js';
 import type { Codec, EncodedFrame } from '../frame/frame.js';
-import {
-  CodecId,
-  FIXED_HEADER_BYTES,
-  FRAME_HEADER_BYTES,
-  FrameFlags,
-  MessageType,
-  writeFixedHeader,
-} from './header.js';
+import { CodecId, FIXED_HEADER_BYTES, FRAME_HEADER_BYTES, FrameFlags, MessageType, writeFixedHeader } from './header.js';
 import { concatBytes, setU64, utf8Encode, viewOf } from './bytes.js';
 
 /** What a client is: a publisher sends one stream, a viewer receives one. */

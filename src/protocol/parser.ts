@@ -199,7 +199,10 @@ export class StreamParser {
           if (this.buffered < FIXED_HEADER_BYTES) break;
           this.pending = checkHeader(this.peek(FIXED_HEADER_BYTES), this.limits);
           if (!this.framesAllowed && this.pending.type === MessageType.frame) {
-            throw new FramewireError(ErrorCodes.UNEXPECTED_MESSAGE, 'a frame is not accepted here: only a publisher sends frames, after its hello');
+            throw new FramewireError(
+              ErrorCodes.UNEXPECTED_MESSAGE,
+              'a frame is not accepted here: only a publisher sends frames, after its hello',
+            );
           }
         }
         const total = this.pending.headerLength + this.pending.payloadLength;

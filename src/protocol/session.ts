@@ -97,7 +97,8 @@ export class ProtocolSession {
   private handshakeTimer: Timer | undefined;
   private pingTimer: Timer | undefined;
   private lastHeardUs: number;
-  private readonly o: Required<Omit<SessionOptions, 'idleTimeoutMs' | 'handshakeTimeoutMs'>> & Pick<SessionOptions, 'idleTimeoutMs' | 'handshakeTimeoutMs'>;
+  private readonly o: Required<Omit<SessionOptions, 'idleTimeoutMs' | 'handshakeTimeoutMs'>> &
+    Pick<SessionOptions, 'idleTimeoutMs' | 'handshakeTimeoutMs'>;
 
   constructor(
     private readonly link: SessionLink,
@@ -212,7 +213,10 @@ export class ProtocolSession {
           return this.finish(`${this.peer} said bye: ${msg.body.reason}`, undefined);
         case 'error':
           this.link.end();
-          return this.finish(`${this.peer} error ${msg.body.code}: ${msg.body.message}`, new FramewireError(msg.body.code, msg.body.message));
+          return this.finish(
+            `${this.peer} error ${msg.body.code}: ${msg.body.message}`,
+            new FramewireError(msg.body.code, msg.body.message),
+          );
         default:
           throw FramewireError.unexpected(`unexpected ${msg.type} after the handshake`);
       }

@@ -102,7 +102,10 @@ export function parseTtl(ttl: string | number): number {
   const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 }[(m?.[2] ?? '').toLowerCase() as '' | 's' | 'm' | 'h' | 'd'];
   const seconds = typeof ttl === 'number' ? ttl : m ? Number(m[1]) * unit : NaN;
   if (!Number.isInteger(seconds) || seconds <= 0 || seconds > MAX_TTL_SECONDS) {
-    throw new FramewireError(ErrorCodes.BAD_OPTION, `ttl must be a positive duration of at most 3650d, like 30s, 10m, 1h or 7d; got "${ttl}"`);
+    throw new FramewireError(
+      ErrorCodes.BAD_OPTION,
+      `ttl must be a positive duration of at most 3650d, like 30s, 10m, 1h or 7d; got "${ttl}"`,
+    );
   }
   return seconds;
 }
@@ -185,12 +188,14 @@ export class RelayAuth {
     if (!JWT_SHAPE.test(token)) throw unauthorized(this.sharedDigest ? 'wrong token' : 'malformed token: not a JWT');
     this.cryptoKey ??= webcrypto.subtle.importKey('raw', key, { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
     const now = this.now();
-    return this.cryptoKey.then((k) => verifyWithKey(token, k, now)).then((claims) => {
-      const scope: TokenScope = { stream: claims.stream, role: claims.role };
-      const denial = need && scopeDenial(scope, need.stream, need.role);
-      if (denial) throw unauthorized(denial);
-      return scope;
-    });
+    return this.cryptoKey
+      .then((k) => verifyWithKey(token, k, now))
+      .then((claims) => {
+        const scope: TokenScope = { stream: claims.stream, role: claims.role };
+        const denial = need && scopeDenial(scope, need.stream, need.role);
+        if (denial) throw unauthorized(denial);
+        return scope;
+      });
   }
 }
 
@@ -208,7 +213,8 @@ async function verifyWithKey(token: string, key: Uint8Array | webcrypto.CryptoKe
     throw unauthorized(joseReason(err), err);
   }
   const { stream, role, exp, iat } = payload;
-  if (typeof stream !== 'string' || !isStreamPattern(stream)) throw unauthorized('malformed token: "stream" must be a stream name, a prefix ending in "*" or "*"');
+  if (typeof stream !== 'string' || !isStreamPattern(stream))
+    throw unauthorized('malformed token: "stream" must be a stream name, a prefix ending in "*" or "*"');
   if (role !== 'view' && role !== 'publish') throw unauthorized('malformed token: "role" must be "view" or "publish"');
   return { stream, role, exp: exp as number, iat: typeof iat === 'number' ? iat : 0 };
 }

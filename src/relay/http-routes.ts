@@ -115,12 +115,15 @@ export function createHttpRoutes(relay: HttpRelay, options: HttpRoutesOptions = 
     const streamRoute = /^\/streams\/([^/]+?)(\.mjpg|\.jpg)?$/.exec(p);
     if (streamRoute) {
       const name = decodeSegment(streamRoute[1] as string);
-      if (!STREAM_NAME.test(name)) throw new FramewireError(ErrorCodes.BAD_MESSAGE, `stream name "${shown(name)}" must match ${STREAM_NAME.source}`);
+      if (!STREAM_NAME.test(name))
+        throw new FramewireError(ErrorCodes.BAD_MESSAGE, `stream name "${shown(name)}" must match ${STREAM_NAME.source}`);
       const kind = streamRoute[2];
       const token = requestToken(req, url);
       if (kind === undefined) {
         if (method !== 'POST' && method !== 'PUT') return methodNotAllowed(res, 'POST, PUT');
-        relay.accept(new MjpegIngestChannel(req, res, { stream: name, token, maxFrameBytes: relay.limits.maxFrameBytes, clock: relay.clock }));
+        relay.accept(
+          new MjpegIngestChannel(req, res, { stream: name, token, maxFrameBytes: relay.limits.maxFrameBytes, clock: relay.clock }),
+        );
         return;
       }
       if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET, HEAD');
@@ -135,7 +138,8 @@ export function createHttpRoutes(relay: HttpRelay, options: HttpRoutesOptions = 
       }
       const fpsParam = url.searchParams.get('fps');
       const fps = fpsParam === null ? undefined : Number(fpsParam);
-      if (fps !== undefined && !(fps >= 0.1 && fps <= 1000)) throw new FramewireError(ErrorCodes.BAD_MESSAGE, `fps must be a number in [0.1, 1000], got "${shown(fpsParam ?? '')}"`);
+      if (fps !== undefined && !(fps >= 0.1 && fps <= 1000))
+        throw new FramewireError(ErrorCodes.BAD_MESSAGE, `fps must be a number in [0.1, 1000], got "${shown(fpsParam ?? '')}"`);
       relay.accept(new MjpegViewerChannel(req, res, { stream: name, token, fps }));
       return;
     }
@@ -148,7 +152,11 @@ export function createHttpRoutes(relay: HttpRelay, options: HttpRoutesOptions = 
     if (p === '/api/health') {
       // Relay-wide figures: for the shared token (or an open relay), or a token for every stream.
       const scope = await relay.checkToken(requestToken(req, url));
-      if (scope.stream !== '*') throw new FramewireError(ErrorCodes.UNAUTHORIZED, 'this token is for one stream; /api/health needs the relay token or a token for every stream (--stream "*")');
+      if (scope.stream !== '*')
+        throw new FramewireError(
+          ErrorCodes.UNAUTHORIZED,
+          'this token is for one stream; /api/health needs the relay token or a token for every stream (--stream "*")',
+        );
       return json(res, relay.health());
     }
     return serveStatic(res, p, method === 'HEAD');

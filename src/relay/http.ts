@@ -53,7 +53,10 @@ const answered = new WeakSet<Duplex>();
  * {@link LINGER_MS}, then it is closed (an immediate close would reset it
  * under a client still sending, before it read the answer: RFC 9112 §9.6).
  */
-function answerClientError(err: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex & { _httpMessage?: ServerResponse | null }): void {
+function answerClientError(
+  err: Error & { code?: string; rawPacket?: Buffer },
+  socket: Duplex & { _httpMessage?: ServerResponse | null },
+): void {
   if (answered.has(socket)) return;
   answered.add(socket);
   const started = socket._httpMessage?.headersSent === true;

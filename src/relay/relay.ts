@@ -391,7 +391,9 @@ export class Relay extends TypedEmitter<RelayEvents> implements SessionHost, Htt
     const f = msg.frame;
     if (f.codec !== 'jpeg') {
       // Codec id 2 (h264) is reserved for a later release: refused, never forwarded to viewers that cannot decode it.
-      session.fail(FramewireError.badHeader(`frame ${f.seq}: codec ${f.codec} is reserved for a later release; this relay serves jpeg only`));
+      session.fail(
+        FramewireError.badHeader(`frame ${f.seq}: codec ${f.codec} is reserved for a later release; this relay serves jpeg only`),
+      );
       return;
     }
     // Frames the publisher's transport lost (UDP) are lost on the wire; other gaps in its seqs it never sent.
@@ -478,7 +480,12 @@ export class Relay extends TypedEmitter<RelayEvents> implements SessionHost, Htt
     this.waiting.leave(session);
     const hello = session.hello;
     if (error) {
-      this.safeEmit('peerError', { remote: session.remote, transport: session.channel.transport, code: error.code, message: error.message });
+      this.safeEmit('peerError', {
+        remote: session.remote,
+        transport: session.channel.transport,
+        code: error.code,
+        message: error.message,
+      });
     }
     this.safeEmit('disconnect', {
       remote: session.remote,

@@ -16,7 +16,7 @@ export interface SessionHost {
    * decided at once, or a promise when a signature must be verified first.
    * Throws (or rejects with) a FramewireError to refuse.
    */
-  authenticate(hello: HelloBody): void | Promise<unknown>;
+  authenticate(hello: HelloBody): undefined | Promise<unknown>;
   /** Validates the hello and attaches the session (after {@link SessionHost.authenticate}); throws a FramewireError to refuse. */
   attach(session: ServerSession, hello: HelloBody): ControlMessage;
   /** A frame arrived from an attached publisher (capture time already on the relay clock). */
@@ -127,7 +127,8 @@ export class ServerSession {
       this.core.fail(FramewireError.from(err, 'the relay attaching a session'));
       return;
     }
-    if (welcome.type !== 'welcome') return this.core.fail(FramewireError.internal(new Error(`attach answered ${welcome.type}`), 'the relay'));
+    if (welcome.type !== 'welcome')
+      return this.core.fail(FramewireError.internal(new Error(`attach answered ${welcome.type}`), 'the relay'));
     // Set only once attached, so a refused peer is never logged as a publisher or viewer.
     this.hello = hello;
     this.core.admit(welcome.body);

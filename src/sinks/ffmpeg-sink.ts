@@ -43,11 +43,28 @@ export function playerSink(options: PlayerSinkOptions = {}): FrameSink {
   const env = options.env ?? process.env;
   const bin = findTool('ffplay', env);
   const args = [
-    '-hide_banner', '-loglevel', 'error', '-nostats',
-    '-fflags', 'nobuffer', '-flags', 'low_delay', '-framedrop', '-probesize', '32', '-analyzeduration', '0',
-    '-sync', 'ext', '-autoexit',
-    '-window_title', options.title ?? 'framewire',
-    '-f', 'mjpeg', '-i', 'pipe:0',
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-nostats',
+    '-fflags',
+    'nobuffer',
+    '-flags',
+    'low_delay',
+    '-framedrop',
+    '-probesize',
+    '32',
+    '-analyzeduration',
+    '0',
+    '-sync',
+    'ext',
+    '-autoexit',
+    '-window_title',
+    options.title ?? 'framewire',
+    '-f',
+    'mjpeg',
+    '-i',
+    'pipe:0',
   ];
   const child = spawn(bin, args, { stdio: ['pipe', 'ignore', 'pipe'], env: env as NodeJS.ProcessEnv, windowsHide: false });
   trackChild(child);
@@ -68,9 +85,25 @@ export function recorderSink(file: string, options: RecorderSinkOptions = {}): F
   const env = options.env ?? process.env;
   const bin = findTool('ffmpeg', env);
   const args = [
-    '-hide_banner', '-loglevel', 'error', '-y',
-    '-f', 'mjpeg', '-probesize', '32', '-analyzeduration', '0', '-fflags', 'nobuffer', '-use_wallclock_as_timestamps', '1', '-i', 'pipe:0',
-    '-c:v', 'copy', file,
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'mjpeg',
+    '-probesize',
+    '32',
+    '-analyzeduration',
+    '0',
+    '-fflags',
+    'nobuffer',
+    '-use_wallclock_as_timestamps',
+    '1',
+    '-i',
+    'pipe:0',
+    '-c:v',
+    'copy',
+    file,
   ];
   const child = spawn(bin, args, { stdio: ['pipe', 'ignore', 'pipe'], env: env as NodeJS.ProcessEnv });
   // SIGTERM, not SIGKILL, if we are killed: ffmpeg then still writes the file's trailer.
@@ -101,7 +134,9 @@ class PipeSink implements FrameSink {
     });
     child.stderr?.on('data', (c: Buffer) => (this.stderr = (this.stderr + c.toString()).slice(-8000)));
     this.done = new Promise<void>((resolve, reject) => {
-      child.once('error', (err) => reject(new FramewireError(ErrorCodes.FFMPEG_FAILED, `${name} could not start: ${err.message}`, { cause: err })));
+      child.once('error', (err) =>
+        reject(new FramewireError(ErrorCodes.FFMPEG_FAILED, `${name} could not start: ${err.message}`, { cause: err })),
+      );
       child.once('close', (code, signal) => {
         this.ended = true;
         // Closed window, end of input, or our own stop: all normal ends. (ffplay exits 123 on SIGTERM, 0 when its window is closed.)
@@ -156,7 +191,9 @@ class FileSink implements FrameSink {
     private readonly maxBacklogBytes: number,
   ) {
     this.done = new Promise<void>((resolve, reject) => {
-      out.once('error', (err) => reject(new FramewireError(ErrorCodes.BAD_OPTION, `cannot write ${String(out.path)}: ${err.message}`, { cause: err })));
+      out.once('error', (err) =>
+        reject(new FramewireError(ErrorCodes.BAD_OPTION, `cannot write ${String(out.path)}: ${err.message}`, { cause: err })),
+      );
       out.once('close', () => resolve());
     });
     this.done.catch(() => undefined);

@@ -71,7 +71,15 @@ export function cameraArgs(device: string | undefined, o: FfmpegOutputOptions, p
     }
     case 'darwin':
       // avfoundation insists on a frame rate the camera supports; 30 is the common one.
-      return ['-f', 'avfoundation', '-framerate', String(o.fps ?? 30), ...deviceOptions({ ...o, fps: undefined }, true), '-i', `${d ?? 'default'}:none`];
+      return [
+        '-f',
+        'avfoundation',
+        '-framerate',
+        String(o.fps ?? 30),
+        ...deviceOptions({ ...o, fps: undefined }, true),
+        '-i',
+        `${d ?? 'default'}:none`,
+      ];
     case 'win32':
       if (d === undefined || /^\d+$/.test(d)) {
         throw new FramewireError(
@@ -84,7 +92,12 @@ export function cameraArgs(device: string | undefined, o: FfmpegOutputOptions, p
 }
 
 /** Input arguments for screen capture on `platform`; `env` supplies DISPLAY on X11. */
-export function screenArgs(display: string | undefined, o: FfmpegOutputOptions, platform: string, env: Record<string, string | undefined> = {}): string[] {
+export function screenArgs(
+  display: string | undefined,
+  o: FfmpegOutputOptions,
+  platform: string,
+  env: Record<string, string | undefined> = {},
+): string[] {
   const p = capturePlatform(platform);
   const d = display === undefined || display === '' ? undefined : display;
   switch (p) {
@@ -103,7 +116,12 @@ export function screenArgs(display: string | undefined, o: FfmpegOutputOptions, 
 }
 
 /** Input arguments for any {@link FfmpegInput}. */
-export function inputArgs(input: FfmpegInput, o: FfmpegOutputOptions, platform: string, env: Record<string, string | undefined> = {}): string[] {
+export function inputArgs(
+  input: FfmpegInput,
+  o: FfmpegOutputOptions,
+  platform: string,
+  env: Record<string, string | undefined> = {},
+): string[] {
   switch (input.kind) {
     case 'camera':
       return cameraArgs(input.device, o, platform);
@@ -114,7 +132,15 @@ export function inputArgs(input: FfmpegInput, o: FfmpegOutputOptions, platform: 
     case 'url': {
       const rtsp = /^rtsps?:/i.test(input.url);
       // Low-delay demuxing; RTSP over TCP (no loss on busy links) with a 5 s I/O timeout, so a dead camera ends the source.
-      return ['-fflags', 'nobuffer', '-flags', 'low_delay', ...(rtsp ? ['-rtsp_transport', 'tcp', '-timeout', '5000000'] : ['-rw_timeout', '5000000']), '-i', input.url];
+      return [
+        '-fflags',
+        'nobuffer',
+        '-flags',
+        'low_delay',
+        ...(rtsp ? ['-rtsp_transport', 'tcp', '-timeout', '5000000'] : ['-rw_timeout', '5000000']),
+        '-i',
+        input.url,
+      ];
     }
     case 'args':
       return [...input.args];
@@ -130,16 +156,35 @@ function deviceRate(input: FfmpegInput): boolean {
  * The whole ffmpeg command line (without the program): quiet logging, the
  * input, then MJPEG on stdout, one whole JPEG written per packet.
  */
-export function ffmpegArgs(input: FfmpegInput, o: FfmpegOutputOptions = {}, platform: string = process.platform, env: Record<string, string | undefined> = {}): string[] {
+export function ffmpegArgs(
+  input: FfmpegInput,
+  o: FfmpegOutputOptions = {},
+  platform: string = process.platform,
+  env: Record<string, string | undefined> = {},
+): string[] {
   const filters: string[] = [];
   if (o.fps !== undefined && !deviceRate(input)) filters.push(`fps=${o.fps}`);
   if (o.width !== undefined && o.height !== undefined) filters.push(`scale=${o.width}:${o.height}`);
   return [
-    '-hide_banner', '-nostats', '-loglevel', 'error',
+    '-hide_banner',
+    '-nostats',
+    '-loglevel',
+    'error',
     ...inputArgs(input, o, platform, env),
-    '-an', '-sn', '-dn',
+    '-an',
+    '-sn',
+    '-dn',
     ...(filters.length > 0 ? ['-vf', filters.join(',')] : []),
-    '-pix_fmt', 'yuvj420p', '-c:v', 'mjpeg', '-q:v', String(qualityToQscale(o.quality ?? 75)),
-    '-flush_packets', '1', '-f', 'mjpeg', 'pipe:1',
+    '-pix_fmt',
+    'yuvj420p',
+    '-c:v',
+    'mjpeg',
+    '-q:v',
+    String(qualityToQscale(o.quality ?? 75)),
+    '-flush_packets',
+    '1',
+    '-f',
+    'mjpeg',
+    'pipe:1',
   ];
 }

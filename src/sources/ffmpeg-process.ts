@@ -45,12 +45,19 @@ export function findFfmpeg(env: Record<string, string | undefined> = process.env
  * variable (`FFPLAY_PATH`…) first, then the directory of `FFMPEG_PATH`, then
  * `PATH`. Throws FW_FFMPEG_NOT_FOUND with install instructions.
  */
-export function findTool(name: 'ffmpeg' | 'ffplay' | 'ffprobe', env: Record<string, string | undefined> = process.env, platform: string = process.platform): string {
+export function findTool(
+  name: 'ffmpeg' | 'ffplay' | 'ffprobe',
+  env: Record<string, string | undefined> = process.env,
+  platform: string = process.platform,
+): string {
   const variable = `${name.toUpperCase()}_PATH`;
   const explicit = env[variable];
   if (explicit) {
     if (isExecutable(explicit, platform)) return explicit;
-    throw new FramewireError(ErrorCodes.FFMPEG_NOT_FOUND, `${variable} is set to "${explicit}", which is not an executable file; fix it or unset it to search PATH`);
+    throw new FramewireError(
+      ErrorCodes.FFMPEG_NOT_FOUND,
+      `${variable} is set to "${explicit}", which is not an executable file; fix it or unset it to search PATH`,
+    );
   }
   const sep = platform === 'win32' ? ';' : ':';
   const p = platform === 'win32' ? path.win32 : path.posix;
@@ -68,7 +75,12 @@ export function findTool(name: 'ffmpeg' | 'ffplay' | 'ffprobe', env: Record<stri
   throw new FramewireError(ErrorCodes.FFMPEG_NOT_FOUND, `${name} was not found on PATH; ${what}: ${installHint(platform)}`);
 }
 
-const NOISE = [/^Conversion failed!?$/i, /^Exiting normally/i, /^Error (writing trailer|closing file)/i, /^av_interleaved_write_frame\(\)/i];
+const NOISE = [
+  /^Conversion failed!?$/i,
+  /^Exiting normally/i,
+  /^Error (writing trailer|closing file)/i,
+  /^av_interleaved_write_frame\(\)/i,
+];
 
 /**
  * Turns ffmpeg's stderr (at `-loglevel error`) into one readable line: the
@@ -83,11 +95,18 @@ export function ffmpegErrorLine(stderr: string, exit?: { code: number | null; si
   const unique = [...new Set(lines)];
   const first = unique[0];
   const last = unique[unique.length - 1];
-  let line = first === undefined ? '' : first === last || last === undefined || first.includes(last.replace(/^.*?: /, '')) ? first : `${first} (${last})`;
+  let line =
+    first === undefined
+      ? ''
+      : first === last || last === undefined || first.includes(last.replace(/^.*?: /, ''))
+        ? first
+        : `${first} (${last})`;
   if (line.length > 400) line = `${line.slice(0, 397)}...`;
   const how = exit ? (exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code}`) : '';
   let hint = '';
-  if (/permission denied/i.test(line)) hint = '; check the device permissions (Linux: is your user in the "video" group? macOS: allow camera/screen recording for your terminal)';
+  if (/permission denied/i.test(line))
+    hint =
+      '; check the device permissions (Linux: is your user in the "video" group? macOS: allow camera/screen recording for your terminal)';
   else if (/device or resource busy/i.test(line)) hint = '; another program is using the device';
   else if (/cannot open display/i.test(line)) hint = '; is the X display running and DISPLAY right?';
   if (!line) return `ffmpeg failed (${how || 'no message'})`;

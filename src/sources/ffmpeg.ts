@@ -259,18 +259,22 @@ function checkOptions(o: FfmpegSourceOptions): FfmpegOutputOptions {
   const out: FfmpegOutputOptions = {};
   const int = (v: number | undefined, name: 'width' | 'height', min: number, max: number): void => {
     if (v === undefined) return;
-    if (!Number.isInteger(v) || v < min || v > max) throw new FramewireError(ErrorCodes.BAD_OPTION, `${name} must be an integer in [${min}, ${max}], got ${v}`);
+    if (!Number.isInteger(v) || v < min || v > max)
+      throw new FramewireError(ErrorCodes.BAD_OPTION, `${name} must be an integer in [${min}, ${max}], got ${v}`);
     out[name] = v;
   };
   int(o.width, 'width', 16, 16384);
   int(o.height, 'height', 16, 16384);
-  if ((out.width === undefined) !== (out.height === undefined)) throw new FramewireError(ErrorCodes.BAD_OPTION, 'give both width and height, or neither');
+  if ((out.width === undefined) !== (out.height === undefined))
+    throw new FramewireError(ErrorCodes.BAD_OPTION, 'give both width and height, or neither');
   if (o.fps !== undefined) {
-    if (!Number.isFinite(o.fps) || o.fps < 0.1 || o.fps > 1000) throw new FramewireError(ErrorCodes.BAD_OPTION, `fps must be in [0.1, 1000], got ${o.fps}`);
+    if (!Number.isFinite(o.fps) || o.fps < 0.1 || o.fps > 1000)
+      throw new FramewireError(ErrorCodes.BAD_OPTION, `fps must be in [0.1, 1000], got ${o.fps}`);
     out.fps = o.fps;
   }
   if (o.quality !== undefined) {
-    if (!Number.isFinite(o.quality) || o.quality < 1 || o.quality > 100) throw new FramewireError(ErrorCodes.BAD_OPTION, `quality must be in [1, 100], got ${o.quality}`);
+    if (!Number.isFinite(o.quality) || o.quality < 1 || o.quality > 100)
+      throw new FramewireError(ErrorCodes.BAD_OPTION, `quality must be in [1, 100], got ${o.quality}`);
     out.quality = o.quality;
   }
   return out;

@@ -62,7 +62,8 @@ export function splitCredentials(url: string): { url: URL; authorization: string
   } catch {
     throw FramewireError.badUrl(`not a URL: "${url}"`);
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw FramewireError.badUrl(`an IP camera URL must be http:// or https://, got "${u.protocol}"`);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw FramewireError.badUrl(`an IP camera URL must be http:// or https://, got "${u.protocol}"`);
   let authorization: string | undefined;
   if (u.username || u.password) {
     const creds = `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`;
@@ -85,7 +86,8 @@ export function splitCredentials(url: string): { url: URL; authorization: string
 export function ipCameraSource(url: string, options: IpCameraOptions = {}): IpCameraSource {
   const { url: target, authorization } = splitCredentials(url);
   const fps = options.fps;
-  if (fps !== undefined && (!Number.isFinite(fps) || fps < 0.1 || fps > 1000)) throw new FramewireError(ErrorCodes.BAD_OPTION, `fps must be in [0.1, 1000], got ${fps}`);
+  if (fps !== undefined && (!Number.isFinite(fps) || fps < 0.1 || fps > 1000))
+    throw new FramewireError(ErrorCodes.BAD_OPTION, `fps must be in [0.1, 1000], got ${fps}`);
   const clock = options.clock ?? nowUs;
   const maxFrameBytes = options.maxFrameBytes ?? 16 * 1024 * 1024;
   const idleMs = options.idleTimeoutMs ?? 10_000;
@@ -94,7 +96,11 @@ export function ipCameraSource(url: string, options: IpCameraOptions = {}): IpCa
   const queue = new DropOldestQueue<EncodedFrame>(options.queueSize ?? 2, () => counts.dropped++);
   const info = { width: 0, height: 0, fps: fps ?? 30 };
   const abort = new AbortController();
-  const headers: Record<string, string> = { 'user-agent': 'framewire', accept: 'multipart/x-mixed-replace, image/jpeg', ...options.headers };
+  const headers: Record<string, string> = {
+    'user-agent': 'framewire',
+    accept: 'multipart/x-mixed-replace, image/jpeg',
+    ...options.headers,
+  };
   if (authorization) headers.authorization = authorization;
   const desc = target.href;
   let seq = 0;
@@ -162,7 +168,8 @@ export function ipCameraSource(url: string, options: IpCameraOptions = {}): IpCa
           let bytes = 0;
           handle = (chunk) => {
             bytes += chunk.length;
-            if (bytes > maxFrameBytes) throw new FramewireError(ErrorCodes.FRAME_TOO_LARGE, `${desc}: JPEG larger than ${maxFrameBytes} bytes`);
+            if (bytes > maxFrameBytes)
+              throw new FramewireError(ErrorCodes.FRAME_TOO_LARGE, `${desc}: JPEG larger than ${maxFrameBytes} bytes`);
             parts.push(chunk);
           };
           ended = () => {

@@ -22,7 +22,13 @@ export interface TestPatternOptions {
 }
 
 const BARS: Rgb[] = [
-  [192, 192, 192], [192, 192, 0], [0, 192, 192], [0, 192, 0], [192, 0, 192], [192, 0, 0], [0, 0, 192],
+  [192, 192, 192],
+  [192, 192, 0],
+  [0, 192, 192],
+  [0, 192, 0],
+  [192, 0, 192],
+  [192, 0, 0],
+  [0, 0, 192],
 ];
 const WHITE: Rgb = [255, 255, 255];
 const BLACK: Rgb = [16, 16, 16];
@@ -58,10 +64,13 @@ export function testPattern(options: TestPatternOptions = {}): FrameSource {
       const ms = (dueUs - clock()) / 1000;
       if (ms <= 0.5) return resolve();
       wakeClosed = resolve;
-      timer = setTimeout(() => {
-        wakeClosed = undefined;
-        resolve();
-      }, Math.max(0, ms - 0.5));
+      timer = setTimeout(
+        () => {
+          wakeClosed = undefined;
+          resolve();
+        },
+        Math.max(0, ms - 0.5),
+      );
     });
 
   async function next(): Promise<IteratorResult<EncodedFrame>> {

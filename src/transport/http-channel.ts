@@ -57,7 +57,8 @@ export abstract class HttpChannel extends MessageChannel {
         this.onStats(msg.body);
         return;
       case 'ping':
-        if (this.answersPing()) this.deliver({ type: 'pong', body: { id: msg.body.id, t0: msg.body.t0, t1: this.clock(), t2: this.clock() } });
+        if (this.answersPing())
+          this.deliver({ type: 'pong', body: { id: msg.body.id, t0: msg.body.t0, t1: this.clock(), t2: this.clock() } });
         return;
       case 'error':
         this.onRefused(msg.body);

@@ -128,12 +128,19 @@ export class MjpegIngestChannel extends HttpChannel {
     this.sniff = Buffer.concat([this.sniff, chunk]);
     const nl = this.sniff.indexOf(0x0a);
     if (nl < 0) {
-      if (this.sniff.length > 256) throw new FramewireError(ErrorCodes.BAD_MESSAGE, 'the body does not start with a multipart boundary line and Content-Type names none');
+      if (this.sniff.length > 256)
+        throw new FramewireError(
+          ErrorCodes.BAD_MESSAGE,
+          'the body does not start with a multipart boundary line and Content-Type names none',
+        );
       return undefined;
     }
     const line = this.sniff.subarray(0, nl).toString('latin1').trim();
     if (!line.startsWith('--') || line.length < 3) {
-      throw new FramewireError(ErrorCodes.BAD_MESSAGE, 'the body is not multipart JPEG: expected a "--BOUNDARY" first line (send it as ffmpeg -f mpjpeg does)');
+      throw new FramewireError(
+        ErrorCodes.BAD_MESSAGE,
+        'the body is not multipart JPEG: expected a "--BOUNDARY" first line (send it as ffmpeg -f mpjpeg does)',
+      );
     }
     this.parser = this.makeParser(line);
     return this.parser;
@@ -148,11 +155,21 @@ export class MjpegIngestChannel extends HttpChannel {
   private onPart(body: Buffer): void {
     const size = jpegSize(body);
     if (!size) {
-      this.protocolError(new FramewireError(ErrorCodes.NOT_JPEG, `part ${this.frames + 1} of the upload is not a JPEG (no SOI/SOF marker)`));
+      this.protocolError(
+        new FramewireError(ErrorCodes.NOT_JPEG, `part ${this.frames + 1} of the upload is not a JPEG (no SOI/SOF marker)`),
+      );
       return;
     }
     this.frames++;
-    const frame = { seq: this.seq, captureUs: this.clock(), width: size.width, height: size.height, codec: 'jpeg' as const, key: true, data: body };
+    const frame = {
+      seq: this.seq,
+      captureUs: this.clock(),
+      width: size.width,
+      height: size.height,
+      codec: 'jpeg' as const,
+      key: true,
+      data: body,
+    };
     this.seq = (this.seq + 1) >>> 0;
     this.safeEmit('message', { type: 'frame', frame });
   }

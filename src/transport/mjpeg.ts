@@ -54,7 +54,12 @@ export class MjpegViewerChannel extends HttpChannel {
   private lastHeight = 360;
 
   constructor(req: IncomingMessage, res: ServerResponse, options: MjpegViewerOptions) {
-    super(req, res, { role: 'view', stream: options.stream, token: options.token, params: options.fps !== undefined ? { fps: options.fps } : undefined });
+    super(req, res, {
+      role: 'view',
+      stream: options.stream,
+      token: options.token,
+      params: options.fps !== undefined ? { fps: options.fps } : undefined,
+    });
     res.on('drain', () => this.safeEmit('drain'));
     res.on('close', () => this.finish(undefined));
     res.on('error', (err) => this.finish(err));

@@ -6,7 +6,14 @@ import { encodeControl, type Message } from '../protocol/messages.js';
 import { StreamParser, type ParserLimits } from '../protocol/parser.js';
 import { MessageChannel } from './channel.js';
 import { frameHeader } from './wire.js';
-import { connectTls, onTlsClientError, tlsServerOptions, type TlsClientErrorInfo, type TlsClientOptions, type TlsServerOptions } from './tls.js';
+import {
+  connectTls,
+  onTlsClientError,
+  tlsServerOptions,
+  type TlsClientErrorInfo,
+  type TlsClientOptions,
+  type TlsServerOptions,
+} from './tls.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -170,7 +177,11 @@ function connectPlain(options: ConnectTcpOptions): Promise<net.Socket> {
       reject(err);
     };
     const onError = (err: Error): void =>
-      fail(new FramewireError(ErrorCodes.CONNECTION_CLOSED, `cannot connect to ${options.host}:${options.port}: ${err.message}`, { cause: err }));
+      fail(
+        new FramewireError(ErrorCodes.CONNECTION_CLOSED, `cannot connect to ${options.host}:${options.port}: ${err.message}`, {
+          cause: err,
+        }),
+      );
     const onAbort = (): void => fail(new FramewireError(ErrorCodes.ABORTED, 'connect aborted'));
     const timer = setTimeout(
       () => fail(new FramewireError(ErrorCodes.TIMEOUT, `connect to ${options.host}:${options.port} timed out`)),

@@ -57,7 +57,10 @@ export function normalizeFingerprint(input: string): string {
     .replace(/[:\s]/g, '')
     .toLowerCase();
   if (!HEX64.test(hex)) {
-    throw new FramewireError(ErrorCodes.BAD_OPTION, `"${input}" is not a SHA-256 fingerprint: expected 64 hex digits, colon-separated or not`);
+    throw new FramewireError(
+      ErrorCodes.BAD_OPTION,
+      `"${input}" is not a SHA-256 fingerprint: expected 64 hex digits, colon-separated or not`,
+    );
   }
   return (hex.match(/../g) as string[]).join(':').toUpperCase();
 }
@@ -121,7 +124,9 @@ export function connectTls(options: ConnectTlsOptions): Promise<tls.TLSSocket> {
     };
     const onError = (err: NodeJS.ErrnoException): void => fail(handshakeError(err, where, tcpUp));
     const onClose = (): void =>
-      fail(new FramewireError(ErrorCodes.CONNECTION_CLOSED, `${where} closed the connection during the TLS handshake (is it serving TLS?)`));
+      fail(
+        new FramewireError(ErrorCodes.CONNECTION_CLOSED, `${where} closed the connection during the TLS handshake (is it serving TLS?)`),
+      );
     const onAbort = (): void => fail(new FramewireError(ErrorCodes.ABORTED, 'connect aborted'));
     const timer = setTimeout(() => fail(new FramewireError(ErrorCodes.TIMEOUT, `TLS connect to ${where} timed out`)), timeoutMs);
     const cleanup = (): void => {
@@ -140,7 +145,10 @@ export function connectTls(options: ConnectTlsOptions): Promise<tls.TLSSocket> {
         const got = socket.getPeerCertificate().fingerprint256;
         if (got !== pin) {
           return fail(
-            new FramewireError(ErrorCodes.TLS, `the certificate of ${where} has SHA-256 fingerprint ${got ?? '(none)'}, not the pinned ${pin}; refusing to talk to it`),
+            new FramewireError(
+              ErrorCodes.TLS,
+              `the certificate of ${where} has SHA-256 fingerprint ${got ?? '(none)'}, not the pinned ${pin}; refusing to talk to it`,
+            ),
           );
         }
       }
@@ -158,10 +166,16 @@ function handshakeError(err: NodeJS.ErrnoException, where: string, tcpUp: boolea
   const code = err.code ?? '';
   if (!tcpUp) return new FramewireError(ErrorCodes.CONNECTION_CLOSED, `cannot connect to ${where}: ${err.message}`, { cause: err });
   if (code === 'ECONNRESET' || code === 'EPIPE') {
-    return new FramewireError(ErrorCodes.CONNECTION_CLOSED, `${where} reset the connection during the TLS handshake (is it serving TLS?)`, { cause: err });
+    return new FramewireError(ErrorCodes.CONNECTION_CLOSED, `${where} reset the connection during the TLS handshake (is it serving TLS?)`, {
+      cause: err,
+    });
   }
   if (code.startsWith('ERR_SSL_') && /WRONG_VERSION|PACKET_LENGTH|RECORD|UNKNOWN_PROTOCOL|HTTP_REQUEST/.test(code)) {
-    return new FramewireError(ErrorCodes.TLS, `${where} does not speak TLS (${err.message}); is the relay started with --tls-cert/--tls-self-signed?`, { cause: err });
+    return new FramewireError(
+      ErrorCodes.TLS,
+      `${where} does not speak TLS (${err.message}); is the relay started with --tls-cert/--tls-self-signed?`,
+      { cause: err },
+    );
   }
   if (CERT_ERROR.test(code) || code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
     return new FramewireError(

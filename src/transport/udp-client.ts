@@ -66,7 +66,10 @@ export function connectUdp(options: ConnectUdpOptions): Promise<UdpChannel> {
       reject(err);
     };
     const onAbort = (): void => fail(new FramewireError(ErrorCodes.ABORTED, 'connect aborted'));
-    const timer = setTimeout(() => fail(new FramewireError(ErrorCodes.TIMEOUT, `no answer from udp://${target} within ${options.timeoutMs ?? 10_000} ms`)), options.timeoutMs ?? 10_000);
+    const timer = setTimeout(
+      () => fail(new FramewireError(ErrorCodes.TIMEOUT, `no answer from udp://${target} within ${options.timeoutMs ?? 10_000} ms`)),
+      options.timeoutMs ?? 10_000,
+    );
     const cleanup = (): void => {
       clearTimeout(timer);
       clearInterval(retry);
@@ -96,16 +99,21 @@ export function connectUdp(options: ConnectUdpOptions): Promise<UdpChannel> {
       }
       const opened = cookie ? readOpened(dg, nonce) : undefined;
       if (!opened) return;
-      const ch = new UdpChannel(target, opened.session, {
-        send: (p) => sendParts(socket, p),
-        closed: () => {
-          try {
-            socket.close();
-          } catch {
-            /* already closed */
-          }
+      const ch = new UdpChannel(
+        target,
+        opened.session,
+        {
+          send: (p) => sendParts(socket, p),
+          closed: () => {
+            try {
+              socket.close();
+            } catch {
+              /* already closed */
+            }
+          },
         },
-      }, options);
+        options,
+      );
       ch.peerFragmentSize = opened.granted?.fragmentSize;
       settled = true;
       cleanup();

@@ -13,7 +13,15 @@ import {
   grantFragmentSize,
   type FragmentGrant,
 } from '../protocol/udp/fragmenter.js';
-import { answersUnknownSession, encodeCookie, encodeOpened, encodeUnknownSession, readInit, readOpen, UNKNOWN_SESSION_BYTES } from '../protocol/udp/handshake.js';
+import {
+  answersUnknownSession,
+  encodeCookie,
+  encodeOpened,
+  encodeUnknownSession,
+  readInit,
+  readOpen,
+  UNKNOWN_SESSION_BYTES,
+} from '../protocol/udp/handshake.js';
 import { TokenBucket } from '../protocol/udp/token-bucket.js';
 import { addr, DEFAULT_SOCKET_BUFFER, sendParts } from './udp-socket.js';
 import { UdpChannel, type UdpChannelOptions, type UdpStats } from './udp.js';
@@ -106,7 +114,8 @@ export class UdpServer {
     this.grant = { min: MIN_FRAGMENT_SIZE, max, dflt };
     this.fecDefault = checkFecGroup(options.fecGroup);
     const rate = options.unknownSessionRepliesPerS ?? 256;
-    if (!(rate >= 0) || !Number.isFinite(rate)) throw new FramewireError(ErrorCodes.BAD_OPTION, `unknownSessionRepliesPerS must be a number ≥ 0, got ${rate}`);
+    if (!(rate >= 0) || !Number.isFinite(rate))
+      throw new FramewireError(ErrorCodes.BAD_OPTION, `unknownSessionRepliesPerS must be a number ≥ 0, got ${rate}`);
     this.unknownReplies = rate > 0 ? new TokenBucket(rate, Math.max(1, rate / 4)) : undefined;
     const buf = options.socketBufferBytes ?? DEFAULT_SOCKET_BUFFER;
     this.socket = dgram.createSocket({ type, recvBufferSize: buf, sendBufferSize: buf });
@@ -231,7 +240,8 @@ export class UdpServer {
     }
     const fragmentSize = grantFragmentSize(req.fragmentSize, this.grant);
     const fecGroup = req.fecGroup === 0 ? this.fecDefault : grantFecGroup(req.fecGroup);
-    if ((req.fragmentSize !== 0 && req.fragmentSize !== fragmentSize) || (req.fecGroup !== 0 && req.fecGroup !== fecGroup)) this.counters.clamped++;
+    if ((req.fragmentSize !== 0 && req.fragmentSize !== fragmentSize) || (req.fecGroup !== 0 && req.fecGroup !== fecGroup))
+      this.counters.clamped++;
     let sessionId: number;
     do sessionId = randomBytes(4).readUInt32BE(0);
     while (sessionId === 0 || this.sessions.has(sessionId));
@@ -259,7 +269,8 @@ export class UdpServer {
     this.counters.handlerErrors++;
     try {
       const address = addr(rinfo.address, rinfo.port);
-      const byId = buf.length >= COMMON_HEADER_BYTES && buf.readUInt16BE(0) === UDP_MAGIC ? this.sessions.get(buf.readUInt32BE(4)) : undefined;
+      const byId =
+        buf.length >= COMMON_HEADER_BYTES && buf.readUInt16BE(0) === UDP_MAGIC ? this.sessions.get(buf.readUInt32BE(4)) : undefined;
       const idOfAddress = this.byAddress.get(address);
       const s = byId?.address === address ? byId : idOfAddress === undefined ? undefined : this.sessions.get(idOfAddress);
       s?.channel.fail(err);

@@ -95,7 +95,15 @@ export class UdpChannel extends MessageChannel {
   private wakeAtUs = Infinity;
   private pollPending: NodeJS.Immediate | undefined;
   private readonly counters = {
-    framesSent: 0, framesNotQueued: 0, datagramsSent: 0, datagramsReceived: 0, nacksReceived: 0, reassemblyUs: 0, internalErrors: 0, malformed: 0, fragmentsRefused: 0,
+    framesSent: 0,
+    framesNotQueued: 0,
+    datagramsSent: 0,
+    datagramsReceived: 0,
+    nacksReceived: 0,
+    reassemblyUs: 0,
+    internalErrors: 0,
+    malformed: 0,
+    fragmentsRefused: 0,
   };
   private framesAllowed = true;
   private lastHeld = 0;
@@ -303,7 +311,12 @@ export class UdpChannel extends MessageChannel {
       case Kind.unknownSession:
         // The peer has no session with this id (a relay that restarted): end now, so the owner
         // reconnects at once instead of at the session timeout.
-        this.finish(new FramewireError(ErrorCodes.CONNECTION_CLOSED, `unknown session: ${this.remote} does not know session ${this.session} (restarted?)`));
+        this.finish(
+          new FramewireError(
+            ErrorCodes.CONNECTION_CLOSED,
+            `unknown session: ${this.remote} does not know session ${this.session} (restarted?)`,
+          ),
+        );
         return;
       default:
         return;
@@ -396,14 +409,17 @@ export class UdpChannel extends MessageChannel {
     if (this.wakeTimer && wake >= this.wakeAtUs) return;
     clearTimeout(this.wakeTimer);
     this.wakeAtUs = wake;
-    this.wakeTimer = setTimeout(() => {
-      this.wakeTimer = undefined;
-      this.wakeAtUs = Infinity;
-      // Timers run before the event loop reads sockets: after a stall, datagrams that
-      // arrived meanwhile are still unread. Poll after them (setImmediate runs after
-      // I/O), so silence is judged on what really arrived, not on a busy process.
-      this.schedulePoll();
-    }, Math.max(1, Math.ceil((wake - now) / 1000)));
+    this.wakeTimer = setTimeout(
+      () => {
+        this.wakeTimer = undefined;
+        this.wakeAtUs = Infinity;
+        // Timers run before the event loop reads sockets: after a stall, datagrams that
+        // arrived meanwhile are still unread. Poll after them (setImmediate runs after
+        // I/O), so silence is judged on what really arrived, not on a busy process.
+        this.schedulePoll();
+      },
+      Math.max(1, Math.ceil((wake - now) / 1000)),
+    );
   }
 
   private tick(): void {

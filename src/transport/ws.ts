@@ -113,10 +113,17 @@ export class WsChannel extends MessageChannel {
     if (this.failed || this.ending) return;
     this.partial += n;
     this.report();
-    const most = (this.limits.maxControlBytes ?? DEFAULT_LIMITS.maxControlBytes) + (this.limits.maxHeaderBytes ?? DEFAULT_LIMITS.maxHeaderBytes) + 64;
+    const most =
+      (this.limits.maxControlBytes ?? DEFAULT_LIMITS.maxControlBytes) + (this.limits.maxHeaderBytes ?? DEFAULT_LIMITS.maxHeaderBytes) + 64;
     if (!this.framesAllowed && this.partial > most) {
       this.failed = true;
-      this.safeEmit('protocolError', new FramewireError(ErrorCodes.UNEXPECTED_MESSAGE, `a message of more than ${most} bytes is not accepted here: only a publisher sends frames, after its hello`));
+      this.safeEmit(
+        'protocolError',
+        new FramewireError(
+          ErrorCodes.UNEXPECTED_MESSAGE,
+          `a message of more than ${most} bytes is not accepted here: only a publisher sends frames, after its hello`,
+        ),
+      );
     }
   }
 
@@ -138,7 +145,8 @@ export class WsChannel extends MessageChannel {
     this.report();
     let msg: Message;
     try {
-      if (!isBinary) throw new FramewireError(ErrorCodes.BAD_MESSAGE, 'text WebSocket messages are not part of the protocol; send binary messages');
+      if (!isBinary)
+        throw new FramewireError(ErrorCodes.BAD_MESSAGE, 'text WebSocket messages are not part of the protocol; send binary messages');
       msg = decodeMessage(Array.isArray(data) ? Buffer.concat(data) : data, this.limits);
     } catch (err) {
       this.failed = true;
@@ -173,7 +181,13 @@ export async function connectWs(options: ConnectWsOptions): Promise<WsChannel> {
   if (options.url.startsWith('wss:')) {
     const u = new URL(options.url);
     const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
-    secure = await connectTls({ host, port: Number(u.port || 443), tls: options.tls ?? {}, timeoutMs: options.timeoutMs, signal: options.signal });
+    secure = await connectTls({
+      host,
+      port: Number(u.port || 443),
+      tls: options.tls ?? {},
+      timeoutMs: options.timeoutMs,
+      signal: options.signal,
+    });
   }
   return upgrade(options, secure);
 }
@@ -200,7 +214,12 @@ function upgrade(options: ConnectWsOptions, secure: net.Socket | undefined): Pro
     const onError = (err: Error): void =>
       fail(new FramewireError(ErrorCodes.CONNECTION_CLOSED, `cannot connect to ${options.url}: ${err.message}`, { cause: err }));
     const onUnexpected = (_req: unknown, res: { statusCode?: number; statusMessage?: string }): void =>
-      fail(new FramewireError(res.statusCode === 401 ? ErrorCodes.UNAUTHORIZED : ErrorCodes.CONNECTION_CLOSED, `${options.url} answered HTTP ${res.statusCode} ${res.statusMessage ?? ''}`.trim()));
+      fail(
+        new FramewireError(
+          res.statusCode === 401 ? ErrorCodes.UNAUTHORIZED : ErrorCodes.CONNECTION_CLOSED,
+          `${options.url} answered HTTP ${res.statusCode} ${res.statusMessage ?? ''}`.trim(),
+        ),
+      );
     const onAbort = (): void => fail(new FramewireError(ErrorCodes.ABORTED, 'connect aborted'));
     const timer = setTimeout(() => fail(new FramewireError(ErrorCodes.TIMEOUT, `connect to ${options.url} timed out`)), timeoutMs);
     const cleanup = (): void => {

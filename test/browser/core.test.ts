@@ -64,7 +64,15 @@ describe('the protocol core inside the browser bundle', { skip, timeout: 60_000 
           return err instanceof core.FramewireError ? err.code : `uncoded ${String(err)}`;
         }
       };
-      const frameHeader = core.encodeFrameHeader({ seq: 1, captureUs: 1, width: 64, height: 48, codec: 'jpeg', key: true, data: new Uint8Array(2048) });
+      const frameHeader = core.encodeFrameHeader({
+        seq: 1,
+        captureUs: 1,
+        width: 64,
+        height: 48,
+        codec: 'jpeg',
+        key: true,
+        data: new Uint8Array(2048),
+      });
       const control = new Uint8Array(12);
       core.writeFixedHeader(control, core.MessageType.stats, 0, 12, 1 << 20);
       return {

@@ -9,7 +9,9 @@ const BIN = new URL('../../../bin/framewire.js', import.meta.url).pathname;
 
 describe('framewire demo in a browser', { skip, timeout: 60_000 }, () => {
   let browser: Browser | undefined;
-  const child = spawn(process.execPath, [BIN, 'demo', '--tcp', '0', '--http', '0', '--size', '640x360', '--duration', '30'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'demo', '--tcp', '0', '--http', '0', '--size', '640x360', '--duration', '30'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   after(async () => {
     await browser?.close();
     child.kill('SIGTERM');

@@ -26,9 +26,14 @@ describe('the viewer page over HTTPS in headless Chromium', { skip, timeout: 90_
     const { port: tlsPort } = await relay.listenTcp(0, '127.0.0.1', { tls: cert });
     const { port } = await relay.listenHttp(0, '127.0.0.1', { tls: cert });
     base = `https://127.0.0.1:${port}`;
-    pub = await publish(`tls://127.0.0.1:${tlsPort}/cam`, testPattern({ width: 640, height: 360, fps: 30 }), { tls: { fingerprint: cert.fingerprint } });
+    pub = await publish(`tls://127.0.0.1:${tlsPort}/cam`, testPattern({ width: 640, height: 360, fps: 30 }), {
+      tls: { fingerprint: cert.fingerprint },
+    });
     // Trust exactly this certificate's key, as a user would by accepting it once.
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, `--ignore-certificate-errors-spki-list=${cert.spkiSha256}`] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [...CHROMIUM_ARGS, `--ignore-certificate-errors-spki-list=${cert.spkiSha256}`],
+    });
   });
 
   after(async () => {
@@ -51,10 +56,17 @@ describe('the viewer page over HTTPS in headless Chromium', { skip, timeout: 90_
     // The picture changes: two snapshots of the canvas differ.
     const snap = (): Promise<string> => page.evaluate(`document.getElementById('video').toDataURL('image/png')`) as Promise<string>;
     const a = await snap();
-    await page.waitForFunction(`window.framewire.stats().displayed >= ${Number(await page.evaluate('window.framewire.stats().displayed')) + 10}`, undefined, { timeout: 10_000 });
+    await page.waitForFunction(
+      `window.framewire.stats().displayed >= ${Number(await page.evaluate('window.framewire.stats().displayed')) + 10}`,
+      undefined,
+      { timeout: 10_000 },
+    );
     assert.notEqual(await snap(), a, 'the canvas shows new frames');
     assert.equal(await page.locator('#stat-size').textContent(), '640×360');
-    assert.ok((relay.viewers('cam') ?? []).some((v) => v.transport === 'wss'), 'the page views over wss://');
+    assert.ok(
+      (relay.viewers('cam') ?? []).some((v) => v.transport === 'wss'),
+      'the page views over wss://',
+    );
     await mkdir(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: new URL('https-viewer.png', ARTIFACTS).pathname });
     assert.deepEqual(errors, []);

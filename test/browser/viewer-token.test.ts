@@ -17,8 +17,18 @@ describe('web pages with a scoped token (serve --secret) in headless Chromium', 
   before(async () => {
     r = await startTestRelay({ secret: SECRET });
     viewCam = await createToken({ secret: SECRET, stream: 'cam', role: 'view' });
-    cam = await publishPattern(r, 'cam', { width: 320, height: 240, fps: 30, token: await createToken({ secret: SECRET, stream: 'cam', role: 'publish' }) });
-    other = await publishPattern(r, 'other', { width: 320, height: 240, fps: 30, token: await createToken({ secret: SECRET, stream: 'other', role: 'publish' }) });
+    cam = await publishPattern(r, 'cam', {
+      width: 320,
+      height: 240,
+      fps: 30,
+      token: await createToken({ secret: SECRET, stream: 'cam', role: 'publish' }),
+    });
+    other = await publishPattern(r, 'other', {
+      width: 320,
+      height: 240,
+      fps: 30,
+      token: await createToken({ secret: SECRET, stream: 'other', role: 'publish' }),
+    });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   });
   after(async () => {
@@ -28,7 +38,7 @@ describe('web pages with a scoped token (serve --secret) in headless Chromium', 
     await r?.close();
   });
 
-  it('the stream list shows only the token\'s stream, and its viewer plays it', async () => {
+  it("the stream list shows only the token's stream, and its viewer plays it", async () => {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
@@ -46,7 +56,9 @@ describe('web pages with a scoped token (serve --secret) in headless Chromium', 
   it('the viewer of another stream stops with FW_UNAUTHORIZED and the reason', async () => {
     const page = await browser.newPage();
     await page.goto(`${r.base}/view?stream=other&token=${viewCam}`);
-    await page.waitForFunction(`document.getElementById('banner-text')?.textContent.includes('FW_UNAUTHORIZED')`, undefined, { timeout: 10_000 });
+    await page.waitForFunction(`document.getElementById('banner-text')?.textContent.includes('FW_UNAUTHORIZED')`, undefined, {
+      timeout: 10_000,
+    });
     assert.match(String(await page.locator('#banner-text').textContent()), /token is for stream "cam", not "other"/);
     await page.close();
   });

@@ -48,7 +48,9 @@ describe('web UI in headless Chromium', { skip, timeout: 90_000 }, () => {
     await page.goto(`${r.base}/`);
     const card = page.locator('a.card[data-stream="cam"]');
     await card.waitFor({ timeout: 10_000 });
-    await page.waitForFunction(`document.querySelector('a.card[data-stream="cam"] [data-k="res"]')?.textContent === '640×360'`, undefined, { timeout: 10_000 });
+    await page.waitForFunction(`document.querySelector('a.card[data-stream="cam"] [data-k="res"]')?.textContent === '640×360'`, undefined, {
+      timeout: 10_000,
+    });
     await mkdir(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: new URL('index.png', ARTIFACTS).pathname });
 
@@ -61,8 +63,14 @@ describe('web UI in headless Chromium', { skip, timeout: 90_000 }, () => {
     const a = await sample();
     await page.waitForTimeout(500);
     const b = await sample();
-    assert.ok(a.some((v) => v > 0), 'the canvas shows a picture');
-    assert.ok(a.some((v, i) => Math.abs(v - (b[i] as number)) > 8), 'the picture changes');
+    assert.ok(
+      a.some((v) => v > 0),
+      'the canvas shows a picture',
+    );
+    assert.ok(
+      a.some((v, i) => Math.abs(v - (b[i] as number)) > 8),
+      'the picture changes',
+    );
 
     const fps = Number(await page.locator('#stat-fps').textContent());
     const size = await page.locator('#stat-size').textContent();

@@ -14,7 +14,12 @@ export function docExamples(page: string): { doc: string; example: (name: string
     const hex = block
       .split('\n')
       .filter((l) => l.trim() !== '')
-      .map((l) => l.slice(6, 6 + 47).trim().replace(/ /g, ''))
+      .map((l) =>
+        l
+          .slice(6, 6 + 47)
+          .trim()
+          .replace(/ /g, ''),
+      )
       .join('');
     return Buffer.from(hex, 'hex');
   };

@@ -77,7 +77,10 @@ export interface DuplexPairOptions {
  * connected TCP socket pair, so channel and session tests need no port.
  */
 export function duplexPair(options: DuplexPairOptions = {}): [DuplexEnd, DuplexEnd] {
-  const o: DuplexOptions = { allowHalfOpen: false, ...(options.highWaterMark !== undefined ? { highWaterMark: options.highWaterMark } : {}) };
+  const o: DuplexOptions = {
+    allowHalfOpen: false,
+    ...(options.highWaterMark !== undefined ? { highWaterMark: options.highWaterMark } : {}),
+  };
   const a = new DuplexEnd(50_001, o);
   const b = new DuplexEnd(50_002, o);
   a.peer = b;

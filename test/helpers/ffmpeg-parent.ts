@@ -17,5 +17,8 @@ void (async () => {
   }
 })();
 if (mode === 'exit') setTimeout(() => process.exit(0), 50);
-if (mode === 'throw') setTimeout(() => { throw new Error('boom'); }, 50);
+if (mode === 'throw')
+  setTimeout(() => {
+    throw new Error('boom');
+  }, 50);
 if (mode === 'end') setTimeout(() => src.close(), 50);

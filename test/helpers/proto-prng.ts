@@ -73,7 +73,9 @@ export function runFuzzCases(iterations: number, baseSeed: number, body: (rng: P
     try {
       body(new Prng(seed));
     } catch (err) {
-      throw new Error(`fuzz case ${i} failed; replay with FW_FUZZ_SEED=${seed}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new Error(`fuzz case ${i} failed; replay with FW_FUZZ_SEED=${seed}: ${err instanceof Error ? err.message : String(err)}`, {
+        cause: err,
+      });
     }
   }
 }

@@ -29,7 +29,13 @@ export function sampleFrame(seq: number, size: number, overrides: Partial<Encode
 export const sampleControls: readonly ControlMessage[] = [
   {
     type: 'hello',
-    body: { role: 'view', stream: 'cam-1.main_hd', token: 's3cret', params: { width: 640, height: 480, fps: 15, quality: 80 }, client: 'test/1.0' },
+    body: {
+      role: 'view',
+      stream: 'cam-1.main_hd',
+      token: 's3cret',
+      params: { width: 640, height: 480, fps: 15, quality: 80 },
+      client: 'test/1.0',
+    },
   },
   { type: 'hello', body: { role: 'publish', stream: 'cam' } },
   {
@@ -121,5 +127,6 @@ export function assertValidMessage(msg: Message): void {
   }
   assert.deepEqual(validateControl(msg.type, JSON.parse(JSON.stringify(msg.body))), msg, 'body re-validates to itself');
   if (msg.type === 'hello' || msg.type === 'welcome') assert.match(msg.body.stream, STREAM_NAME);
-  if (msg.type === 'error') assert.ok(typeof msg.body.code === 'string' && msg.body.code.length <= 64, 'error code is a string of at most 64 characters');
+  if (msg.type === 'error')
+    assert.ok(typeof msg.body.code === 'string' && msg.body.code.length <= 64, 'error code is a string of at most 64 characters');
 }

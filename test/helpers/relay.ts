@@ -73,7 +73,8 @@ export class RawClient {
     for (;;) {
       const m = this.messages.slice(from).find((x) => x.type === type);
       if (m) return m as Extract<Message, { type: T }>;
-      if (this.socket.destroyed || Date.now() > deadline) throw new Error(`no ${type} message (got ${this.messages.map((x) => x.type).join(',')})`);
+      if (this.socket.destroyed || Date.now() > deadline)
+        throw new Error(`no ${type} message (got ${this.messages.map((x) => x.type).join(',')})`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, Math.max(1, deadline - Date.now()));
         this.waiters.push(() => {

@@ -22,12 +22,34 @@ export async function startRtspServer(): Promise<RtspServer> {
   const dir = mkdtempSync(path.join(tmpdir(), 'fw-rtsp-'));
   const sdpFile = path.join(dir, 'stream.sdp');
   const ff: Owned = own(process.env.FFMPEG_PATH || 'ffmpeg', [
-    '-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=15',
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '5', '-pix_fmt', 'yuv420p',
-    '-f', 'rtp', '-sdp_file', sdpFile, `rtp://127.0.0.1:${udp.address().port}`,
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-re',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=320x240:rate=15',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-tune',
+    'zerolatency',
+    '-g',
+    '5',
+    '-pix_fmt',
+    'yuv420p',
+    '-f',
+    'rtp',
+    '-sdp_file',
+    sdpFile,
+    `rtp://127.0.0.1:${udp.address().port}`,
   ]);
   for (let i = 0; i < 100 && !existsSync(sdpFile); i++) await new Promise((r) => setTimeout(r, 30));
-  const sdp = readFileSync(sdpFile, 'latin1').replace(/^(m=video .*)$/m, '$1\r\na=control:trackID=0').replace(/\r?\n/g, '\r\n');
+  const sdp = readFileSync(sdpFile, 'latin1')
+    .replace(/^(m=video .*)$/m, '$1\r\na=control:trackID=0')
+    .replace(/\r?\n/g, '\r\n');
   const players = new Set<net.Socket>();
   udp.on('message', (pkt) => {
     const head = Buffer.from([0x24, 0, pkt.length >> 8, pkt.length & 0xff]);
@@ -46,7 +68,9 @@ export async function startRtspServer(): Promise<RtspServer> {
         const [method, uri] = (req.split('\r\n')[0] ?? '').split(' ');
         const cseq = /^CSeq:\s*(\d+)/im.exec(req)?.[1] ?? '0';
         const reply = (headers: string[], body = ''): void => {
-          sock.write(`RTSP/1.0 200 OK\r\nCSeq: ${cseq}\r\n${headers.map((h) => `${h}\r\n`).join('')}${body ? `Content-Length: ${body.length}\r\n` : ''}\r\n${body}`);
+          sock.write(
+            `RTSP/1.0 200 OK\r\nCSeq: ${cseq}\r\n${headers.map((h) => `${h}\r\n`).join('')}${body ? `Content-Length: ${body.length}\r\n` : ''}\r\n${body}`,
+          );
         };
         switch (method) {
           case 'OPTIONS':

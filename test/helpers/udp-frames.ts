@@ -11,7 +11,11 @@ export async function encodeFrames(width: number, height: number, count: number,
   const out: Buffer[] = [];
   for (let i = 0; i < count; i++) {
     const background = { r: 60 + ((i * 37) % 120), g: 110, b: 150 };
-    out.push(await sharp({ create: { width, height, channels: 3, background, noise: { type: 'gaussian', mean: 128, sigma } } }).jpeg({ quality }).toBuffer());
+    out.push(
+      await sharp({ create: { width, height, channels: 3, background, noise: { type: 'gaussian', mean: 128, sigma } } })
+        .jpeg({ quality })
+        .toBuffer(),
+    );
   }
   return out;
 }

@@ -49,8 +49,19 @@ export function templates(session: number, cookie: Uint8Array = new Uint8Array(2
   const frags = fragmentMessage(sampleFrameMessage(), 7, { session, fragmentSize: 512, fecGroup: 2 });
   const flat = (parts: Uint8Array[] | undefined): Buffer => Buffer.concat(parts ?? []);
   const fragmentFields = [
-    f('msgSeq', 8, 4), f('length', 12, 4), f('index', 16, 2), f('count', 18, 2), f('size', 20, 2), f('fec', 22, 1), f('flags', 23, 1),
-    f('frameMagic', 24, 2), f('frameType', 27, 1), f('frameHeaderLength', 30, 2), f('framePayloadLength', 32, 4), f('frameWidth', 48, 2), f('frameCodec', 52, 1),
+    f('msgSeq', 8, 4),
+    f('length', 12, 4),
+    f('index', 16, 2),
+    f('count', 18, 2),
+    f('size', 20, 2),
+    f('fec', 22, 1),
+    f('flags', 23, 1),
+    f('frameMagic', 24, 2),
+    f('frameType', 27, 1),
+    f('frameHeaderLength', 30, 2),
+    f('framePayloadLength', 32, 4),
+    f('frameWidth', 48, 2),
+    f('frameCodec', 52, 1),
   ];
   const control = (msg: Parameters<typeof encodeControl>[0], reliable: boolean): Buffer => {
     const head = view(makeDatagram(Kind.control, session, 8));
@@ -59,8 +70,16 @@ export function templates(session: number, cookie: Uint8Array = new Uint8Array(2
     return Buffer.concat([head, encodeControl(msg)]);
   };
   const controlFields = [
-    f('controlSeq', 8, 4), f('controlFlags', 12, 1), f('reserved', 13, 1),
-    f('msgMagic', 16, 2), f('msgVersion', 18, 1), f('msgType', 19, 1), f('msgFlags', 20, 1), f('msgHeaderLength', 22, 2), f('msgPayloadLength', 24, 4), f('json', 28, 1),
+    f('controlSeq', 8, 4),
+    f('controlFlags', 12, 1),
+    f('reserved', 13, 1),
+    f('msgMagic', 16, 2),
+    f('msgVersion', 18, 1),
+    f('msgType', 19, 1),
+    f('msgFlags', 20, 1),
+    f('msgHeaderLength', 22, 2),
+    f('msgPayloadLength', 24, 4),
+    f('json', 28, 1),
   ];
   const ack = view(makeDatagram(Kind.ack, session, 4));
   ack.writeUInt32BE(3, 8);
@@ -71,24 +90,61 @@ export function templates(session: number, cookie: Uint8Array = new Uint8Array(2
   };
   const bare = (kind: KindId, name: string): Template => ({ name, datagram: view(makeDatagram(kind, session)), fields: COMMON });
   return [
-    { name: 'init', datagram: withSession(encodeInit(nonce)), fields: [...COMMON, f('nonce', 8, 4), f('padding', 16, 4), f('last', 63, 1)] },
-    { name: 'cookie', datagram: withSession(encodeCookie(nonce, Buffer.alloc(20, 7))), fields: [...COMMON, f('nonce', 8, 4), f('cookieTime', 16, 4), f('mac', 20, 4)] },
+    {
+      name: 'init',
+      datagram: withSession(encodeInit(nonce)),
+      fields: [...COMMON, f('nonce', 8, 4), f('padding', 16, 4), f('last', 63, 1)],
+    },
+    {
+      name: 'cookie',
+      datagram: withSession(encodeCookie(nonce, Buffer.alloc(20, 7))),
+      fields: [...COMMON, f('nonce', 8, 4), f('cookieTime', 16, 4), f('mac', 20, 4)],
+    },
     {
       name: 'open',
       datagram: withSession(encodeOpen({ nonce, cookie, fragmentSize: 1200, fecGroup: 0 })),
-      fields: [...COMMON, f('nonce', 8, 4), f('cookieTime', 16, 4), f('mac', 20, 4), f('fragmentSize', 36, 2), f('fecGroup', 38, 1), f('reserved', 39, 1)],
+      fields: [
+        ...COMMON,
+        f('nonce', 8, 4),
+        f('cookieTime', 16, 4),
+        f('mac', 20, 4),
+        f('fragmentSize', 36, 2),
+        f('fecGroup', 38, 1),
+        f('reserved', 39, 1),
+      ],
     },
-    { name: 'opened', datagram: view(encodeOpened(session, nonce, 1200, 0)), fields: [...COMMON, f('nonce', 8, 4), f('fragmentSize', 16, 2), f('fecGroup', 18, 1), f('reserved', 19, 1)] },
+    {
+      name: 'opened',
+      datagram: view(encodeOpened(session, nonce, 1200, 0)),
+      fields: [...COMMON, f('nonce', 8, 4), f('fragmentSize', 16, 2), f('fecGroup', 18, 1), f('reserved', 19, 1)],
+    },
     { name: 'control ping', datagram: control({ type: 'ping', body: { id: 1, t0: 5 } }, false), fields: [...COMMON, ...controlFields] },
-    { name: 'control hello', datagram: control({ type: 'hello', body: { role: 'view', stream: 'fuzz' } }, true), fields: [...COMMON, ...controlFields] },
-    { name: 'control stats', datagram: control({ type: 'stats', body: { framesSkipped: 1 } }, true), fields: [...COMMON, ...controlFields] },
+    {
+      name: 'control hello',
+      datagram: control({ type: 'hello', body: { role: 'view', stream: 'fuzz' } }, true),
+      fields: [...COMMON, ...controlFields],
+    },
+    {
+      name: 'control stats',
+      datagram: control({ type: 'stats', body: { framesSkipped: 1 } }, true),
+      fields: [...COMMON, ...controlFields],
+    },
     { name: 'ack', datagram: ack, fields: [...COMMON, f('controlSeq', 8, 4)] },
     { name: 'fragment first', datagram: flat(frags.data[0]), fields: [...COMMON, ...fragmentFields] },
     { name: 'fragment last', datagram: flat(frags.data.at(-1)), fields: [...COMMON, ...fragmentFields.slice(0, 7)] },
     { name: 'parity', datagram: flat(frags.parity[0]), fields: [...COMMON, ...fragmentFields.slice(0, 7)] },
     {
       name: 'nack',
-      datagram: view(encodeNacks(session, [{ seq: 7, indexes: [0, 1, 2] }, { seq: 6, indexes: [] }], 1200)[0] as Uint8Array),
+      datagram: view(
+        encodeNacks(
+          session,
+          [
+            { seq: 7, indexes: [0, 1, 2] },
+            { seq: 6, indexes: [] },
+          ],
+          1200,
+        )[0] as Uint8Array,
+      ),
       fields: [...COMMON, f('seq', 8, 4), f('n', 12, 2), f('index0', 14, 2), f('index2', 18, 2), f('seq2', 20, 4), f('n2', 24, 2)],
     },
     bare(Kind.keepalive, 'keepalive'),
@@ -150,7 +206,13 @@ export function randomDatagram(rng: Prng, session: number): Buffer {
 }
 
 /** Every hostile datagram derived from `templates`: field variants, truncations, `mutations` mutations and `randoms` random ones. */
-export function* hostileDatagrams(ts: Template[], rng: Prng, session: number, mutations = 20, randoms = 200): Generator<{ name: string; datagram: Buffer }> {
+export function* hostileDatagrams(
+  ts: Template[],
+  rng: Prng,
+  session: number,
+  mutations = 20,
+  randoms = 200,
+): Generator<{ name: string; datagram: Buffer }> {
   for (const t of ts) {
     for (const d of fieldVariants(t, rng)) yield { name: `${t.name}: field`, datagram: d };
     for (const d of truncations(t.datagram)) yield { name: `${t.name}: truncated to ${d.length}`, datagram: d };

@@ -135,7 +135,10 @@ export function createNetnsLab(): LossLab {
     ip('link', 'set', `vB${tag}`, 'netns', nsB);
     ip('-n', nsA, 'addr', 'add', `10.77.${octet}.1/24`, 'dev', `vA${tag}`);
     ip('-n', nsB, 'addr', 'add', `10.77.${octet}.2/24`, 'dev', `vB${tag}`);
-    for (const [ns, dev] of [[nsA, `vA${tag}`], [nsB, `vB${tag}`]] as const) {
+    for (const [ns, dev] of [
+      [nsA, `vA${tag}`],
+      [nsB, `vB${tag}`],
+    ] as const) {
       ip('-n', ns, 'link', 'set', 'lo', 'up');
       ip('-n', ns, 'link', 'set', dev, 'up');
     }

@@ -41,7 +41,9 @@ async function relayMode(): Promise<void> {
   const { port } = await relay.listenUdp(num('port', 0), '0.0.0.0');
   out({ event: 'listening', port, frameBytes: Math.round(pictures.reduce((s, p) => s + p.length, 0) / pictures.length) });
   await waitGo();
-  const pub = await publish(`udp://127.0.0.1:${port}/cam`, replaySource(pictures, width, height, num('fps', 60), num('frames', 300)), { reconnect: false });
+  const pub = await publish(`udp://127.0.0.1:${port}/cam`, replaySource(pictures, width, height, num('fps', 60), num('frames', 300)), {
+    reconnect: false,
+  });
   await pub.done;
   await new Promise((r) => setTimeout(r, num('linger', 1500)));
   out({ event: 'done', relay: relay.udpStats()[0], viewers: relay.viewers('cam') });
@@ -168,7 +170,16 @@ async function naiveRecv(): Promise<void> {
 }
 
 const mode = process.argv[2];
-const run = mode === 'relay' ? relayMode : mode === 'view' ? viewMode : mode === 'naive-send' ? naiveSend : mode === 'naive-recv' ? naiveRecv : undefined;
+const run =
+  mode === 'relay'
+    ? relayMode
+    : mode === 'view'
+      ? viewMode
+      : mode === 'naive-send'
+        ? naiveSend
+        : mode === 'naive-recv'
+          ? naiveRecv
+          : undefined;
 if (!run) {
   process.stderr.write('usage: udp-peer relay|view|naive-send|naive-recv --key=value ...\n');
   process.exit(2);

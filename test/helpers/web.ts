@@ -36,7 +36,11 @@ export function publishPattern(
   o: { width?: number; height?: number; fps?: number; quality?: number; token?: string } = {},
 ): Promise<Publication> {
   const { token, ...pattern } = o;
-  return publish(`tcp://127.0.0.1:${r.tcpPort}/${stream}`, testPattern({ width: 320, height: 240, fps: 30, ...pattern }), token ? { token } : {});
+  return publish(
+    `tcp://127.0.0.1:${r.tcpPort}/${stream}`,
+    testPattern({ width: 320, height: 240, fps: 30, ...pattern }),
+    token ? { token } : {},
+  );
 }
 
 /** True if `cmd` runs (e.g. `ffmpeg -version`). */
@@ -68,7 +72,11 @@ export const CHROMIUM_ARGS = [
 ];
 
 /** Runs a child process to its end; resolves with its exit code, stdout and stderr. Killed after `timeoutMs`. */
-export function run(cmd: string, args: string[], timeoutMs = 60_000): { child: ChildProcess; done: Promise<{ code: number | null; stdout: string; stderr: string }> } {
+export function run(
+  cmd: string,
+  args: string[],
+  timeoutMs = 60_000,
+): { child: ChildProcess; done: Promise<{ code: number | null; stdout: string; stderr: string }> } {
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -121,7 +129,15 @@ export async function wsClient(base: string, hello?: HelloBody, path = '/ws'): P
         const started = Date.now();
         const check = (): void => {
           if (pred(c)) return resolve();
-          if (Date.now() - started > timeoutMs) return reject(new Error(`condition not met within ${timeoutMs} ms; got ${c.messages.map((m) => m.type).slice(-10).join(',')}`));
+          if (Date.now() - started > timeoutMs)
+            return reject(
+              new Error(
+                `condition not met within ${timeoutMs} ms; got ${c.messages
+                  .map((m) => m.type)
+                  .slice(-10)
+                  .join(',')}`,
+              ),
+            );
           setTimeout(check, 20);
         };
         check();
@@ -133,7 +149,8 @@ export async function wsClient(base: string, hello?: HelloBody, path = '/ws'): P
     if (!isBinary) return;
     const m = decodeMessage(Buffer.from(data));
     if (m.type === 'frame') c.frames++;
-    else if (m.type === 'ping') c.send({ type: 'pong', body: { id: m.body.id, t0: m.body.t0, t1: Date.now() * 1000, t2: Date.now() * 1000 } });
+    else if (m.type === 'ping')
+      c.send({ type: 'pong', body: { id: m.body.id, t0: m.body.t0, t1: Date.now() * 1000, t2: Date.now() * 1000 } });
     if (m.type !== 'frame' || c.messages.length < 64) c.messages.push(m);
     if (c.messages.length > 256) c.messages.splice(0, 128);
   });
@@ -147,7 +164,11 @@ export async function wsClient(base: string, hello?: HelloBody, path = '/ws'): P
 }
 
 /** Reads an MJPEG response with raw http and counts JPEG parts (bounded); resolves when `parts` arrived or the response ended. */
-export function readMjpeg(url: string, parts: number, timeoutMs = 15_000): Promise<{ status: number; contentType: string; jpegs: Buffer[]; body: string }> {
+export function readMjpeg(
+  url: string,
+  parts: number,
+  timeoutMs = 15_000,
+): Promise<{ status: number; contentType: string; jpegs: Buffer[]; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.get(url, (res) => {
       const boundary = boundaryFromContentType(res.headers['content-type']);
@@ -182,7 +203,11 @@ export function readMjpeg(url: string, parts: number, timeoutMs = 15_000): Promi
 }
 
 /** GET (or another method) with a small body; resolves with status, headers and body. */
-export function request(url: string, options: http.RequestOptions = {}, body?: Buffer | string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+export function request(
+  url: string,
+  options: http.RequestOptions = {},
+  body?: Buffer | string,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, options, (res) => {
       const chunks: Buffer[] = [];

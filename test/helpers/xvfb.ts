@@ -2,7 +2,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { which } from './procs.js';
 
 /** Why screen tests must skip, or false. */
-export const noXvfb: string | false = which('Xvfb') && which('xsetroot') ? false : 'Xvfb or xsetroot is not installed (apt install xvfb x11-xserver-utils)';
+export const noXvfb: string | false =
+  which('Xvfb') && which('xsetroot') ? false : 'Xvfb or xsetroot is not installed (apt install xvfb x11-xserver-utils)';
 
 /** A private X display; `display` is like ":42". */
 export interface Xvfb {
@@ -14,7 +15,9 @@ export interface Xvfb {
 
 /** Starts Xvfb on a free display number (it picks one and tells us through -displayfd). */
 export function startXvfb(width = 320, height = 240): Promise<Xvfb> {
-  const child = spawn('Xvfb', ['-displayfd', '3', '-screen', '0', `${width}x${height}x24`, '-nolisten', 'tcp', '-noreset'], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+  const child = spawn('Xvfb', ['-displayfd', '3', '-screen', '0', `${width}x${height}x24`, '-nolisten', 'tcp', '-noreset'], {
+    stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+  });
   const exited = new Promise<void>((r) => child.once('close', () => r()));
   let err = '';
   child.stderr?.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-4000)));

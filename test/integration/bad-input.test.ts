@@ -50,21 +50,45 @@ const badPeers: BadPeer[] = [
     },
   },
   { name: 'an HTTP request', code: ErrorCodes.BAD_MAGIC, act: (p) => p.send(Buffer.from('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')) },
-  { name: 'wrong magic on a good hello', code: ErrorCodes.BAD_MAGIC, act: (p) => p.send(Buffer.concat([Buffer.from('WF'), goodHello.subarray(2)])) },
-  { name: 'protocol version 2', code: ErrorCodes.BAD_VERSION, act: (p) => p.send(Buffer.concat([goodHello.subarray(0, 2), Buffer.from([2]), goodHello.subarray(3)])) },
+  {
+    name: 'wrong magic on a good hello',
+    code: ErrorCodes.BAD_MAGIC,
+    act: (p) => p.send(Buffer.concat([Buffer.from('WF'), goodHello.subarray(2)])),
+  },
+  {
+    name: 'protocol version 2',
+    code: ErrorCodes.BAD_VERSION,
+    act: (p) => p.send(Buffer.concat([goodHello.subarray(0, 2), Buffer.from([2]), goodHello.subarray(3)])),
+  },
   { name: 'a header declaring a 1 GiB frame', code: ErrorCodes.FRAME_TOO_LARGE, act: (p) => p.send(header(1, 0x10, 32, 2 ** 30)) },
   { name: 'a header declaring a 1 GiB hello', code: ErrorCodes.CONTROL_TOO_LARGE, act: (p) => p.send(header(1, 0x01, 12, 2 ** 30)) },
   { name: 'an unknown message type', code: ErrorCodes.BAD_HEADER, act: (p) => p.send(header(1, 0x42, 12, 2)) },
   { name: 'a hello that never comes', code: ErrorCodes.HANDSHAKE_TIMEOUT, act: () => undefined },
   { name: 'half a hello, then silence', code: ErrorCodes.HANDSHAKE_TIMEOUT, act: (p) => p.send(goodHello.subarray(0, 20)) },
   { name: 'a frame before hello', code: ErrorCodes.UNEXPECTED_MESSAGE, act: (p) => p.send(encodeFrame(sampleFrame(1, 100))) },
-  { name: 'a ping before hello', code: ErrorCodes.UNEXPECTED_MESSAGE, act: (p) => p.send(encodeControl({ type: 'ping', body: { id: 1, t0: 1 } })) },
+  {
+    name: 'a ping before hello',
+    code: ErrorCodes.UNEXPECTED_MESSAGE,
+    act: (p) => p.send(encodeControl({ type: 'ping', body: { id: 1, t0: 1 } })),
+  },
   { name: 'invalid hello JSON', code: ErrorCodes.BAD_MESSAGE, act: (p) => p.send(rawControl('hello', '{"role":"view","stream":')) },
-  { name: 'a hello with a bad stream name', code: ErrorCodes.BAD_MESSAGE, act: (p) => p.hello({ role: 'view', stream: '../etc', token: TOKEN }) },
-  { name: 'a hello with role "chat"', code: ErrorCodes.BAD_MESSAGE, act: (p) => p.send(rawControl('hello', `{"role":"chat","stream":"${STREAM}"}`)) },
+  {
+    name: 'a hello with a bad stream name',
+    code: ErrorCodes.BAD_MESSAGE,
+    act: (p) => p.hello({ role: 'view', stream: '../etc', token: TOKEN }),
+  },
+  {
+    name: 'a hello with role "chat"',
+    code: ErrorCodes.BAD_MESSAGE,
+    act: (p) => p.send(rawControl('hello', `{"role":"chat","stream":"${STREAM}"}`)),
+  },
   { name: 'a wrong token', code: ErrorCodes.UNAUTHORIZED, act: (p) => p.hello({ role: 'view', stream: STREAM, token: 'guess' }) },
   { name: 'no token', code: ErrorCodes.UNAUTHORIZED, act: (p) => p.hello({ role: 'publish', stream: STREAM }) },
-  { name: 'a second publisher on the live stream', code: ErrorCodes.STREAM_BUSY, act: (p) => p.hello({ role: 'publish', stream: STREAM, token: TOKEN }) },
+  {
+    name: 'a second publisher on the live stream',
+    code: ErrorCodes.STREAM_BUSY,
+    act: (p) => p.hello({ role: 'publish', stream: STREAM, token: TOKEN }),
+  },
   {
     name: 'a viewer that sends a frame after its welcome',
     code: ErrorCodes.UNEXPECTED_MESSAGE,
@@ -105,7 +129,10 @@ async function runBadPeer(port: number, bad: BadPeer, open: Set<RawPeer>): Promi
     await peer.closed;
     assert.equal(peer.parseError, undefined, `${bad.name}: the relay sent valid protocol`);
     const last = peer.messages.at(-1);
-    assert.ok(last?.type === 'error', `${bad.name}: last message is an error (got ${peer.messages.map((m) => m.type).join(', ') || 'nothing'})`);
+    assert.ok(
+      last?.type === 'error',
+      `${bad.name}: last message is an error (got ${peer.messages.map((m) => m.type).join(', ') || 'nothing'})`,
+    );
     assert.equal(last.body.code, bad.code, `${bad.name}: error code`);
     assert.equal(peer.messages.filter((m) => m.type === 'error').length, 1, `${bad.name}: exactly one error`);
   } finally {

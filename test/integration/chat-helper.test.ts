@@ -22,7 +22,10 @@ describe('chat(): two-way video through a relay', () => {
     const fromBob = countFrames(alice.incoming);
     const fromAlice = countFrames(bob.incoming);
     for (let i = 0; i < 5; i++) {
-      assert.equal(await alice.outgoing.send({ data: new Uint8Array(16 * 16 * 3).fill(i * 40), width: 16, height: 16, format: 'rgb' }), true);
+      assert.equal(
+        await alice.outgoing.send({ data: new Uint8Array(16 * 16 * 3).fill(i * 40), width: 16, height: 16, format: 'rgb' }),
+        true,
+      );
       await until(() => fromAlice.count() === i + 1, `alice's frame ${i + 1}`);
     }
     await until(() => fromBob.count() >= 5, "bob's frames");

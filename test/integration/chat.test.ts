@@ -14,7 +14,7 @@ const lines = (out: string): ChatLine[] =>
     .map((l) => JSON.parse(l) as ChatLine);
 
 describe('framewire chat: two-way video, one command on each side', { timeout: 60_000 }, () => {
-  it('each side receives the other\'s picture; a third caller is refused; both exit 0', async () => {
+  it("each side receives the other's picture; a third caller is refused; both exit 0", async () => {
     const a = cli(['chat', '--listen', '127.0.0.1:0', '--size', '320x240', '--token', 'pw', '--json', '--duration', '7']);
     try {
       const port = (await waitForOutput(a.stdout, /listening on tcp=127\.0\.0\.1:(\d+)/))[1] as string;
@@ -31,13 +31,13 @@ describe('framewire chat: two-way video, one command on each side', { timeout: 6
       const bl = lines(b.stdout());
       const bLast = bl.at(-2) as ChatLine; // the last whole second
       assert.deepEqual([bLast.sent.width, bLast.sent.height], [160, 120]);
-      assert.deepEqual([bLast.received.width, bLast.received.height], [320, 240], 'the caller sees the listener\'s picture');
+      assert.deepEqual([bLast.received.width, bLast.received.height], [320, 240], "the caller sees the listener's picture");
       assert.ok(bLast.received.fps >= 20, `caller received ${bLast.received.fps} fps`);
       assert.equal((bl.at(-1) as ChatLine).received.framesLost, 0);
       const ax = await a.exited;
       assert.equal(ax.code, 0, a.stderr());
       const heard = lines(a.stdout()).filter((l) => l.received.width === 160 && l.received.fps >= 20);
-      assert.ok(heard.length >= 2, 'the listener saw the caller\'s picture for at least two whole seconds');
+      assert.ok(heard.length >= 2, "the listener saw the caller's picture for at least two whole seconds");
       assert.ok(heard.every((l) => l.sent.width === 320));
     } finally {
       a.child.kill('SIGKILL');

@@ -14,12 +14,24 @@ describe('framewire CLI', () => {
     const view = run(['view', url, '--json', '--duration', '3']);
     const { code } = await view.exited;
     assert.equal(code, 0, view.stderr());
-    const lines = view.stdout().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = view
+      .stdout()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.ok(lines.length >= 3, `one JSON object a second, got ${lines.length}`);
     for (const key of ['fps', 'kbps', 'latencyP50Ms', 'latencyP95Ms', 'framesReceived', 'framesLost', 'framesSkipped', 'width', 'height']) {
       assert.ok(key in (lines[0] as object), `missing ${key}`);
     }
-    type Line = { fps: number; kbps: number; width: number; height: number; latencyP50Ms: number; framesReceived: number; framesLost: number };
+    type Line = {
+      fps: number;
+      kbps: number;
+      width: number;
+      height: number;
+      latencyP50Ms: number;
+      framesReceived: number;
+      framesLost: number;
+    };
     const mid = lines[1] as Line;
     assert.equal(mid.width, 320);
     assert.equal(mid.height, 240);

@@ -14,7 +14,7 @@ async function relay(options: Parameters<typeof startRelay>[0] = {}): ReturnType
 }
 
 describe('typed events on the relay, a publication and a subscription', () => {
-  it("the relay says when a stream goes live and stops; a throwing relay listener disturbs nothing", async () => {
+  it('the relay says when a stream goes live and stops; a throwing relay listener disturbs nothing', async () => {
     const { relay: r, url } = await relay();
     const live: string[] = [];
     const listenerErrors: string[] = [];
@@ -69,7 +69,10 @@ describe('typed events on the relay, a publication and a subscription', () => {
     sub.on('error', (e) => errors.push(e));
     sub.on('close', () => closed++);
     await assert.rejects(sub.ready, (e) => isFramewireError(e, 'FW_UNAUTHORIZED'));
-    assert.deepEqual(errors.map((e) => e.code), ['FW_UNAUTHORIZED']);
+    assert.deepEqual(
+      errors.map((e) => e.code),
+      ['FW_UNAUTHORIZED'],
+    );
     assert.equal(closed, 1);
   });
 

@@ -36,7 +36,9 @@ function rssOf(pid: number): number {
 
 /** A JPEG of 16x16 pixels whose SOF marker claims `w`×`h` (a decompression bomb when w×h is huge). */
 async function lyingJpeg(w: number, h: number): Promise<Buffer> {
-  const jpeg = await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 200, g: 20, b: 20 } } }).jpeg().toBuffer();
+  const jpeg = await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 200, g: 20, b: 20 } } })
+    .jpeg()
+    .toBuffer();
   for (let i = 2; i + 9 < jpeg.length; ) {
     const code = jpeg[i + 1] as number;
     const len = jpeg.readUInt16BE(i + 2);
@@ -76,43 +78,65 @@ describe('a hostile peer cannot crash or starve the relay (issue: hardening)', {
           a.send({ type: 'hello', body: { role: 'publish', stream: `atk${i}` } });
           await a.waitFor('welcome');
           // Announce a 16 MiB frame, then trickle 12 MiB of it (64 KiB every 25 ms) and stop.
-          const header = Buffer.from(encodeFrameHeader({ seq: 0, captureUs: 0, width: 64, height: 48, codec: 'jpeg', key: true, data: Buffer.alloc(0) }));
+          const header = Buffer.from(
+            encodeFrameHeader({ seq: 0, captureUs: 0, width: 64, height: 48, codec: 'jpeg', key: true, data: Buffer.alloc(0) }),
+          );
           header.writeUInt32BE(16 * 1024 * 1024, 8);
           a.socket.write(header);
           const chunk = Buffer.alloc(64 * 1024, 0x55);
           for (let sent = 0; sent < 12 * 1024 * 1024 && !a.socket.destroyed; sent += chunk.length) {
-            if (!a.socket.write(chunk)) await new Promise<void>((r) => { a.socket.once('drain', r); a.socket.once('close', r); });
+            if (!a.socket.write(chunk))
+              await new Promise<void>((r) => {
+                a.socket.once('drain', r);
+                a.socket.once('close', r);
+              });
             await new Promise((r) => setTimeout(r, 25));
           }
         }),
       );
       // Let the relay read what is still in flight: until every overload it counted has reached its attacker.
-      const overloadedNow = (): number => attackers.filter((a) => a.messages.some((x) => x.type === 'error' && x.body.code === 'FW_OVERLOADED')).length;
-      await until(async () => {
-        const h = (await (await fetch(`http://127.0.0.1:${http}/api/health`)).json()) as { memory: { overloads: number } };
-        return h.memory.overloads > 0 && overloadedNow() === h.memory.overloads;
-      }, 'the overloaded attackers to get their FW_OVERLOADED', 30_000);
+      const overloadedNow = (): number =>
+        attackers.filter((a) => a.messages.some((x) => x.type === 'error' && x.body.code === 'FW_OVERLOADED')).length;
+      await until(
+        async () => {
+          const h = (await (await fetch(`http://127.0.0.1:${http}/api/health`)).json()) as { memory: { overloads: number } };
+          return h.memory.overloads > 0 && overloadedNow() === h.memory.overloads;
+        },
+        'the overloaded attackers to get their FW_OVERLOADED',
+        30_000,
+      );
       const seconds = (Date.now() - t0) / 1000;
       const fps = (healthy.count() - n0) / seconds;
       clearInterval(sampler);
       const overloaded = attackers.filter((a) => a.messages.some((x) => x.type === 'error' && x.body.code === 'FW_OVERLOADED'));
-      const health = (await (await fetch(`http://127.0.0.1:${http}/api/health`)).json()) as { memory: { usedBytes: number; overloads: number; totalBytes: number } };
+      const health = (await (await fetch(`http://127.0.0.1:${http}/api/health`)).json()) as {
+        memory: { usedBytes: number; overloads: number; totalBytes: number };
+      };
 
-      t.diagnostic(`relay RSS ${(rssBefore / 1e6).toFixed(0)} → peak ${(rssMax / 1e6).toFixed(0)} MB (budget ${budgetMiB} MiB); ${overloaded.length} of 50 attackers got FW_OVERLOADED; healthy viewer ${fps.toFixed(1)} fps over ${seconds.toFixed(1)} s`);
+      t.diagnostic(
+        `relay RSS ${(rssBefore / 1e6).toFixed(0)} → peak ${(rssMax / 1e6).toFixed(0)} MB (budget ${budgetMiB} MiB); ${overloaded.length} of 50 attackers got FW_OVERLOADED; healthy viewer ${fps.toFixed(1)} fps over ${seconds.toFixed(1)} s`,
+      );
       assert.ok(overloaded.length > 0, 'the biggest holders were closed with FW_OVERLOADED');
       assert.ok(overloaded.length < 50, `not everyone was closed (${overloaded.length} of 50)`);
       assert.ok(health.memory.overloads >= overloaded.length, `health counts the overloads (${health.memory.overloads})`);
       assert.ok(health.memory.usedBytes <= health.memory.totalBytes, 'what is held stays within the budget');
-      assert.ok(rssMax < budgetMiB * 1024 * 1024 + 100e6, `relay RSS peaked at ${(rssMax / 1e6).toFixed(0)} MB (budget ${budgetMiB} MiB + 100 MB allowed; ${(rssBefore / 1e6).toFixed(0)} MB before)`);
+      assert.ok(
+        rssMax < budgetMiB * 1024 * 1024 + 100e6,
+        `relay RSS peaked at ${(rssMax / 1e6).toFixed(0)} MB (budget ${budgetMiB} MiB + 100 MB allowed; ${(rssBefore / 1e6).toFixed(0)} MB before)`,
+      );
       assert.ok(fps >= 27, `the healthy viewer got ${fps.toFixed(1)} fps during the attack (${seconds.toFixed(1)} s)`);
 
       for (const a of attackers) a.close();
       await Promise.all(attackers.map((a) => a.closed));
       let afterHealth = { memory: { usedBytes: -1, holders: -1 } };
-      await until(async () => {
-        afterHealth = (await (await fetch(`http://127.0.0.1:${http}/api/health`)).json()) as typeof afterHealth;
-        return afterHealth.memory.usedBytes === 0 && afterHealth.memory.holders === 0;
-      }, 'the relay to release what the attackers held', 10_000).catch(() => undefined);
+      await until(
+        async () => {
+          afterHealth = (await (await fetch(`http://127.0.0.1:${http}/api/health`)).json()) as typeof afterHealth;
+          return afterHealth.memory.usedBytes === 0 && afterHealth.memory.holders === 0;
+        },
+        'the relay to release what the attackers held',
+        10_000,
+      ).catch(() => undefined);
       assert.equal(afterHealth.memory.usedBytes, 0, 'every held byte is released when the attackers go');
       assert.equal(afterHealth.memory.holders, 0, 'and the budget forgets every attacker');
       sub.close();
@@ -130,7 +154,11 @@ describe('a hostile peer cannot crash or starve the relay (issue: hardening)', {
     });
 
     /** Publishes the bomb until `settled` resolves (the relay has dealt with it) or rejects (the publisher was refused). */
-    async function attempt(relay: Relay, port: number, settled: (pub: Publication) => Promise<unknown>): Promise<{ rssDelta: number; error: unknown; viewerFrames: number }> {
+    async function attempt(
+      relay: Relay,
+      port: number,
+      settled: (pub: Publication) => Promise<unknown>,
+    ): Promise<{ rssDelta: number; error: unknown; viewerFrames: number }> {
       const url = `tcp://127.0.0.1:${port}/bomb`;
       const viewer = subscribe(url, { width: 320 });
       const got = countFrames(viewer);
@@ -181,7 +209,7 @@ describe('a hostile peer cannot crash or starve the relay (issue: hardening)', {
     });
   });
 
-  describe('publishers\' frames are checked on every transport', () => {
+  describe("publishers' frames are checked on every transport", () => {
     let relay: Relay;
     let tcp: number;
     let http: number;
@@ -199,7 +227,11 @@ describe('a hostile peer cannot crash or starve the relay (issue: hardening)', {
       ['a 64x48 JPEG header claiming 65535x65535', (seq) => ({ ...fakeFrame(seq), width: 65535, height: 65535 })],
       ['a 64x48 JPEG whose header says 640x480', (seq) => ({ ...fakeFrame(seq), width: 640, height: 480 })],
     ];
-    for (const [scheme, port] of [['tcp', () => tcp], ['ws', () => http], ['udp', () => udp]] as const) {
+    for (const [scheme, port] of [
+      ['tcp', () => tcp],
+      ['ws', () => http],
+      ['udp', () => udp],
+    ] as const) {
       for (const [what, make] of cases) {
         it(`${scheme}: ${what} → FW_BAD_FRAME after 3, no viewer sees one`, async () => {
           const name = `bad-${scheme}-${what.length}`;
@@ -263,7 +295,9 @@ describe('a hostile peer cannot crash or starve the relay (issue: hardening)', {
   it('frames before the hello, or from a viewer, are refused as soon as their header arrives', async () => {
     const relay = createRelay();
     const { port } = await relay.listenTcp(0);
-    const header = Buffer.from(encodeFrameHeader({ seq: 0, captureUs: 0, width: 64, height: 48, codec: 'jpeg', key: true, data: Buffer.alloc(0) }));
+    const header = Buffer.from(
+      encodeFrameHeader({ seq: 0, captureUs: 0, width: 64, height: 48, codec: 'jpeg', key: true, data: Buffer.alloc(0) }),
+    );
     header.writeUInt32BE(16 * 1024 * 1024, 8);
     const early = await RawClient.connect(port);
     early.socket.write(header);
@@ -299,14 +333,17 @@ describe('a hostile peer cannot crash or starve the relay (issue: hardening)', {
     await v.ready;
     p.ws.send(big);
     await until(() => got.count() === 1, 'the 1 MB frame at the viewer');
-    assert.ok(relay.budget.info().peakBytes >= 512 * 1024, `the half-received message was on the books (peak ${relay.budget.info().peakBytes})`);
+    assert.ok(
+      relay.budget.info().peakBytes >= 512 * 1024,
+      `the half-received message was on the books (peak ${relay.budget.info().peakBytes})`,
+    );
     assert.equal(relay.budget.info().usedBytes, 0, 'and off them once whole');
     v.close();
     p.close();
     await relay.close();
   });
 
-  it('over UDP: a viewer\'s fragments are dropped unread; a publisher\'s reassembly is charged to the budget', async () => {
+  it("over UDP: a viewer's fragments are dropped unread; a publisher's reassembly is charged to the budget", async () => {
     const relay = createRelay();
     const { port } = await relay.listenUdp(0);
     const viewer = await connectUdp({ host: '127.0.0.1', port });
@@ -316,7 +353,7 @@ describe('a hostile peer cannot crash or starve the relay (issue: hardening)', {
     await until(() => seen.includes('welcome'), 'the welcome');
     const f = fakeFrame(1, 200_000);
     viewer.send({ type: 'frame', frame: f });
-    await until(() => (relay.udpStats()[0]?.totals.fragmentsRefused ?? 0) > 100, 'the relay to drop the viewer\'s fragments');
+    await until(() => (relay.udpStats()[0]?.totals.fragmentsRefused ?? 0) > 100, "the relay to drop the viewer's fragments");
     assert.equal(relay.budget.info().peakBytes, 0, 'nothing of them was held');
     viewer.destroy();
     // A publisher's frame being reassembled is on the books, and off them once whole.
@@ -324,7 +361,7 @@ describe('a hostile peer cannot crash or starve the relay (issue: hardening)', {
     const pubSeen: string[] = [];
     pub.on('message', (m) => pubSeen.push(m.type));
     pub.send({ type: 'hello', body: { role: 'publish', stream: 'u' } });
-    await until(() => pubSeen.includes('welcome'), 'the publisher\'s welcome');
+    await until(() => pubSeen.includes('welcome'), "the publisher's welcome");
     pub.send({ type: 'frame', frame: f });
     await until(() => relay.streams().some((s) => s.name === 'u' && s.framesIn === 1), 'the frame through');
     assert.ok(relay.budget.info().peakBytes >= 200_000, `peak ${relay.budget.info().peakBytes}`);
@@ -341,7 +378,9 @@ describe('a hostile peer cannot crash or starve the relay (issue: hardening)', {
     await viewer.ready;
     const p = await RawClient.connect(port);
     const f = fakeFrame(1);
-    p.socket.write(Buffer.concat([encodeControl({ type: 'hello', body: { role: 'publish', stream: 'pipe' } }), encodeFrameHeader(f), f.data]));
+    p.socket.write(
+      Buffer.concat([encodeControl({ type: 'hello', body: { role: 'publish', stream: 'pipe' } }), encodeFrameHeader(f), f.data]),
+    );
     await until(() => got.count() === 1, 'the pipelined frame');
     p.close();
     viewer.close();
@@ -362,7 +401,7 @@ describe('a hostile peer cannot crash or starve the relay (issue: hardening)', {
     await relay.close();
   });
 
-  it('FW_STREAM_BUSY does not tell the current publisher\'s address', async () => {
+  it("FW_STREAM_BUSY does not tell the current publisher's address", async () => {
     const relay = createRelay();
     const { port } = await relay.listenTcp(0);
     const first = await RawClient.connect(port);
@@ -415,22 +454,37 @@ describe('connections that are not sessions yet are bounded too', () => {
     const { port } = await relay.listenHttp(0);
     const { createConnection } = await import('node:net');
     const sockets = await Promise.all(
-      Array.from({ length: 300 }, () => new Promise<import('node:net').Socket>((resolve) => {
-        const s = createConnection(port, '127.0.0.1', () => resolve(s));
-        s.on('error', () => undefined);
-      })),
+      Array.from(
+        { length: 300 },
+        () =>
+          new Promise<import('node:net').Socket>((resolve) => {
+            const s = createConnection(port, '127.0.0.1', () => resolve(s));
+            s.on('error', () => undefined);
+          }),
+      ),
     );
-    const closed = await Promise.all(sockets.map((s) => new Promise<boolean>((resolve) => {
-      const t = setTimeout(() => resolve(false), 1500);
-      s.once('close', () => { clearTimeout(t); resolve(true); });
-    })));
+    const closed = await Promise.all(
+      sockets.map(
+        (s) =>
+          new Promise<boolean>((resolve) => {
+            const t = setTimeout(() => resolve(false), 1500);
+            s.once('close', () => {
+              clearTimeout(t);
+              resolve(true);
+            });
+          }),
+      ),
+    );
     const dropped = closed.filter(Boolean).length;
     assert.ok(dropped >= 300 - 260 && dropped <= 300 - 256, `${dropped} of 300 idle sockets dropped`);
     for (const s of sockets) s.destroy();
     // Once the server has seen them go, a new request is served: retried until then (a dropped one fails).
     let status = 0;
     await until(async () => {
-      status = await fetch(`http://127.0.0.1:${port}/api/streams`).then((r) => r.status, () => 0);
+      status = await fetch(`http://127.0.0.1:${port}/api/streams`).then(
+        (r) => r.status,
+        () => 0,
+      );
       return status !== 0;
     }, 'a request to be served once the idle sockets are gone');
     assert.equal(status, 200);

@@ -139,7 +139,13 @@ function errorOf(res: RawResponse): { code: string; message: string } {
  * `bytesPerSecond` (Infinity: as fast as the socket takes them), stopping
  * early when the socket closes or `stop()` says so.
  */
-async function paced(s: net.Socket, body: Buffer, chunk: number, bytesPerSecond: number, stop: () => boolean = () => false): Promise<number> {
+async function paced(
+  s: net.Socket,
+  body: Buffer,
+  chunk: number,
+  bytesPerSecond: number,
+  stop: () => boolean = () => false,
+): Promise<number> {
   const t0 = performance.now();
   let off = 0;
   while (off < body.length && !s.destroyed && s.writable && !stop()) {
@@ -149,10 +155,11 @@ async function paced(s: net.Socket, body: Buffer, chunk: number, bytesPerSecond:
       full = !s.write(body.subarray(off, off + chunk));
       off += chunk;
     }
-    if (full) await new Promise<void>((r) => {
-      s.once('drain', r);
-      s.once('close', r);
-    });
+    if (full)
+      await new Promise<void>((r) => {
+        s.once('drain', r);
+        s.once('close', r);
+      });
     else await new Promise((r) => setTimeout(r, 1));
   }
   return Math.min(off, body.length);
@@ -181,10 +188,18 @@ describe('HTTP attacks on the relay; a healthy 720p30 viewer keeps its frames', 
     // The default frame limit (16 MiB) lets the 8 MB part through; 5 waiting viewers per address at most.
     r = await startTestRelay({ maxWaitingPerAddress: 5 });
     pub = cli(['publish', `tcp://127.0.0.1:${r.tcpPort}/cam`, '--size', '1280x720', '--fps', '30']);
-    await until(() => r.relay.streams().some((s) => s.name === 'cam' && s.live), () => `no live publisher; its stderr: ${pub.stderr()}`);
+    await until(
+      () => r.relay.streams().some((s) => s.name === 'cam' && s.live),
+      () => `no live publisher; its stderr: ${pub.stderr()}`,
+    );
     viewer = await SeqViewer.connect(r.tcpPort, 'cam');
-    await until(() => viewer.frames >= 10, () => `viewer got ${viewer.frames} frames`);
-    jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#c60' } }).jpeg().toBuffer();
+    await until(
+      () => viewer.frames >= 10,
+      () => `viewer got ${viewer.frames} frames`,
+    );
+    jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#c60' } })
+      .jpeg()
+      .toBuffer();
   });
   after(async () => {
     viewer?.close();
@@ -211,7 +226,9 @@ describe('HTTP attacks on the relay; a healthy 720p30 viewer keeps its frames', 
     );
     const sent = viewer.lastSeq - m.lastSeq;
     const got = viewer.frames - m.frames;
-    process.stdout.write(`# ${what} (${ms.toFixed(0)} ms): the viewer got ${got} of ${sent} frames sent (${((100 * got) / sent).toFixed(0)} %)\n`);
+    process.stdout.write(
+      `# ${what} (${ms.toFixed(0)} ms): the viewer got ${got} of ${sent} frames sent (${((100 * got) / sent).toFixed(0)} %)\n`,
+    );
     assert.ok(got >= 0.9 * sent, `${what}: the viewer got ${got} of the ${sent} frames the publisher sent meanwhile`);
     assert.ok(r.relay.streams().find((s) => s.name === 'cam')?.live, 'the publisher is still live');
     return result;
@@ -226,14 +243,24 @@ describe('HTTP attacks on the relay; a healthy 720p30 viewer keeps its frames', 
    * when an answer starts to arrive (as a careful client does); resolves with
    * the answer and how many body bytes were sent.
    */
-  const upload = async (port: number, name: string, body: Buffer, rate: number, head = uploadHead(name, body.length)): Promise<RawResponse & { sent: number }> => {
+  const upload = async (
+    port: number,
+    name: string,
+    body: Buffer,
+    rate: number,
+    head = uploadHead(name, body.length),
+  ): Promise<RawResponse & { sent: number }> => {
     let answered = false;
     let sent = 0;
-    const res = await rawExchange(port, async (s) => {
-      s.on('data', () => (answered = true));
-      s.write(head);
-      sent = await paced(s, body, 4096, rate, () => answered);
-    }, 240_000);
+    const res = await rawExchange(
+      port,
+      async (s) => {
+        s.on('data', () => (answered = true));
+        s.write(head);
+        sent = await paced(s, body, 4096, rate, () => answered);
+      },
+      240_000,
+    );
     return { ...res, sent };
   };
 
@@ -248,7 +275,10 @@ describe('HTTP attacks on the relay; a healthy 720p30 viewer keeps its frames', 
       // The upload's buffered part was charged to the memory budget as it grew.
       const health = r.relay.health();
       assert.ok(health.memory.peakBytes >= 7 * MiB, `budget peak ${health.memory.peakBytes}`);
-      await until(() => !r.relay.streams().some((s) => s.name === 'big'), () => 'the finished upload left its stream entry');
+      await until(
+        () => !r.relay.streams().some((s) => s.name === 'big'),
+        () => 'the finished upload left its stream entry',
+      );
     });
 
     it("the relay's event loop stays free: an in-process 30 fps publisher keeps its pace during an 8 MB upload at 2 MB/s", async () => {
@@ -258,7 +288,10 @@ describe('HTTP attacks on the relay; a healthy 720p30 viewer keeps its frames', 
       const local = await publishPattern(r, 'local', { width: 320, height: 240, fps: 30 });
       const localViewer = await SeqViewer.connect(r.tcpPort, 'local');
       try {
-        await until(() => localViewer.frames >= 10, () => `local viewer got ${localViewer.frames} frames`);
+        await until(
+          () => localViewer.frames >= 10,
+          () => `local viewer got ${localViewer.frames} frames`,
+        );
         const clock = viewer.mark();
         const before = localViewer.frames;
         const body = paddedJpegBody(8 * 1000 * 1000, 0x2d);
@@ -278,7 +311,9 @@ describe('HTTP attacks on the relay; a healthy 720p30 viewer keeps its frames', 
 
     it('as fast as the socket takes them: the same, and the relay answers later requests', async () => {
       const body = paddedJpegBody(8 * 1000 * 1000, 0x2d); // "-----": almost a delimiter, everywhere
-      const res = await whileWatched('8 MB length-less part of "-" bytes, unpaced 4 KB writes', () => upload(r.httpPort, 'big2', body, Infinity));
+      const res = await whileWatched('8 MB length-less part of "-" bytes, unpaced 4 KB writes', () =>
+        upload(r.httpPort, 'big2', body, Infinity),
+      );
       assert.equal(res.status, 200, res.body);
       assert.deepEqual(JSON.parse(res.body), { stream: 'ended', frames: 1 });
       assert.equal((await request(`${r.base}/api/streams`)).status, 200);
@@ -300,7 +335,10 @@ describe('HTTP attacks on the relay; a healthy 720p30 viewer keeps its frames', 
         assert.equal(res.status, 413, res.body);
         assert.equal(errorOf(res).code, 'FW_FRAME_TOO_LARGE');
         assert.ok(res.sent < body.length, 'the relay answered before the whole body was sent');
-        await until(() => limited.relay.clientCount === 0, () => `${limited.relay.clientCount} clients left`);
+        await until(
+          () => limited.relay.clientCount === 0,
+          () => `${limited.relay.clientCount} clients left`,
+        );
       } finally {
         await limited.close();
       }
@@ -339,7 +377,9 @@ describe('HTTP attacks on the relay; a healthy 720p30 viewer keeps its frames', 
 
   describe('requests Node cannot parse get a JSON error, not a silent close', () => {
     const headers100 = (): string =>
-      'GET /api/streams HTTP/1.1\r\nHost: relay\r\n' + Array.from({ length: 100 }, (_, i) => `X-Pad-${i}: ${'h'.repeat(1024)}\r\n`).join('') + '\r\n';
+      'GET /api/streams HTTP/1.1\r\nHost: relay\r\n' +
+      Array.from({ length: 100 }, (_, i) => `X-Pad-${i}: ${'h'.repeat(1024)}\r\n`).join('') +
+      '\r\n';
     const cases: { name: string; status: number; send: (s: net.Socket) => void | Promise<void> }[] = [
       { name: '100 headers of 1 KB, one write', status: 431, send: (s) => void s.write(headers100()) },
       {
@@ -361,12 +401,14 @@ describe('HTTP attacks on the relay; a healthy 720p30 viewer keeps its frames', 
       {
         name: 'Content-Length and Transfer-Encoding: chunked',
         status: 400,
-        send: (s) => void s.write('POST /streams/x HTTP/1.1\r\nHost: relay\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'),
+        send: (s) =>
+          void s.write('POST /streams/x HTTP/1.1\r\nHost: relay\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'),
       },
       {
         name: 'Transfer-Encoding: chunked then Content-Length',
         status: 400,
-        send: (s) => void s.write('POST /streams/x HTTP/1.1\r\nHost: relay\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n'),
+        send: (s) =>
+          void s.write('POST /streams/x HTTP/1.1\r\nHost: relay\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n'),
       },
       { name: 'a garbage request line', status: 400, send: (s) => void s.write('\x16\x03\x01 not http at all\r\n\r\n') },
       { name: 'a header with no colon', status: 400, send: (s) => void s.write('GET / HTTP/1.1\r\nHost relay\r\n\r\n') },
@@ -441,11 +483,13 @@ describe('HTTP attacks on the relay; a healthy 720p30 viewer keeps its frames', 
     });
 
     it('a WebSocket upgrade to /<10,000 characters> → 404 FW_NOT_FOUND, short', async () => {
-      const res = await rawExchange(r.httpPort, (s) =>
-        void s.write(
-          `GET /${long} HTTP/1.1\r\nHost: relay\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-            `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-        ),
+      const res = await rawExchange(
+        r.httpPort,
+        (s) =>
+          void s.write(
+            `GET /${long} HTTP/1.1\r\nHost: relay\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+              `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+          ),
       );
       assert.equal(res.status, 404);
       assert.equal(errorOf(res).code, 'FW_NOT_FOUND');
@@ -459,7 +503,11 @@ describe('HTTP attacks on the relay; a healthy 720p30 viewer keeps its frames', 
       const pct = await request(`${r.base}/streams/%E0${long}.mjpg`);
       assert.equal(pct.status, 400);
       cut(pct.body.toString());
-      const boundary = await request(`${r.base}/streams/up`, { method: 'POST', headers: { 'Content-Type': `multipart/x-mixed-replace; boundary=${long}` } }, 'x');
+      const boundary = await request(
+        `${r.base}/streams/up`,
+        { method: 'POST', headers: { 'Content-Type': `multipart/x-mixed-replace; boundary=${long}` } },
+        'x',
+      );
       assert.equal(boundary.status, 400);
       assert.equal(JSON.parse(boundary.body.toString()).error.code, 'FW_BAD_MESSAGE');
       cut(boundary.body.toString());
@@ -498,14 +546,21 @@ describe('HTTP attacks on the relay; a healthy 720p30 viewer keeps its frames', 
           assert.equal(w.status, 200, w.body());
           waiting.push(w);
         }
-        await until(() => r.relay.health().waitingViewers === 5, () => `${r.relay.health().waitingViewers} waiting`);
+        await until(
+          () => r.relay.health().waitingViewers === 5,
+          () => `${r.relay.health().waitingViewers} waiting`,
+        );
         const sixth = await waitingClient('made-up-5');
         assert.equal(sixth.status, 503);
         await sixth.closed;
         assert.equal(JSON.parse(sixth.body()).error.code, 'FW_TOO_MANY_CLIENTS');
         assert.ok(!r.relay.streams().some((s) => s.name === 'made-up-5'), 'a refused viewer leaves no stream entry');
         assert.deepEqual(
-          r.relay.streams().map((s) => s.name).filter((n) => n.startsWith('made-up-')).sort(),
+          r.relay
+            .streams()
+            .map((s) => s.name)
+            .filter((n) => n.startsWith('made-up-'))
+            .sort(),
           ['made-up-0', 'made-up-1', 'made-up-2', 'made-up-3', 'made-up-4'],
         );
 
@@ -513,8 +568,14 @@ describe('HTTP attacks on the relay; a healthy 720p30 viewer keeps its frames', 
         const fresh = await publishPattern(r, 'fresh', { width: 160, height: 120, fps: 10 });
         const waitedFor = await publishPattern(r, 'made-up-0', { width: 160, height: 120, fps: 10 });
         try {
-          await until(() => r.relay.streams().some((s) => s.name === 'fresh' && s.live), () => 'the new stream is not live');
-          await until(() => r.relay.health().waitingViewers === 4, () => `${r.relay.health().waitingViewers} waiting`);
+          await until(
+            () => r.relay.streams().some((s) => s.name === 'fresh' && s.live),
+            () => 'the new stream is not live',
+          );
+          await until(
+            () => r.relay.health().waitingViewers === 4,
+            () => `${r.relay.health().waitingViewers} waiting`,
+          );
           const another = await waitingClient('made-up-6');
           assert.equal(another.status, 200, another.body());
           waiting.push(another);
@@ -526,9 +587,16 @@ describe('HTTP attacks on the relay; a healthy 720p30 viewer keeps its frames', 
         for (const w of waiting) w.req.destroy();
         await until(
           () => !r.relay.streams().some((s) => s.name.startsWith('made-up-') || s.name === 'fresh'),
-          () => `entries left: ${r.relay.streams().map((s) => s.name).join(', ')}`,
+          () =>
+            `entries left: ${r.relay
+              .streams()
+              .map((s) => s.name)
+              .join(', ')}`,
         );
-        await until(() => r.relay.health().waitingViewers === 0, () => `${r.relay.health().waitingViewers} waiting`);
+        await until(
+          () => r.relay.health().waitingViewers === 0,
+          () => `${r.relay.health().waitingViewers} waiting`,
+        );
       });
     });
   });
@@ -539,7 +607,17 @@ describe('HTTP attacks on the relay; a healthy 720p30 viewer keeps its frames', 
       assert.equal(res.status, 200);
       assert.match(String(res.headers['content-type']), /^application\/json/);
       const h = JSON.parse(res.body.toString()) as RelayHealth;
-      for (const k of ['clients', 'streams', 'liveStreams', 'waitingViewers', 'badFrames', 'badPublishers', 'decodesRefused', 'ackTimeouts', 'rssBytes'] as const) {
+      for (const k of [
+        'clients',
+        'streams',
+        'liveStreams',
+        'waitingViewers',
+        'badFrames',
+        'badPublishers',
+        'decodesRefused',
+        'ackTimeouts',
+        'rssBytes',
+      ] as const) {
         assert.equal(typeof h[k], 'number', k);
       }
       for (const k of ['totalBytes', 'perPeerBytes', 'usedBytes', 'peakBytes', 'holders', 'overloads', 'decodesRefused'] as const) {

@@ -11,7 +11,11 @@ function errorCode(c: WsTestClient): string | undefined {
 
 function multipart(boundary: string, parts: Buffer[]): Buffer {
   return Buffer.concat([
-    ...parts.flatMap((p) => [Buffer.from(`--${boundary}\r\nContent-Type: image/jpeg\r\nContent-Length: ${p.length}\r\n\r\n`), p, Buffer.from('\r\n')]),
+    ...parts.flatMap((p) => [
+      Buffer.from(`--${boundary}\r\nContent-Type: image/jpeg\r\nContent-Length: ${p.length}\r\n\r\n`),
+      p,
+      Buffer.from('\r\n'),
+    ]),
     Buffer.from(`--${boundary}--\r\n`),
   ]);
 }
@@ -90,7 +94,11 @@ describe('bad input over HTTP and WebSocket closes only the offender', { timeout
   });
 
   it('ingest body whose part is not a JPEG → 415 FW_NOT_JPEG; a good one → 200 with its frame count', async () => {
-    const bad = await request(`${r.base}/streams/up`, { method: 'PUT', headers: { 'Content-Type': 'multipart/x-mixed-replace; boundary=b' } }, multipart('b', [jpeg, Buffer.from('GIF89a not a jpeg')]));
+    const bad = await request(
+      `${r.base}/streams/up`,
+      { method: 'PUT', headers: { 'Content-Type': 'multipart/x-mixed-replace; boundary=b' } },
+      multipart('b', [jpeg, Buffer.from('GIF89a not a jpeg')]),
+    );
     assert.equal(bad.status, 415);
     assert.equal(JSON.parse(bad.body.toString()).error.code, 'FW_NOT_JPEG');
     const notMultipart = await request(`${r.base}/streams/up`, { method: 'POST', headers: { 'Content-Type': 'image/jpeg' } }, jpeg);
@@ -136,7 +144,10 @@ describe('a stalled MJPEG upload', () => {
   it('is closed by the idle timeout once its body stops sending', async () => {
     const r = await startTestRelay({ idleTimeoutMs: 1500 });
     try {
-      const jpeg = (await (await import('sharp')).default({ create: { width: 32, height: 24, channels: 3, background: '#08f' } }).jpeg().toBuffer());
+      const jpeg = await (await import('sharp'))
+        .default({ create: { width: 32, height: 24, channels: 3, background: '#08f' } })
+        .jpeg()
+        .toBuffer();
       const url = new URL(`${r.base}/streams/stalled`);
       const net = await import('node:net');
       const sock = net.connect(Number(url.port), url.hostname);
@@ -144,8 +155,14 @@ describe('a stalled MJPEG upload', () => {
       let reply = '';
       sock.on('data', (d: Buffer) => (reply += d.toString('latin1')));
       sock.on('error', () => undefined);
-      sock.write(`POST /streams/stalled HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/x-mixed-replace;boundary=b\r\nTransfer-Encoding: chunked\r\n\r\n`);
-      const part = Buffer.concat([Buffer.from(`--b\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\n\r\n`), jpeg, Buffer.from('\r\n')]);
+      sock.write(
+        `POST /streams/stalled HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/x-mixed-replace;boundary=b\r\nTransfer-Encoding: chunked\r\n\r\n`,
+      );
+      const part = Buffer.concat([
+        Buffer.from(`--b\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\n\r\n`),
+        jpeg,
+        Buffer.from('\r\n'),
+      ]);
       sock.write(`${part.length.toString(16)}\r\n`);
       sock.write(part);
       sock.write('\r\n');

@@ -20,7 +20,11 @@ describe('interop with third-party clients', { timeout: 120_000 }, () => {
   });
 
   it('ffmpeg reads /streams/NAME.mjpg and decodes at least 60 frames', { skip: noFfmpeg }, async () => {
-    const { done } = run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-i', `${r.base}/streams/cam.mjpg`, '-frames:v', '60', '-f', 'framemd5', '-'], 30_000);
+    const { done } = run(
+      'ffmpeg',
+      ['-hide_banner', '-loglevel', 'error', '-i', `${r.base}/streams/cam.mjpg`, '-frames:v', '60', '-f', 'framemd5', '-'],
+      30_000,
+    );
     const res = await done;
     assert.equal(res.code, 0, res.stderr);
     const frames = res.stdout.split('\n').filter((l) => l && !l.startsWith('#'));
@@ -33,8 +37,27 @@ describe('interop with third-party clients', { timeout: 120_000 }, () => {
     await sub.ready;
     const { done } = run(
       'ffmpeg',
-      ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=30', '-t', '4',
-        '-pix_fmt', 'yuvj420p', '-c:v', 'mjpeg', '-q:v', '5', '-f', 'mpjpeg', `${r.base}/streams/ff`],
+      [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-re',
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=size=320x240:rate=30',
+        '-t',
+        '4',
+        '-pix_fmt',
+        'yuvj420p',
+        '-c:v',
+        'mjpeg',
+        '-q:v',
+        '5',
+        '-f',
+        'mpjpeg',
+        `${r.base}/streams/ff`,
+      ],
       30_000,
     );
     let frames = 0;

@@ -25,7 +25,18 @@ describe('relay HTTP port', { timeout: 60_000 }, () => {
     const res = await request(`${r.base}/api/streams`);
     assert.equal(res.status, 200);
     assert.match(String(res.headers['content-type']), /application\/json/);
-    const body = JSON.parse(res.body.toString()) as { streams: { name: string; live: boolean; width: number; height: number; fps: number; kbps: number; viewers: number; uptimeS: number }[] };
+    const body = JSON.parse(res.body.toString()) as {
+      streams: {
+        name: string;
+        live: boolean;
+        width: number;
+        height: number;
+        fps: number;
+        kbps: number;
+        viewers: number;
+        uptimeS: number;
+      }[];
+    };
     const cam = body.streams.find((s) => s.name === 'cam');
     assert.ok(cam?.live);
     assert.equal(cam.width, 320);
@@ -68,7 +79,14 @@ describe('relay HTTP port', { timeout: 60_000 }, () => {
       assert.equal(res.status, 200, p);
     }
     assert.match(String((await request(`${r.base}/assets/view.js`)).headers['content-type']), /javascript/);
-    for (const p of ['/../package.json', '/..%2f..%2fpackage.json', '/assets/..%2f..%2f..%2fpackage.json', '/%2e%2e/%2e%2e/src/index.ts', '/.hidden', '/assets/%00x']) {
+    for (const p of [
+      '/../package.json',
+      '/..%2f..%2fpackage.json',
+      '/assets/..%2f..%2f..%2fpackage.json',
+      '/%2e%2e/%2e%2e/src/index.ts',
+      '/.hidden',
+      '/assets/%00x',
+    ]) {
       const res = await rawGet(r.httpPort, p);
       assert.match(res, /^HTTP\/1\.1 404/, `${p}: ${res.slice(0, 40)}`);
       assert.match(res, /FW_NOT_FOUND/);
@@ -121,7 +139,11 @@ describe('relay HTTP port with --token', { timeout: 30_000 }, () => {
     assert.equal((await request(`${r.base}/streams/cam.jpg?token=s3cret`)).status, 200);
     const ok = await readMjpeg(`${r.base}/streams/cam.mjpg?token=s3cret`, 3);
     assert.equal(ok.jpegs.length, 3);
-    const ingest = await request(`${r.base}/streams/up`, { method: 'POST', headers: { 'Content-Type': 'multipart/x-mixed-replace;boundary=x' } }, '--x\r\n\r\n');
+    const ingest = await request(
+      `${r.base}/streams/up`,
+      { method: 'POST', headers: { 'Content-Type': 'multipart/x-mixed-replace;boundary=x' } },
+      '--x\r\n\r\n',
+    );
     assert.equal(ingest.status, 401);
 
     const noToken = await wsClient(r.base, { role: 'view', stream: 'cam' });

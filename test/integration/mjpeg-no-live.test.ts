@@ -6,7 +6,11 @@ import { jpegSize } from '../../src/codec/jpeg.js';
 import { publishPattern, startTestRelay, type TestRelay } from '../helpers/web.js';
 
 /** An MJPEG client that keeps every part (bounded) and lets the test wait for the next one that matches. */
-function mjpegClient(url: string): { parts: MultipartPart[]; next(match: (p: MultipartPart) => boolean, ms?: number): Promise<MultipartPart>; close(): void } {
+function mjpegClient(url: string): {
+  parts: MultipartPart[];
+  next(match: (p: MultipartPart) => boolean, ms?: number): Promise<MultipartPart>;
+  close(): void;
+} {
   const parts: MultipartPart[] = [];
   const waiters = new Set<() => void>();
   const req = http.get(url, (res) => {

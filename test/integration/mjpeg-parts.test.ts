@@ -52,20 +52,32 @@ describe('MJPEG parts', { timeout: 30_000 }, () => {
     }
   });
 
-  it('in: an upload\'s JPEG parts reach a native viewer byte for byte, and the uploader hears how many', async () => {
+  it("in: an upload's JPEG parts reach a native viewer byte for byte, and the uploader hears how many", async () => {
     const viewer = await RawClient.connect(r.tcpPort);
     viewer.send({ type: 'hello', body: { role: 'view', stream: 'up' } });
     await viewer.waitFor('welcome');
     const jpegs = [1, 2, 3].map((i) => fakeFrame(i, 2000 + i).data);
     const body = Buffer.concat([
-      ...jpegs.flatMap((j) => [Buffer.from(`--b\r\nContent-Type: image/jpeg\r\nContent-Length: ${j.length}\r\n\r\n`), j, Buffer.from('\r\n')]),
+      ...jpegs.flatMap((j) => [
+        Buffer.from(`--b\r\nContent-Type: image/jpeg\r\nContent-Length: ${j.length}\r\n\r\n`),
+        j,
+        Buffer.from('\r\n'),
+      ]),
       Buffer.from('--b--\r\n'),
     ]);
-    const res = await request(`${r.base}/streams/up`, { method: 'POST', headers: { 'Content-Type': 'multipart/x-mixed-replace;boundary=b' } }, body);
+    const res = await request(
+      `${r.base}/streams/up`,
+      { method: 'POST', headers: { 'Content-Type': 'multipart/x-mixed-replace;boundary=b' } },
+      body,
+    );
     assert.equal(res.status, 200);
     assert.deepEqual(JSON.parse(res.body.toString()), { stream: 'ended', frames: 3 });
     await until(() => viewer.frames().length === 3, 'three frames at the viewer');
-    assert.deepEqual(viewer.frames().map((f) => f.seq), [0, 1, 2], 'seq +1 per part');
+    assert.deepEqual(
+      viewer.frames().map((f) => f.seq),
+      [0, 1, 2],
+      'seq +1 per part',
+    );
     for (const [i, f] of viewer.frames().entries()) assert.ok(Buffer.from(f.data).equals(jpegs[i] as Buffer), `frame ${i}`);
     viewer.close();
   });

@@ -34,12 +34,20 @@ describe('examples/push-frames.mjs: publish(url) + send() of 300 raw RGB frames'
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     assert.equal(code, 0, err);
-    const sent = JSON.parse(out.trim().split('\n').at(-1) as string) as { framesReceived: number; framesNotSent: number; framesReplaced: number };
+    const sent = JSON.parse(out.trim().split('\n').at(-1) as string) as {
+      framesReceived: number;
+      framesNotSent: number;
+      framesReplaced: number;
+    };
     // Each send() was awaited (paced to the link): all 300 went out.
     assert.deepEqual([sent.framesReceived, sent.framesNotSent, sent.framesReplaced], [300, 0, 0]);
 
     assert.equal((await view.exited).code, 0, view.stderr());
-    const lines = view.stdout().trim().split('\n').map((l) => JSON.parse(l) as ViewLine);
+    const lines = view
+      .stdout()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as ViewLine);
     const final = lines.at(-1) as ViewLine;
     assert.equal(final.final, true);
     assert.equal(final.framesLost, 0);

@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { createRelay, isFramewireError, publish, subscribe, type EncodedFrame, type PushPublication, type Relay, type Subscription } from '../../src/index.js';
+import {
+  createRelay,
+  isFramewireError,
+  publish,
+  subscribe,
+  type EncodedFrame,
+  type PushPublication,
+  type Relay,
+  type Subscription,
+} from '../../src/index.js';
 import { startRelay, until } from '../helpers/relay.js';
 
 const relays: Relay[] = [];
@@ -43,7 +52,9 @@ describe('publish(url) without a source: send() what your code makes', () => {
     const url = (await relayUrl())('raw');
     const { sub, got } = await watch(url);
     const pub = await publish(url);
-    const jpeg = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#39f' } }).jpeg().toBuffer();
+    const jpeg = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#39f' } })
+      .jpeg()
+      .toBuffer();
     const inputs = [
       { data: rgbImage(64, 48, 1), width: 64, height: 48, format: 'rgb' as const },
       { data: rgbImage(64, 48, 2), width: 64, height: 48, format: 'bgr' as const },
@@ -55,13 +66,25 @@ describe('publish(url) without a source: send() what your code makes', () => {
       assert.equal(await pub.send(input), true);
       await until(() => got.length === i + 1, `frame ${i + 1}`);
     }
-    assert.deepEqual(got.map((f) => [f.width, f.height, f.codec]), [[64, 48, 'jpeg'], [64, 48, 'jpeg'], [32, 16, 'jpeg'], [20, 10, 'jpeg'], [40, 30, 'jpeg']]);
+    assert.deepEqual(
+      got.map((f) => [f.width, f.height, f.codec]),
+      [
+        [64, 48, 'jpeg'],
+        [64, 48, 'jpeg'],
+        [32, 16, 'jpeg'],
+        [20, 10, 'jpeg'],
+        [40, 30, 'jpeg'],
+      ],
+    );
     for (const f of got.slice(0, 4)) {
       const meta = await sharp(f.data).metadata();
       assert.deepEqual([meta.format, meta.width, meta.height], ['jpeg', f.width, f.height]);
     }
     assert.ok(Buffer.from((got[4] as EncodedFrame).data).equals(jpeg), 'the JPEG arrives byte for byte');
-    assert.deepEqual(got.map((f) => f.seq), [0, 1, 2, 3, 4]);
+    assert.deepEqual(
+      got.map((f) => f.seq),
+      [0, 1, 2, 3, 4],
+    );
     const s = pub.stats();
     assert.deepEqual([s.framesReceived, s.framesNotSent, s.framesReplaced], [5, 0, 0]);
     pub.close();
@@ -73,7 +96,9 @@ describe('publish(url) without a source: send() what your code makes', () => {
     const url = (await relayUrl())('burst');
     const { sub, got } = await watch(url);
     const pub = await publish(url, { quality: 60 });
-    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => pub.send({ data: rgbImage(320, 240, i), width: 320, height: 240, format: 'rgb' })));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => pub.send({ data: rgbImage(320, 240, i), width: 320, height: 240, format: 'rgb' })),
+    );
     const s = pub.stats();
     const sent = results.filter(Boolean).length;
     assert.equal(s.framesReceived, sent);
@@ -106,8 +131,14 @@ describe('publish(url) without a source: send() what your code makes', () => {
     await assert.rejects(publish(url, { quality: 0 }), (e) => isFramewireError(e, 'FW_BAD_OPTION'));
     await assert.rejects(publish(url, { width: 12.5 }), (e) => isFramewireError(e, 'FW_BAD_OPTION'));
     const pub = await publish(url);
-    assert.throws(() => pub.send(new Uint8Array([1, 2, 3, 4])), (e) => isFramewireError(e, 'FW_NOT_JPEG'));
-    assert.throws(() => pub.send({ data: new Uint8Array(10), width: 2, height: 2, format: 'rgb' }), (e) => isFramewireError(e, 'FW_BAD_FRAME'));
+    assert.throws(
+      () => pub.send(new Uint8Array([1, 2, 3, 4])),
+      (e) => isFramewireError(e, 'FW_NOT_JPEG'),
+    );
+    assert.throws(
+      () => pub.send({ data: new Uint8Array(10), width: 2, height: 2, format: 'rgb' }),
+      (e) => isFramewireError(e, 'FW_BAD_FRAME'),
+    );
     // Refused input does not disturb the publication.
     assert.equal(await pub.send({ data: new Uint8Array(12), width: 2, height: 2, format: 'rgb' }), true);
     let closes = 0;
@@ -115,7 +146,10 @@ describe('publish(url) without a source: send() what your code makes', () => {
     pub.close();
     pub.close();
     assert.equal(closes, 1);
-    assert.throws(() => pub.send({ data: new Uint8Array(12), width: 2, height: 2, format: 'rgb' }), (e) => isFramewireError(e, 'FW_CONNECTION_CLOSED'));
+    assert.throws(
+      () => pub.send({ data: new Uint8Array(12), width: 2, height: 2, format: 'rgb' }),
+      (e) => isFramewireError(e, 'FW_CONNECTION_CLOSED'),
+    );
     await pub.done;
   });
 

@@ -57,7 +57,9 @@ describe('Python example reader (docs/protocol.md)', { skip: noPython }, () => {
   before(async () => {
     relay = createRelay({ token: 'py-token' });
     port = (await relay.listenTcp(0)).port;
-    pub = await publish(`tcp://127.0.0.1:${port}/cam?token=py-token`, testPattern({ width: 160, height: 120, fps: 30 }), { reconnect: false });
+    pub = await publish(`tcp://127.0.0.1:${port}/cam?token=py-token`, testPattern({ width: 160, height: 120, fps: 30 }), {
+      reconnect: false,
+    });
   });
 
   after(async () => {

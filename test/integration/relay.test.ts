@@ -45,8 +45,13 @@ describe('relay over TCP', () => {
     );
     await pub.done;
     for (const frames of got) {
-      assert.deepEqual(frames.map((f) => f.seq), Array.from({ length: 40 }, (_, k) => k));
-      frames.forEach((f, k) => assert.ok(Buffer.from(f.data).equals((got[0] as EncodedFrame[])[k]?.data as Uint8Array), `frame ${k} differs`));
+      assert.deepEqual(
+        frames.map((f) => f.seq),
+        Array.from({ length: 40 }, (_, k) => k),
+      );
+      frames.forEach((f, k) =>
+        assert.ok(Buffer.from(f.data).equals((got[0] as EncodedFrame[])[k]?.data as Uint8Array), `frame ${k} differs`),
+      );
       assert.equal(frames[0]?.width, 320);
       assert.equal(frames[0]?.height, 240);
     }
@@ -82,7 +87,9 @@ describe('relay over TCP', () => {
     const sub = subscribe(url('bye'), { reconnect: false, onDisconnect: (reason) => reasons.push(reason) });
     await sub.ready;
     const pubReasons: string[] = [];
-    const pub = await publish(url('bye'), testPattern({ width: 64, height: 48, fps: 10 }), { onDisconnect: (reason) => pubReasons.push(reason) });
+    const pub = await publish(url('bye'), testPattern({ width: 64, height: 48, fps: 10 }), {
+      onDisconnect: (reason) => pubReasons.push(reason),
+    });
     const gone: string[] = [];
     r.on('disconnect', (e) => gone.push(e.reason));
     pub.close();
@@ -99,9 +106,8 @@ describe('relay over TCP', () => {
   it('refuses a second publisher on a live stream with FW_STREAM_BUSY', async () => {
     const { url, port } = await relay();
     const p1 = await rawPublisher(port, 'busy');
-    await assert.rejects(
-      publish(url('busy'), testPattern({ width: 64, height: 48, fps: 5 })),
-      (e) => isFramewireError(e, 'FW_STREAM_BUSY'),
+    await assert.rejects(publish(url('busy'), testPattern({ width: 64, height: 48, fps: 5 })), (e) =>
+      isFramewireError(e, 'FW_STREAM_BUSY'),
     );
     p1.close();
   });
@@ -130,7 +136,12 @@ describe('relay over TCP', () => {
     const t0 = Date.now() * 1000;
     for (let i = 0; i < 60; i++) pub.sendFrame({ ...fakeFrame(i), captureUs: t0 + Math.round((i * 1e6) / 60) });
     await until(() => full.frames().length === 60, 'all frames at the uncapped viewer');
-    await until(() => (r.viewers('fps')?.find((v) => v.decimated > 0)?.sent ?? 0) + (r.viewers('fps')?.find((v) => v.decimated > 0)?.decimated ?? 0) === 60, 'capped viewer accounted');
+    await until(
+      () =>
+        (r.viewers('fps')?.find((v) => v.decimated > 0)?.sent ?? 0) + (r.viewers('fps')?.find((v) => v.decimated > 0)?.decimated ?? 0) ===
+        60,
+      'capped viewer accounted',
+    );
     const got = capped.frames().map((f) => f.seq);
     assert.ok(got.length >= 9 && got.length <= 11, `10 fps of 60 frames at 60 fps gives about 10, got ${got.length}`);
     const stats = capped.messages.filter((m) => m.type === 'stats').map((m) => (m.type === 'stats' ? m.body : {}));
@@ -181,7 +192,10 @@ describe('relay over TCP', () => {
     }
     for (const g of good) {
       const seqs = g.frames().map((f) => f.seq);
-      assert.deepEqual(seqs, Array.from({ length: total }, (_, k) => k));
+      assert.deepEqual(
+        seqs,
+        Array.from({ length: total }, (_, k) => k),
+      );
       g.frames().forEach((f) => assert.equal(fakeFrameSeq(f.data), f.seq));
     }
     const views = r.viewers('stall') ?? [];

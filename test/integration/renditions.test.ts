@@ -24,7 +24,10 @@ describe('renditions', () => {
   it('serves each requested profile from one decode per frame and one encode per profile, shared by its viewers', async () => {
     const { relay, url } = await startRelay();
     relays.push(relay);
-    const small = [subscribe(url('r'), { width: 640, height: 360, queueSize: 100 }), subscribe(url('r'), { width: 640, height: 360, queueSize: 100 })];
+    const small = [
+      subscribe(url('r'), { width: 640, height: 360, queueSize: 100 }),
+      subscribe(url('r'), { width: 640, height: 360, queueSize: 100 }),
+    ];
     const tiny = subscribe(url('r'), { width: 320, quality: 40, queueSize: 100 });
     const full = subscribe(url('r'), { queueSize: 100 });
     const welcomes = await Promise.all([...small, tiny, full].map((s) => s.ready));

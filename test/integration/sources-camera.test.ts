@@ -6,7 +6,12 @@ import { openSource } from '../../src/sources/open-source.js';
 import { leftoverFfmpeg, noFfmpeg } from '../helpers/procs.js';
 
 const devices = existsSync('/dev') ? readdirSync('/dev').filter((d) => /^video\d+$/.test(d)) : [];
-const noCamera = process.platform !== 'linux' ? `camera capture is only exercised on Linux here (platform ${process.platform}); argument building for every OS is unit-tested` : devices.length === 0 ? 'no v4l2 device (/dev/video*) on this machine: real camera capture NOT tested; argument building for every OS is unit-tested' : false;
+const noCamera =
+  process.platform !== 'linux'
+    ? `camera capture is only exercised on Linux here (platform ${process.platform}); argument building for every OS is unit-tested`
+    : devices.length === 0
+      ? 'no v4l2 device (/dev/video*) on this machine: real camera capture NOT tested; argument building for every OS is unit-tested'
+      : false;
 
 describe('camera source (v4l2)', { timeout: 20_000 }, () => {
   afterEach(async () => assert.deepEqual(await leftoverFfmpeg(), []));
@@ -25,9 +30,15 @@ describe('camera source (v4l2)', { timeout: 20_000 }, () => {
     }
   });
 
-  it('a missing device fails with ffmpeg\'s one-line error (FW_FFMPEG_FAILED)', { skip: noFfmpeg || process.platform !== 'linux' }, async () => {
+  it("a missing device fails with ffmpeg's one-line error (FW_FFMPEG_FAILED)", {
+    skip: noFfmpeg || process.platform !== 'linux',
+  }, async () => {
     const src = openSource('camera:/dev/video-framewire-none') as FfmpegSource;
-    await assert.rejects(src.ready, (e: Error & { code?: string }) => e.code === 'FW_FFMPEG_FAILED' && /No such file or directory/.test(e.message) && !e.message.includes('\n'));
+    await assert.rejects(
+      src.ready,
+      (e: Error & { code?: string }) =>
+        e.code === 'FW_FFMPEG_FAILED' && /No such file or directory/.test(e.message) && !e.message.includes('\n'),
+    );
     await src.exited;
   });
 });

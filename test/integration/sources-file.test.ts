@@ -74,19 +74,28 @@ describe('file source (ffmpeg)', { skip: noFfmpeg }, () => {
     await (src as ReturnType<typeof ffmpegSource>).exited;
   });
 
-  it('a bad file gives ffmpeg\'s error in one line, FW_FFMPEG_FAILED', async () => {
+  it("a bad file gives ffmpeg's error in one line, FW_FFMPEG_FAILED", async () => {
     const junk = path.join(dir, 'junk.mp4');
     writeFileSync(junk, 'this is not a video');
     const src = ffmpegSource({ input: { kind: 'file', path: junk } });
-    await assert.rejects(collect(src), (e) => isFramewireError(e, 'FW_FFMPEG_FAILED') && !e.message.includes('\n') && /Invalid data/.test(e.message));
+    await assert.rejects(
+      collect(src),
+      (e) => isFramewireError(e, 'FW_FFMPEG_FAILED') && !e.message.includes('\n') && /Invalid data/.test(e.message),
+    );
     await assert.rejects(src.ready, (e) => isFramewireError(e, 'FW_FFMPEG_FAILED'));
     await src.exited;
     assert.ok(src.pid !== undefined && !alive(src.pid));
   });
 
   it('a missing file or ffmpeg is refused up front', () => {
-    assert.throws(() => openSource(path.join(dir, 'nope.mp4')), (e) => isFramewireError(e, 'FW_BAD_OPTION'));
-    assert.throws(() => openSource(clip, { env: { PATH: '/nonexistent' } }), (e) => isFramewireError(e, 'FW_FFMPEG_NOT_FOUND'));
+    assert.throws(
+      () => openSource(path.join(dir, 'nope.mp4')),
+      (e) => isFramewireError(e, 'FW_BAD_OPTION'),
+    );
+    assert.throws(
+      () => openSource(clip, { env: { PATH: '/nonexistent' } }),
+      (e) => isFramewireError(e, 'FW_FFMPEG_NOT_FOUND'),
+    );
   });
 
   it('a slow reader of a file loses no frame (ffmpeg is paused, not dropped)', async () => {

@@ -11,7 +11,9 @@ import { createRelay, publish, testPattern } from '../../src/index.js';
 import { freePort, leftoverFfmpeg, noFfmpeg, own, type Owned } from '../helpers/procs.js';
 
 async function jpeg(shade: number): Promise<Buffer> {
-  return sharp({ create: { width: 64, height: 48, channels: 3, background: { r: shade, g: 0, b: 0 } } }).jpeg().toBuffer();
+  return sharp({ create: { width: 64, height: 48, channels: 3, background: { r: shade, g: 0, b: 0 } } })
+    .jpeg()
+    .toBuffer();
 }
 
 /** Takes `n` frames, or fails after `ms`. */
@@ -32,7 +34,10 @@ async function take(src: IpCameraSource, n: number, ms = 8000): Promise<EncodedF
 }
 
 /** A tiny MJPEG server like the phone apps: optional basic auth, multipart or single JPEG. */
-function tinyServer(pictures: Buffer[], opts: { auth?: string; single?: boolean; withLength?: boolean } = {}): Promise<{ url: string; requests: () => number; close(): Promise<void> }> {
+function tinyServer(
+  pictures: Buffer[],
+  opts: { auth?: string; single?: boolean; withLength?: boolean } = {},
+): Promise<{ url: string; requests: () => number; close(): Promise<void> }> {
   let requests = 0;
   const timers = new Set<NodeJS.Timeout>();
   const server = http.createServer((req, res) => {
@@ -79,8 +84,23 @@ const servers: { name: string; skip: string | false; start(port: number): Owned 
     skip: noFfmpeg,
     start: (port) =>
       own(process.env.FFMPEG_PATH || 'ffmpeg', [
-        '-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=20',
-        '-c:v', 'mjpeg', '-q:v', '5', '-f', 'mpjpeg', '-listen', '1', `http://127.0.0.1:${port}/`,
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-re',
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=size=320x240:rate=20',
+        '-c:v',
+        'mjpeg',
+        '-q:v',
+        '5',
+        '-f',
+        'mpjpeg',
+        '-listen',
+        '1',
+        `http://127.0.0.1:${port}/`,
       ]),
   },
 ];
@@ -96,7 +116,11 @@ describe('IP webcam source (HTTP MJPEG)', { timeout: 30_000 }, () => {
       const src = openSource(url);
       const frames = await take(src as IpCameraSource, 4);
       src.close();
-      for (const f of frames) assert.ok(pics.some((p) => p.equals(f.data)), 'the JPEG bytes are the server\'s');
+      for (const f of frames)
+        assert.ok(
+          pics.some((p) => p.equals(f.data)),
+          "the JPEG bytes are the server's",
+        );
       assert.deepEqual([frames[0]?.width, frames[0]?.height], [64, 48]);
       assert.deepEqual(src.info, { width: 64, height: 48, fps: 30 });
     } finally {
@@ -158,11 +182,19 @@ describe('IP webcam source (HTTP MJPEG)', { timeout: 30_000 }, () => {
       const tcp = await relay.listenTcp(0, '127.0.0.1');
       await relay.listenHttp(port, '127.0.0.1');
       const pub = await publish(`tcp://127.0.0.1:${tcp.port}/cam`, testPattern({ width: 160, height: 120, fps: 30 }));
-      return { close: async () => { pub.close(); await relay.close('test over'); } };
+      return {
+        close: async () => {
+          pub.close();
+          await relay.close('test over');
+        },
+      };
     };
     let r = await startRelay();
     const reasons: string[] = [];
-    const src = ipCameraSource(`http://127.0.0.1:${port}/streams/cam.mjpg`, { backoffMs: { initial: 100, max: 400 }, onDisconnect: (x) => reasons.push(x) });
+    const src = ipCameraSource(`http://127.0.0.1:${port}/streams/cam.mjpg`, {
+      backoffMs: { initial: 100, max: 400 },
+      onDisconnect: (x) => reasons.push(x),
+    });
     try {
       const first = await take(src, 5);
       assert.deepEqual([first[0]?.width, first[0]?.height], [160, 120]);
@@ -186,7 +218,10 @@ describe('IP webcam source (HTTP MJPEG)', { timeout: 30_000 }, () => {
       const reasons: string[] = [];
       // ffmpeg takes a moment to listen (longer on a loaded machine), and a source
       // whose first connect is refused fails for good: start sources until one connects.
-      let src = ipCameraSource(`http://127.0.0.1:${port}/`, { backoffMs: { initial: 100, max: 400 }, onDisconnect: (r) => reasons.push(r) });
+      let src = ipCameraSource(`http://127.0.0.1:${port}/`, {
+        backoffMs: { initial: 100, max: 400 },
+        onDisconnect: (r) => reasons.push(r),
+      });
       for (let attempt = 0; ; attempt++) {
         try {
           await src.ready;
@@ -195,7 +230,10 @@ describe('IP webcam source (HTTP MJPEG)', { timeout: 30_000 }, () => {
           src.close();
           if (attempt >= 40 || !/ECONNREFUSED/.test(String(err))) throw err;
           await new Promise((r) => setTimeout(r, 250));
-          src = ipCameraSource(`http://127.0.0.1:${port}/`, { backoffMs: { initial: 100, max: 400 }, onDisconnect: (r) => reasons.push(r) });
+          src = ipCameraSource(`http://127.0.0.1:${port}/`, {
+            backoffMs: { initial: 100, max: 400 },
+            onDisconnect: (r) => reasons.push(r),
+          });
         }
       }
       try {

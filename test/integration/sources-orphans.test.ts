@@ -9,9 +9,13 @@ const parentScript = fileURLToPath(new URL('../helpers/ffmpeg-parent.js', import
 const live = { kind: 'args' as const, args: ['-re', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=30'] };
 
 /** Starts the helper parent; resolves with it and the pid of the ffmpeg it started. */
-function startParent(mode: string): Promise<{ parent: ReturnType<typeof spawn>; ffmpeg: number; exit: Promise<{ code: number | null; signal: string | null }> }> {
+function startParent(
+  mode: string,
+): Promise<{ parent: ReturnType<typeof spawn>; ffmpeg: number; exit: Promise<{ code: number | null; signal: string | null }> }> {
   const parent = spawn(process.execPath, [parentScript, mode], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exit = new Promise<{ code: number | null; signal: string | null }>((r) => parent.once('close', (code, signal) => r({ code, signal })));
+  const exit = new Promise<{ code: number | null; signal: string | null }>((r) =>
+    parent.once('close', (code, signal) => r({ code, signal })),
+  );
   return new Promise((resolve, reject) => {
     let out = '';
     parent.stderr?.resume();

@@ -10,7 +10,8 @@ import { startRtspServer } from '../helpers/rtsp-server.js';
 
 const PYTHON = '/usr/bin/python3';
 const GST_SERVER = fileURLToPath(new URL('../../../test/fixtures/gst_rtsp_server.py', import.meta.url));
-const GST_CHECK = "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import Gst, GstRtspServer; Gst.init(None); assert Gst.ElementFactory.find('x264enc')";
+const GST_CHECK =
+  "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import Gst, GstRtspServer; Gst.init(None); assert Gst.ElementFactory.find('x264enc')";
 const noGst: string | false =
   spawnSync(PYTHON, ['-c', GST_CHECK], { stdio: 'ignore', timeout: 20_000 }).status === 0
     ? false
@@ -60,7 +61,10 @@ describe('RTSP source (ffmpeg RTSP client, H.264 from ffmpeg over RTP/TCP)', { s
           if (frames.length === 15) break;
         }
         assert.ok(frames.every((f) => f.width === 320 && f.height === 240 && f.data[0] === 0xff && f.data[1] === 0xd8));
-        assert.ok(frames.some((f, i) => i > 0 && !Buffer.from(f.data).equals((frames[i - 1] as EncodedFrame).data)), 'the picture moves');
+        assert.ok(
+          frames.some((f, i) => i > 0 && !Buffer.from(f.data).equals((frames[i - 1] as EncodedFrame).data)),
+          'the picture moves',
+        );
       } finally {
         src.close();
         await src.exited;
@@ -72,9 +76,12 @@ describe('RTSP source (ffmpeg RTSP client, H.264 from ffmpeg over RTP/TCP)', { s
     }
   });
 
-  it('a dead RTSP address fails with ffmpeg\'s one-line error', async () => {
+  it("a dead RTSP address fails with ffmpeg's one-line error", async () => {
     const src = openSource('rtsp://127.0.0.1:1/none') as FfmpegSource;
-    await assert.rejects(src.ready, (e: Error & { code?: string }) => e.code === 'FW_FFMPEG_FAILED' && /Connection refused/i.test(e.message) && !e.message.includes('\n'));
+    await assert.rejects(
+      src.ready,
+      (e: Error & { code?: string }) => e.code === 'FW_FFMPEG_FAILED' && /Connection refused/i.test(e.message) && !e.message.includes('\n'),
+    );
     await src.exited;
   });
 });

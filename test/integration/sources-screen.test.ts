@@ -87,7 +87,11 @@ describe('screen source (x11grab on Xvfb) through the relay', { skip: noFfmpeg |
 
   it('the CLI publishes the screen; SIGINT stops it and its ffmpeg', async () => {
     x.fill('#00c000');
-    const p = spawn(process.execPath, [cli, 'publish', `tcp://127.0.0.1:${port}/cli`, '--source', `screen:${x.display}`, '--size', '160x120', '--fps', '10'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn(
+      process.execPath,
+      [cli, 'publish', `tcp://127.0.0.1:${port}/cli`, '--source', `screen:${x.display}`, '--size', '160x120', '--fps', '10'],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let err = '';
     p.stderr?.on('data', (c: Buffer) => (err += c.toString()));
     const exit = new Promise<number | null>((r) => p.once('close', (code) => r(code)));

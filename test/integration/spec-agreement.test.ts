@@ -38,14 +38,19 @@ async function raw(port: number, role: 'publish' | 'view', stream: string, param
 
 /** A real 64×48 JPEG (decodes), as frame `seq`. */
 async function realFrame(seq: number): Promise<EncodedFrame> {
-  const data = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: seq * 10, g: 0, b: 0 } } }).jpeg().toBuffer();
+  const data = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: seq * 10, g: 0, b: 0 } } })
+    .jpeg()
+    .toBuffer();
   return { seq, captureUs: nowUs(), width: 64, height: 48, codec: 'jpeg', key: true, data };
 }
 
 /** Waits until `client` has received frames with exactly these seqs. */
 async function framesSeen(client: RawClient, seqs: number[]): Promise<void> {
   await until(() => client.frames().length >= seqs.length, `frames ${seqs.join(',')}`);
-  assert.deepEqual(client.frames().map((f) => f.seq), seqs);
+  assert.deepEqual(
+    client.frames().map((f) => f.seq),
+    seqs,
+  );
 }
 
 /** The last stats message a raw client received. */
@@ -70,7 +75,10 @@ describe('frames missing but not lost on the wire', () => {
     assert.equal(lastStats(viewer).framesDroppedByPublisher, 3);
     assert.equal(lastStats(viewer).framesSkipped, 0);
     // The subscription acks, so the relay may skip one of the frames sent back to back (latest-frame-wins): counted apart too.
-    await until(() => sub.stats().framesReceived + sub.stats().framesSkipped === seqs.length, 'the subscription to get or be told of every frame');
+    await until(
+      () => sub.stats().framesReceived + sub.stats().framesSkipped === seqs.length,
+      'the subscription to get or be told of every frame',
+    );
     const s = sub.stats();
     assert.equal(s.framesDroppedByPublisher, 3);
     assert.equal(s.framesLost, 0, 'nothing was lost on the wire');
@@ -121,7 +129,13 @@ describe('frames missing but not lost on the wire', () => {
     await until(() => notDecodable() === 2, 'frame 2 to fail its decode');
     pub.sendFrame(frames[3] as EncodedFrame);
     await reading;
-    assert.deepEqual(got.map((f) => [f.seq, f.width, f.height]), [[0, 32, 24], [3, 32, 24]]);
+    assert.deepEqual(
+      got.map((f) => [f.seq, f.width, f.height]),
+      [
+        [0, 32, 24],
+        [3, 32, 24],
+      ],
+    );
     const s = sub.stats();
     assert.equal(s.framesNotDecodable, 2);
     assert.equal(s.framesSkipped, 0);
@@ -157,7 +171,10 @@ describe('what the spec says the relay refuses or ignores', () => {
     assert.equal(pong.body.id, 7);
     pub.sendFrame(fakeFrame(0));
     await framesSeen(viewer, [0]);
-    assert.equal(viewer.messages.some((m) => m.type === 'error'), false);
+    assert.equal(
+      viewer.messages.some((m) => m.type === 'error'),
+      false,
+    );
     pub.close();
     viewer.close();
   });
@@ -171,7 +188,10 @@ describe('what the spec says the relay refuses or ignores', () => {
     pub.send({ type: 'ack', body: { seq: 12345 } });
     pub.sendFrame(fakeFrame(1));
     await framesSeen(viewer, [0, 1]);
-    assert.equal(pub.messages.some((m) => m.type === 'error'), false);
+    assert.equal(
+      pub.messages.some((m) => m.type === 'error'),
+      false,
+    );
     assert.equal(pub.socket.destroyed, false);
     pub.close();
     viewer.close();
@@ -278,7 +298,11 @@ describe('WebSocket (docs/protocol.md section 2)', () => {
   it('a valid ?token= on the upgrade does not stand in for the hello token; the error closes with 1000', async () => {
     const { relay: r } = await relay({ token: 'tok' });
     const { port } = await r.listenHttp(0);
-    const { messages, code } = await wsExchange(`ws://127.0.0.1:${port}`, '?token=tok', Buffer.from(encodeControl({ type: 'hello', body: { role: 'view', stream: 'cam' } })));
+    const { messages, code } = await wsExchange(
+      `ws://127.0.0.1:${port}`,
+      '?token=tok',
+      Buffer.from(encodeControl({ type: 'hello', body: { role: 'view', stream: 'cam' } })),
+    );
     const err = messages.find((m) => m.type === 'error');
     assert.ok(err?.type === 'error');
     assert.equal(err.body.code, ErrorCodes.UNAUTHORIZED);

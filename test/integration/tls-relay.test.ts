@@ -75,7 +75,9 @@ describe('relay over TLS (library): tls://, https://, wss://', { skip, timeout: 
     relay.on('peerError', (e) => peerErrors.push({ code: e.code, transport: e.transport }));
     tlsPort = (await relay.listenTcp(0, '127.0.0.1', { tls: cert })).port;
     httpsPort = (await relay.listenHttp(0, '127.0.0.1', { tls: cert })).port;
-    pub = await publish(`tls://127.0.0.1:${tlsPort}/cam`, testPattern({ width: 160, height: 120, fps: 30 }), { tls: { fingerprint: cert.fingerprint } });
+    pub = await publish(`tls://127.0.0.1:${tlsPort}/cam`, testPattern({ width: 160, height: 120, fps: 30 }), {
+      tls: { fingerprint: cert.fingerprint },
+    });
   });
 
   after(async () => {
@@ -116,13 +118,26 @@ describe('relay over TLS (library): tls://, https://, wss://', { skip, timeout: 
     try {
       const wrong = `${cert.fingerprint.slice(0, -2)}${cert.fingerprint.endsWith('00') ? '11' : '00'}`;
       for (const url of [`tls://127.0.0.1:${tlsPort}/cam`, `wss://127.0.0.1:${httpsPort}/cam`]) {
-        await assert.rejects(take(url, 1, {}), (e) => isFramewireError(e, 'FW_TLS') && /not trusted/.test(e.message), `${url} without trust`);
-        await assert.rejects(take(url, 1, { tls: { fingerprint: wrong } }), (e) => isFramewireError(e, 'FW_TLS') && /fingerprint/.test(e.message), `${url} wrong pin`);
+        await assert.rejects(
+          take(url, 1, {}),
+          (e) => isFramewireError(e, 'FW_TLS') && /not trusted/.test(e.message),
+          `${url} without trust`,
+        );
+        await assert.rejects(
+          take(url, 1, { tls: { fingerprint: wrong } }),
+          (e) => isFramewireError(e, 'FW_TLS') && /fingerprint/.test(e.message),
+          `${url} wrong pin`,
+        );
       }
       // The certificate names 127.0.0.1 and localhost, not another name: with the CA alone the name check fails.
-      await assert.rejects(take(`tls://127.0.0.1:${tlsPort}/cam`, 1, { tls: { ca: cert.cert, servername: 'example.org' } }), (e) => isFramewireError(e, 'FW_TLS'));
+      await assert.rejects(take(`tls://127.0.0.1:${tlsPort}/cam`, 1, { tls: { ca: cert.cert, servername: 'example.org' } }), (e) =>
+        isFramewireError(e, 'FW_TLS'),
+      );
       await assert.rejects(
-        publish(`tls://127.0.0.1:${tlsPort}/other`, testPattern({ width: 64, height: 48, fps: 5 }), { reconnect: false, tls: { fingerprint: wrong } }),
+        publish(`tls://127.0.0.1:${tlsPort}/other`, testPattern({ width: 64, height: 48, fps: 5 }), {
+          reconnect: false,
+          tls: { fingerprint: wrong },
+        }),
         (e) => isFramewireError(e, 'FW_TLS'),
       );
       assert.deepEqual(sessions, []);
@@ -144,7 +159,10 @@ describe('relay over TLS (library): tls://, https://, wss://', { skip, timeout: 
     const plain = createRelay();
     const { port } = await plain.listenTcp(0, '127.0.0.1');
     try {
-      await assert.rejects(take(`tls://127.0.0.1:${port}/cam`, 1, { tls: { insecure: true } }), (e) => isFramewireError(e) && ['FW_TLS', 'FW_CONNECTION_CLOSED'].includes(e.code));
+      await assert.rejects(
+        take(`tls://127.0.0.1:${port}/cam`, 1, { tls: { insecure: true } }),
+        (e) => isFramewireError(e) && ['FW_TLS', 'FW_CONNECTION_CLOSED'].includes(e.code),
+      );
     } finally {
       await plain.close();
     }
@@ -153,7 +171,11 @@ describe('relay over TLS (library): tls://, https://, wss://', { skip, timeout: 
   it('a plain TCP client on the TLS port gets at most a TLS alert, a silent one is closed at the handshake timeout, and the relay goes on', async () => {
     const errorsBefore = peerErrors.length;
     const hello = Buffer.from(encodeControl({ type: 'hello', body: { role: 'view', stream: 'cam' } }));
-    const answers = await Promise.all([plainClient(tlsPort, hello), plainClient(tlsPort, Buffer.from('GET / HTTP/1.1\r\n\r\n')), plainClient(tlsPort)]);
+    const answers = await Promise.all([
+      plainClient(tlsPort, hello),
+      plainClient(tlsPort, Buffer.from('GET / HTTP/1.1\r\n\r\n')),
+      plainClient(tlsPort),
+    ]);
     for (const got of answers) {
       assert.ok(onlyTlsAlerts(got), `only TLS alerts or nothing, got ${got.subarray(0, 32).toString('hex')}`);
       assert.ok(!got.includes(Buffer.from('FW')), 'no framewire bytes');

@@ -57,7 +57,16 @@ describe('framewire serve --tls-self-signed with the CLI clients', { skip, timeo
     dir = await mkdtemp(path.join(os.tmpdir(), 'fw-tls-cli-'));
     s = await serveTls(dir);
     // The publisher pins with plain lower-case hex.
-    pub = start(['publish', `tls://127.0.0.1:${s.tcpPort}/cam`, '--size', '320x240', '--fps', '30', '--fingerprint', s.fingerprint.replace(/:/g, '').toLowerCase()]);
+    pub = start([
+      'publish',
+      `tls://127.0.0.1:${s.tcpPort}/cam`,
+      '--size',
+      '320x240',
+      '--fps',
+      '30',
+      '--fingerprint',
+      s.fingerprint.replace(/:/g, '').toLowerCase(),
+    ]);
     await waitForOutput(s.proc.stderr, /connect remote=127\.0\.0\.1:\d+ transport=tls .*role=publish stream=cam/);
   });
 
@@ -68,16 +77,33 @@ describe('framewire serve --tls-self-signed with the CLI clients', { skip, timeo
   });
 
   it('prints where the certificate is, its fingerprint, and tls:// / https:// URLs', () => {
-    assert.match(s.stdout, new RegExp(`^ {2}tls: +certificate ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/cert\\.pem \\(self-signed, made now: no certificate yet\\)$`, 'm'));
+    assert.match(
+      s.stdout,
+      new RegExp(
+        `^ {2}tls: +certificate ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/cert\\.pem \\(self-signed, made now: no certificate yet\\)$`,
+        'm',
+      ),
+    );
     assert.match(s.stdout, /^ +for 127\.0\.0\.1, ::1, localhost$/m);
     assert.match(s.stdout, new RegExp(`^ {2}sha256: +${s.fingerprint}$`, 'm'));
     assert.match(s.stdout, new RegExp(`^ {2}browser: https://127\\.0\\.0\\.1:${s.httpPort}/$`, 'm'));
-    assert.match(s.stdout, new RegExp(`^ {2}publish: npx framewire publish tls://127\\.0\\.0\\.1:${s.tcpPort}/cam --fingerprint ${s.fingerprint}$`, 'm'));
+    assert.match(
+      s.stdout,
+      new RegExp(`^ {2}publish: npx framewire publish tls://127\\.0\\.0\\.1:${s.tcpPort}/cam --fingerprint ${s.fingerprint}$`, 'm'),
+    );
   });
 
   it('view tls:// and wss:// with --fingerprint receive the frames', async () => {
     const viaTls = start(['view', `tls://127.0.0.1:${s.tcpPort}/cam`, '--json', '--duration', '2', '--fingerprint', s.fingerprint]);
-    const viaWss = start(['view', `wss://127.0.0.1:${s.httpPort}/cam`, '--json', '--duration', '2', '--fingerprint', s.fingerprint.toLowerCase()]);
+    const viaWss = start([
+      'view',
+      `wss://127.0.0.1:${s.httpPort}/cam`,
+      '--json',
+      '--duration',
+      '2',
+      '--fingerprint',
+      s.fingerprint.toLowerCase(),
+    ]);
     for (const v of [viaTls, viaWss]) {
       assert.equal((await v.exited).code, 0, v.stderr());
       const last = lastLine(v);
@@ -112,7 +138,10 @@ describe('framewire serve --tls-self-signed with the CLI clients', { skip, timeo
     const v = start(['view', `tls://127.0.0.1:${s.tcpPort}/cam`, '--json', '--duration', '1', '--insecure']);
     assert.equal((await v.exited).code, 0, v.stderr());
     assert.ok(lastLine(v).framesReceived > 0);
-    assert.match(v.stderr(), /WARNING: --insecure: the relay's TLS certificate is NOT checked - not who signed it, not the host name, not its expiry/);
+    assert.match(
+      v.stderr(),
+      /WARNING: --insecure: the relay's TLS certificate is NOT checked - not who signed it, not the host name, not its expiry/,
+    );
   });
 
   it('TLS flags with a non-TLS URL are a usage error', async () => {
@@ -126,10 +155,15 @@ describe('framewire serve --tls-self-signed with the CLI clients', { skip, timeo
     const api = await run('curl', ['-sS', '--fail', '--cacert', ca, `https://127.0.0.1:${s.httpPort}/api/streams`]).done;
     assert.equal(api.code, 0, api.stderr);
     const streams = (JSON.parse(api.stdout) as { streams: { name: string; live: boolean }[] }).streams;
-    assert.ok(streams.some((x) => x.name === 'cam' && x.live), api.stdout);
+    assert.ok(
+      streams.some((x) => x.name === 'cam' && x.live),
+      api.stdout,
+    );
     // MJPEG never ends: read until the first JPEG start of image, then stop curl.
     const soi = await new Promise<boolean>((resolve) => {
-      const c = spawn('curl', ['-sS', '-N', '--fail', '--cacert', ca, `https://localhost:${s.httpPort}/streams/cam.mjpg`], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const c = spawn('curl', ['-sS', '-N', '--fail', '--cacert', ca, `https://localhost:${s.httpPort}/streams/cam.mjpg`], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       let got = Buffer.alloc(0);
       const timer = setTimeout(() => c.kill('SIGKILL'), 15_000);
       c.stdout.on('data', (d: Buffer) => {
@@ -152,14 +186,16 @@ describe('framewire serve --tls-self-signed with the CLI clients', { skip, timeo
     const fds0 = await fdCount(pid);
     const hello = encodeControl({ type: 'hello', body: { role: 'view', stream: 'cam' } });
     const answers = await Promise.all(
-      Array.from({ length: 20 }, () =>
-        new Promise<Buffer>((resolve) => {
-          const chunks: Buffer[] = [];
-          const c = net.connect(s.tcpPort, '127.0.0.1', () => c.write(hello));
-          c.on('data', (d: Buffer) => chunks.push(d));
-          c.on('error', () => undefined);
-          c.on('close', () => resolve(Buffer.concat(chunks)));
-        }),
+      Array.from(
+        { length: 20 },
+        () =>
+          new Promise<Buffer>((resolve) => {
+            const chunks: Buffer[] = [];
+            const c = net.connect(s.tcpPort, '127.0.0.1', () => c.write(hello));
+            c.on('data', (d: Buffer) => chunks.push(d));
+            c.on('error', () => undefined);
+            c.on('close', () => resolve(Buffer.concat(chunks)));
+          }),
       ),
     );
     for (const got of answers) {
@@ -209,19 +245,66 @@ describe('framewire serve --tls-self-signed with the CLI clients', { skip, timeo
 describe('framewire chat over TLS', { skip, timeout: 60_000 }, () => {
   it('chat --listen --tls-self-signed and chat tls:// --fingerprint: each side receives the other; a wrong pin is FW_TLS', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'fw-tls-chat-'));
-    const a = start(['chat', '--listen', '127.0.0.1:0', '--size', '320x240', '--json', '--duration', '6', '--tls-self-signed', '--tls-dir', dir]);
+    const a = start([
+      'chat',
+      '--listen',
+      '127.0.0.1:0',
+      '--size',
+      '320x240',
+      '--json',
+      '--duration',
+      '6',
+      '--tls-self-signed',
+      '--tls-dir',
+      dir,
+    ]);
     try {
-      const [, port, fingerprint] = await waitForOutput(a.stdout, /listening on tls=127\.0\.0\.1:(\d+); .*chat tls:\/\/THIS-MACHINE:\d+ --fingerprint ([0-9A-F:]{95})$/m, 30_000);
-      const wrong = start(['chat', `tls://127.0.0.1:${port}`, '--fingerprint', `${(fingerprint as string).startsWith('00') ? '11' : '00'}${(fingerprint as string).slice(2)}`, '--duration', '2']);
+      const [, port, fingerprint] = await waitForOutput(
+        a.stdout,
+        /listening on tls=127\.0\.0\.1:(\d+); .*chat tls:\/\/THIS-MACHINE:\d+ --fingerprint ([0-9A-F:]{95})$/m,
+        30_000,
+      );
+      const wrong = start([
+        'chat',
+        `tls://127.0.0.1:${port}`,
+        '--fingerprint',
+        `${(fingerprint as string).startsWith('00') ? '11' : '00'}${(fingerprint as string).slice(2)}`,
+        '--duration',
+        '2',
+      ]);
       assert.equal((await wrong.exited).code, 1);
       assert.match(wrong.stderr(), /FW_TLS/);
-      const b = start(['chat', `tls://127.0.0.1:${port}`, '--size', '160x120', '--json', '--duration', '3', '--fingerprint', fingerprint as string]);
+      const b = start([
+        'chat',
+        `tls://127.0.0.1:${port}`,
+        '--size',
+        '160x120',
+        '--json',
+        '--duration',
+        '3',
+        '--fingerprint',
+        fingerprint as string,
+      ]);
       assert.equal((await b.exited).code, 0, b.stderr());
-      const seen = b.stdout().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { received: { width: number; fps: number } });
-      assert.ok(seen.some((l) => l.received.width === 320 && l.received.fps >= 15), b.stdout());
+      const seen = b
+        .stdout()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { received: { width: number; fps: number } });
+      assert.ok(
+        seen.some((l) => l.received.width === 320 && l.received.fps >= 15),
+        b.stdout(),
+      );
       assert.equal((await a.exited).code, 0, a.stderr());
-      const heard = a.stdout().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { received: { width: number } });
-      assert.ok(heard.some((l) => l.received.width === 160), 'the listener saw the caller');
+      const heard = a
+        .stdout()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { received: { width: number } });
+      assert.ok(
+        heard.some((l) => l.received.width === 160),
+        'the listener saw the caller',
+      );
     } finally {
       a.child.kill('SIGKILL');
       await rm(dir, { recursive: true, force: true });

@@ -27,7 +27,13 @@ function assert401(res: { status: number; body: Buffer }, reason: RegExp): void 
 }
 
 const token = (stream: string, role: 'view' | 'publish', extra: { ttl?: string; now?: number; secret?: string } = {}): Promise<string> =>
-  createToken({ secret: extra.secret ?? SECRET, stream, role, ...(extra.ttl ? { ttl: extra.ttl } : {}), ...(extra.now ? { now: extra.now } : {}) });
+  createToken({
+    secret: extra.secret ?? SECRET,
+    stream,
+    role,
+    ...(extra.ttl ? { ttl: extra.ttl } : {}),
+    ...(extra.now ? { now: extra.now } : {}),
+  });
 
 describe('scoped tokens (serve --secret) on every transport', { timeout: 90_000 }, () => {
   let r: TestRelay;
@@ -119,10 +125,18 @@ describe('scoped tokens (serve --secret) on every transport', { timeout: 90_000 
     const tok = await token('burst', 'publish');
     const frames = [1, 2, 3].map((seq) => fakeFrame(seq, 2000));
     // One write: hello and three frames, before the relay can have answered.
-    peer.send(Buffer.concat([encodeControl({ type: 'hello', body: { role: 'publish', stream: 'burst', token: tok } }), ...frames.map((f) => encodeFrame(f))]));
+    peer.send(
+      Buffer.concat([
+        encodeControl({ type: 'hello', body: { role: 'publish', stream: 'burst', token: tok } }),
+        ...frames.map((f) => encodeFrame(f)),
+      ]),
+    );
     await peer.waitFor('welcome');
     await until(() => viewer.frames().length >= 3, 'three frames at the viewer', 5000);
-    assert.deepEqual(viewer.frames().map((f) => f.seq), [1, 2, 3]);
+    assert.deepEqual(
+      viewer.frames().map((f) => f.seq),
+      [1, 2, 3],
+    );
     assert.ok(!peer.messages.some((m) => m.type === 'error'), 'the publisher was not refused');
     viewer.close();
     peer.destroy();
@@ -159,10 +173,16 @@ describe('scoped tokens (serve --secret) on every transport', { timeout: 90_000 
       const all = await names({ Authorization: `Bearer ${SHARED}` });
       assert.ok(all.includes('cam') && all.includes('other'), all.join());
       assert.deepEqual(await names({}, `?token=${t.viewAll}`), all);
-      assert.deepEqual(await names({}, `?token=${t.viewPrefix}`), all.filter((n) => n.startsWith('ca')));
+      assert.deepEqual(
+        await names({}, `?token=${t.viewPrefix}`),
+        all.filter((n) => n.startsWith('ca')),
+      );
       assert401(await request(`${r.base}/api/streams`), /^this relay needs a token$/);
       assert401(await request(`${r.base}/api/streams?token=${t.expired}`), /^token expired$/);
-      assert401(await request(`${r.base}/api/streams`, { headers: { Authorization: `Bearer ${t.foreign}` } }), /^token signature does not match/);
+      assert401(
+        await request(`${r.base}/api/streams`, { headers: { Authorization: `Bearer ${t.foreign}` } }),
+        /^token signature does not match/,
+      );
       assert401(await request(`${r.base}/api/streams?token=x.y.z`), /^malformed token/);
     });
 
@@ -185,9 +205,17 @@ describe('scoped tokens (serve --secret) on every transport', { timeout: 90_000 
 
     it('MJPEG ingest: a publish token for the stream; a view token or another stream is 401', async () => {
       const jpeg = (await request(`${r.base}/streams/cam.jpg?token=${t.viewCam}`)).body;
-      const body = Buffer.concat([Buffer.from(`--b\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\n\r\n`), jpeg, Buffer.from('\r\n--b--\r\n')]);
+      const body = Buffer.concat([
+        Buffer.from(`--b\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\n\r\n`),
+        jpeg,
+        Buffer.from('\r\n--b--\r\n'),
+      ]);
       const post = (stream: string, tok: string): ReturnType<typeof request> =>
-        request(`${r.base}/streams/${stream}`, { method: 'POST', headers: { 'Content-Type': 'multipart/x-mixed-replace; boundary=b', Authorization: `Bearer ${tok}` } }, body);
+        request(
+          `${r.base}/streams/${stream}`,
+          { method: 'POST', headers: { 'Content-Type': 'multipart/x-mixed-replace; boundary=b', Authorization: `Bearer ${tok}` } },
+          body,
+        );
       const up = await token('up', 'publish');
       const good = await post('up', up);
       assert.equal(good.status, 200, good.body.toString());
@@ -206,7 +234,9 @@ describe('scoped tokens (serve --secret) on every transport', { timeout: 90_000 
       const wrong = await wsClient(r.base, { role: 'view', stream: 'other', token: t.viewCam as string }, `/ws?token=${t.viewCam}`);
       await wrong.waitFor((c) => c.messages.some((m) => m.type === 'error'));
       const err = wrong.messages.find((m) => m.type === 'error');
-      assert.ok(err?.type === 'error' && err.body.code === 'FW_UNAUTHORIZED' && err.body.message === 'token is for stream "cam", not "other"');
+      assert.ok(
+        err?.type === 'error' && err.body.code === 'FW_UNAUTHORIZED' && err.body.message === 'token is for stream "cam", not "other"',
+      );
       await wrong.closed;
     });
   });

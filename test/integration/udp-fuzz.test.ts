@@ -46,7 +46,9 @@ async function until(cond: () => boolean, ms: number, what: string): Promise<voi
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-test('every UDP datagram kind fuzzed at a real relay, with and without a session: no crash, healthy clients carry on', { timeout: 120_000 }, async () => {
+test('every UDP datagram kind fuzzed at a real relay, with and without a session: no crash, healthy clients carry on', {
+  timeout: 120_000,
+}, async () => {
   const relay = createRelay();
   const { port: tcpPort } = await relay.listenTcp(0);
   const { port: udpPort } = await relay.listenUdp(0);
@@ -94,7 +96,9 @@ test('every UDP datagram kind fuzzed at a real relay, with and without a session
   }
   await tick();
   const u = relay.udpStats()[0];
-  console.log(`# UDP fuzz: ${strangerSent} datagrams without a session (${noSession.length} unknown-session replies), ${sent} in sessions (re-opened ${reopened} times); relay ignored ${u?.ignored}, invalid ${u?.totals.invalid}`);
+  console.log(
+    `# UDP fuzz: ${strangerSent} datagrams without a session (${noSession.length} unknown-session replies), ${sent} in sessions (re-opened ${reopened} times); relay ignored ${u?.ignored}, invalid ${u?.totals.invalid}`,
+  );
   assert.equal(u?.handlerErrors, 0, 'no exception caught in the datagram handler');
   assert.equal(u?.totals.internalErrors, 0, 'no exception caught in a session');
 
@@ -112,7 +116,9 @@ test('every UDP datagram kind fuzzed at a real relay, with and without a session
   await relay.close();
 });
 
-test('the UDP client survives a fuzzing relay; only the relay it connected to can end it with "unknown session"', { timeout: 60_000 }, async () => {
+test('the UDP client survives a fuzzing relay; only the relay it connected to can end it with "unknown session"', {
+  timeout: 60_000,
+}, async () => {
   const fake = dgram.createSocket('udp4');
   await new Promise<void>((r) => fake.bind(0, '127.0.0.1', () => r()));
   const session = 0x1234_5678;

@@ -35,8 +35,22 @@ test('opens asking for fragment sizes out of range get a clamped session; the re
   const frames = countFrames(viewer);
   await until(() => frames.count() >= 5, 'the TCP viewer to get frames', 10_000);
   const cases: [asked: number, granted: number][] = [
-    [1, 512], [2, 512], [63, 512], [64, 512], [65, 512], [511, 512], [512, 512], [513, 513], [1200, 1200],
-    [8948, 8948], [8949, 8948], [65000, 8948], [65001, 8948], [65534, 8948], [65535, 8948], [0, 1200],
+    [1, 512],
+    [2, 512],
+    [63, 512],
+    [64, 512],
+    [65, 512],
+    [511, 512],
+    [512, 512],
+    [513, 513],
+    [1200, 1200],
+    [8948, 8948],
+    [8949, 8948],
+    [65000, 8948],
+    [65001, 8948],
+    [65534, 8948],
+    [65535, 8948],
+    [0, 1200],
   ];
   const clients: RawUdp[] = [];
   for (const [asked, granted] of cases) {
@@ -95,7 +109,9 @@ test('a viewer asking for 64-byte fragments is sent 512-byte ones; a publisher s
     n++;
   }
   const at64 = Math.ceil(bytes / n / 64);
-  console.log(`# 64-byte request: ${n} frames of ${Math.round(bytes / n)} B, ${(datagrams / n).toFixed(1)} datagrams per frame (${at64} at 64-byte fragments)`);
+  console.log(
+    `# 64-byte request: ${n} frames of ${Math.round(bytes / n)} B, ${(datagrams / n).toFixed(1)} datagrams per frame (${at64} at 64-byte fragments)`,
+  );
   assert.ok(datagrams / n <= Math.ceil(bytes / n / MIN_FRAGMENT_SIZE) + 1);
   assert.ok(datagrams / n < at64 / 4);
 
@@ -108,10 +124,27 @@ test('a viewer asking for 64-byte fragments is sent 512-byte ones; a publisher s
   await watcher.ready;
   const got = countFrames(watcher);
   const invalid0 = relay.udpStats()[0]?.totals.invalid ?? 0;
-  const frame = (seq: number): Buffer[] => [Buffer.from(encodeFrameHeader({ seq, captureUs: Date.now() * 1000, width: 640, height: 360, codec: 'jpeg', key: true, data: pictures[0] as Buffer })), pictures[0] as Buffer];
+  const frame = (seq: number): Buffer[] => [
+    Buffer.from(
+      encodeFrameHeader({
+        seq,
+        captureUs: Date.now() * 1000,
+        width: 640,
+        height: 360,
+        codec: 'jpeg',
+        key: true,
+        data: pictures[0] as Buffer,
+      }),
+    ),
+    pictures[0] as Buffer,
+  ];
   const small = fragmentMessage(frame(0), 0, { session: p.session, fragmentSize: 64 });
   for (const d of small.order) await p.send(Buffer.concat(d));
-  await until(() => (relay.udpStats()[0]?.totals.invalid ?? 0) >= invalid0 + small.count, 'the 64-byte fragments to be counted invalid', 5000);
+  await until(
+    () => (relay.udpStats()[0]?.totals.invalid ?? 0) >= invalid0 + small.count,
+    'the 64-byte fragments to be counted invalid',
+    5000,
+  );
   for (let seq = 1; seq <= 3; seq++) {
     const ok = fragmentMessage(frame(seq), seq, { session: p.session, fragmentSize: MIN_FRAGMENT_SIZE });
     for (const d of ok.order) await p.send(Buffer.concat(d));
@@ -161,7 +194,10 @@ test('a UDP viewer and a UDP publisher resume after their relay is killed and re
     });
     const reasons: string[] = [];
     // A session timeout far beyond the test's patience: only the unknown-session reply can end the old session in time.
-    viewer = subscribe(`udp://127.0.0.1:${ports.udp}/cam`, { udp: { sessionTimeoutMs: 120_000 }, onDisconnect: (reason) => reasons.push(reason) });
+    viewer = subscribe(`udp://127.0.0.1:${ports.udp}/cam`, {
+      udp: { sessionTimeoutMs: 120_000 },
+      onDisconnect: (reason) => reasons.push(reason),
+    });
     await viewer.ready;
     const frames = countFrames(viewer);
     await until(() => frames.count() >= 10, 'frames from the first relay', 10_000);
@@ -176,8 +212,14 @@ test('a UDP viewer and a UDP publisher resume after their relay is killed and re
     await until(() => frames.count() > atCrash, 'a frame from the restarted relay', 10_000);
     console.log(`# restart: first frame ${Date.now() - restartedAt} ms after the new relay listened (session timeout 120 s)`);
     await until(() => frames.count() >= atCrash + 10, 'frames from the restarted relay', 10_000);
-    assert.ok(reasons.some((r) => /unknown session/.test(r)), `the viewer reconnected because of the reply (reasons: ${reasons.join(' | ')})`);
-    assert.ok(pubReasons.some((r) => /unknown session/.test(r)), `the publisher too (reasons: ${pubReasons.join(' | ')})`);
+    assert.ok(
+      reasons.some((r) => /unknown session/.test(r)),
+      `the viewer reconnected because of the reply (reasons: ${reasons.join(' | ')})`,
+    );
+    assert.ok(
+      pubReasons.some((r) => /unknown session/.test(r)),
+      `the publisher too (reasons: ${pubReasons.join(' | ')})`,
+    );
     assert.ok((relay2.udpStats()[0]?.unknownSessionReplies ?? 0) >= 2);
     assert.equal(viewer.stats().connected, true);
   } finally {
@@ -218,7 +260,7 @@ test('a bug in datagram handling is caught and counted, and closes only the sess
     (accepted[0] as UdpChannel).send({ type: 'ping', body: { id: 1, t0: 1 } });
     const err = await secondClosed;
     assert.match(String(err?.message), /internal error/);
-    assert.equal((err as { code?: string } | undefined)?.code, 'FW_INTERNAL', 'a bug of ours, not the peer\'s fault');
+    assert.equal((err as { code?: string } | undefined)?.code, 'FW_INTERNAL', "a bug of ours, not the peer's fault");
     assert.equal(second.stats().internalErrors, 1);
   } finally {
     UdpChannel.prototype.receive = receive;

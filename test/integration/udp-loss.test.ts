@@ -91,11 +91,17 @@ async function suite(lab: LossLab): Promise<void> {
 
 const why = netnsUnavailable();
 
-test('UDP under real packet loss: namespaces + veth + nftables, repair off and on at 5 % and 10 %', { skip: why ? `skipped: ${why}` : false, timeout: 90_000 }, async () => {
+test('UDP under real packet loss: namespaces + veth + nftables, repair off and on at 5 % and 10 %', {
+  skip: why ? `skipped: ${why}` : false,
+  timeout: 90_000,
+}, async () => {
   await suite(createNetnsLab());
 });
 
-test('UDP under in-process loss (fallback where namespaces cannot be made)', { skip: why ? false : 'skipped: the namespace test ran instead', timeout: 90_000 }, async () => {
+test('UDP under in-process loss (fallback where namespaces cannot be made)', {
+  skip: why ? false : 'skipped: the namespace test ran instead',
+  timeout: 90_000,
+}, async () => {
   console.log(`namespaces unavailable (${why}); using the in-process lossy socket wrapper`);
   await suite(createInProcessLab());
 });

@@ -14,7 +14,10 @@ import type { Relay } from '../../src/index.js';
 import { noXvfb, startXvfb } from '../helpers/xvfb.js';
 
 /** Runs `framewire view …` to its end. */
-function view(args: string[], env: NodeJS.ProcessEnv = process.env): { pid: number; done: Promise<{ code: number | null; stderr: string }> } {
+function view(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): { pid: number; done: Promise<{ code: number | null; stderr: string }> } {
   const child = spawn(process.execPath, [BIN, 'view', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env });
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
@@ -23,10 +26,20 @@ function view(args: string[], env: NodeJS.ProcessEnv = process.env): { pid: numb
 }
 
 function probe(file: string): { codec_name: string; width: number; height: number; nb_read_frames: string; duration: number } {
-  const r = spawnSync('ffprobe', ['-v', 'error', '-count_frames', '-show_entries', 'stream=codec_name,width,height,nb_read_frames:format=duration', '-of', 'json', file], { encoding: 'utf8' });
+  const r = spawnSync(
+    'ffprobe',
+    ['-v', 'error', '-count_frames', '-show_entries', 'stream=codec_name,width,height,nb_read_frames:format=duration', '-of', 'json', file],
+    { encoding: 'utf8' },
+  );
   assert.equal(r.status, 0, r.stderr);
-  const j = JSON.parse(r.stdout) as { streams: { codec_name: string; width: number; height: number; nb_read_frames: string }[]; format: { duration: string } };
-  return { ...(j.streams[0] as { codec_name: string; width: number; height: number; nb_read_frames: string }), duration: Number(j.format.duration) };
+  const j = JSON.parse(r.stdout) as {
+    streams: { codec_name: string; width: number; height: number; nb_read_frames: string }[];
+    format: { duration: string };
+  };
+  return {
+    ...(j.streams[0] as { codec_name: string; width: number; height: number; nb_read_frames: string }),
+    duration: Number(j.format.duration),
+  };
 }
 
 describe('view --record and --play', { skip: noFfmpeg, timeout: 60_000 }, () => {
@@ -93,13 +106,15 @@ describe('view --record and --play', { skip: noFfmpeg, timeout: 60_000 }, () => 
     assert.ok(Number(p.nb_read_frames) >= 10, `${p.nb_read_frames} frames kept`);
   });
 
-  it('--record to a place that cannot be written: ffmpeg\'s error in one line, exit code not 0', async () => {
+  it("--record to a place that cannot be written: ffmpeg's error in one line, exit code not 0", async () => {
     const { code, stderr } = await view([url, '--record', path.join(dir, 'no', 'such', 'dir', 'x.mkv'), '--duration', '2']).done;
     assert.notEqual(code, 0);
     assert.match(stderr, /FW_FFMPEG_FAILED|No such file or directory/);
   });
 
-  it('--play shows the stream in an ffplay window (pixels read back from an Xvfb screen); closing the window ends the view', { skip: noXvfb || (which('ffplay') ? false : 'ffplay is not installed') }, async () => {
+  it('--play shows the stream in an ffplay window (pixels read back from an Xvfb screen); closing the window ends the view', {
+    skip: noXvfb || (which('ffplay') ? false : 'ffplay is not installed'),
+  }, async () => {
     const x = await startXvfb(640, 480);
     try {
       const v = view([url, '--play'], { ...process.env, DISPLAY: x.display });
@@ -113,19 +128,43 @@ describe('view --record and --play', { skip: noFfmpeg, timeout: 60_000 }, () => 
       // Reads the screen back until the test pattern's yellow and magenta bars (0xc0c000, 0xc000c0) are on it.
       let yellow = 0;
       let magenta = 0;
-      await until(async () => {
-        const grab = spawnSync('ffmpeg', ['-v', 'error', '-f', 'x11grab', '-video_size', '640x480', '-i', x.display, '-frames:v', '1', '-f', 'image2pipe', '-c:v', 'png', '-'], { maxBuffer: 1 << 24 });
-        assert.equal(grab.status, 0, grab.stderr?.toString());
-        const { data, info } = await sharp(grab.stdout).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-        yellow = 0;
-        magenta = 0;
-        for (let i = 0; i < data.length; i += info.channels) {
-          const [r, g, b] = [data[i] as number, data[i + 1] as number, data[i + 2] as number];
-          if (r > 150 && g > 150 && b < 60) yellow++;
-          if (r > 150 && g < 60 && b > 150) magenta++;
-        }
-        return yellow > 500 && magenta > 500;
-      }, 'the pattern on screen', 20_000).catch((e: unknown) => {
+      await until(
+        async () => {
+          const grab = spawnSync(
+            'ffmpeg',
+            [
+              '-v',
+              'error',
+              '-f',
+              'x11grab',
+              '-video_size',
+              '640x480',
+              '-i',
+              x.display,
+              '-frames:v',
+              '1',
+              '-f',
+              'image2pipe',
+              '-c:v',
+              'png',
+              '-',
+            ],
+            { maxBuffer: 1 << 24 },
+          );
+          assert.equal(grab.status, 0, grab.stderr?.toString());
+          const { data, info } = await sharp(grab.stdout).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+          yellow = 0;
+          magenta = 0;
+          for (let i = 0; i < data.length; i += info.channels) {
+            const [r, g, b] = [data[i] as number, data[i + 1] as number, data[i + 2] as number];
+            if (r > 150 && g > 150 && b < 60) yellow++;
+            if (r > 150 && g < 60 && b > 150) magenta++;
+          }
+          return yellow > 500 && magenta > 500;
+        },
+        'the pattern on screen',
+        20_000,
+      ).catch((e: unknown) => {
         if (!/timed out/.test(String(e))) throw e;
       });
       assert.ok(yellow > 500 && magenta > 500, `yellow ${yellow}, magenta ${magenta} pixels on screen`);

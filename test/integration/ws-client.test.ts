@@ -11,15 +11,27 @@ import { run, startTestRelay, type TestRelay } from '../helpers/web.js';
 describe('ws:// stream URLs parse to the relay HTTP port and its /ws endpoint', () => {
   it('maps host, port, path prefix, default ports and token', () => {
     assert.deepEqual(parseStreamUrl('ws://10.0.0.2:9000/cam?token=t'), {
-      transport: 'ws', tls: false, host: '10.0.0.2', port: 9000, stream: 'cam', token: 't', wsUrl: 'ws://10.0.0.2:9000/ws',
+      transport: 'ws',
+      tls: false,
+      host: '10.0.0.2',
+      port: 9000,
+      stream: 'cam',
+      token: 't',
+      wsUrl: 'ws://10.0.0.2:9000/ws',
     });
     const behindProxy = parseStreamUrl('wss://video.example.com/relay/a/door-1');
     assert.equal(behindProxy.wsUrl, 'wss://video.example.com/relay/a/ws');
     assert.equal(behindProxy.port, 443);
     assert.equal(behindProxy.stream, 'door-1');
     assert.equal(parseStreamUrl('ws://h/cam').port, 8080);
-    assert.throws(() => parseStreamUrl('ws://h:1/'), (e) => isFramewireError(e, 'FW_BAD_URL'));
-    assert.throws(() => parseStreamUrl('http://h:1/cam'), (e) => isFramewireError(e, 'FW_BAD_URL') && /ws\(s\):\/\//.test(e.message));
+    assert.throws(
+      () => parseStreamUrl('ws://h:1/'),
+      (e) => isFramewireError(e, 'FW_BAD_URL'),
+    );
+    assert.throws(
+      () => parseStreamUrl('http://h:1/cam'),
+      (e) => isFramewireError(e, 'FW_BAD_URL') && /ws\(s\):\/\//.test(e.message),
+    );
     assert.equal(viewerPageUrl('wss://video.example.com/relay/cam?token=x'), 'https://video.example.com/relay/view?stream=cam&token=x');
   });
 });
@@ -47,8 +59,14 @@ describe('Node clients over WebSocket (ws://HOST:HTTP/STREAM)', { timeout: 60_00
     };
     const [a, b] = await Promise.all([take(viaWs), take(viaTcp)]);
     await pub.done;
-    assert.deepEqual(a.map((f) => f.seq), b.map((f) => f.seq));
-    assert.ok(a.every((f, i) => Buffer.from(f.data).equals((b[i] as EncodedFrame).data)), 'identical JPEG bytes');
+    assert.deepEqual(
+      a.map((f) => f.seq),
+      b.map((f) => f.seq),
+    );
+    assert.ok(
+      a.every((f, i) => Buffer.from(f.data).equals((b[i] as EncodedFrame).data)),
+      'identical JPEG bytes',
+    );
     assert.deepEqual([a[0]?.width, a[0]?.height], [320, 240]);
     const st = viaWs.stats();
     assert.equal(st.framesLost, 0);
@@ -59,20 +77,33 @@ describe('Node clients over WebSocket (ws://HOST:HTTP/STREAM)', { timeout: 60_00
 
   it('a wrong token is FW_UNAUTHORIZED; nothing listening is a coded connect error', async () => {
     await assert.rejects(subscribe(`ws://127.0.0.1:${r.httpPort}/wsc?token=no`).ready, (e) => isFramewireError(e, 'FW_UNAUTHORIZED'));
-    await assert.rejects(publish(`ws://127.0.0.1:${r.httpPort}/wsc`, testPattern({ width: 64, height: 48 })), (e) => isFramewireError(e, 'FW_UNAUTHORIZED'));
+    await assert.rejects(publish(`ws://127.0.0.1:${r.httpPort}/wsc`, testPattern({ width: 64, height: 48 })), (e) =>
+      isFramewireError(e, 'FW_UNAUTHORIZED'),
+    );
     // A wrong path prefix reaches no WebSocket endpoint: the HTTP refusal is reported, not a hang.
     await assert.rejects(
       subscribe(`ws://127.0.0.1:${r.httpPort}/nope/wsc?token=k`, { reconnect: false }).ready,
       (e) => isFramewireError(e, 'FW_CONNECTION_CLOSED') && /HTTP 404/.test(e.message),
     );
     const dead = await freePort();
-    await assert.rejects(subscribe(`ws://127.0.0.1:${dead}/x`, { reconnect: false }).ready, (e) => isFramewireError(e, 'FW_CONNECTION_CLOSED'));
+    await assert.rejects(subscribe(`ws://127.0.0.1:${dead}/x`, { reconnect: false }).ready, (e) =>
+      isFramewireError(e, 'FW_CONNECTION_CLOSED'),
+    );
   });
 
   it('the CLI views a ws:// URL', async () => {
     const pub = await publish(`tcp://127.0.0.1:${r.tcpPort}/cli?token=k`, testPattern({ width: 160, height: 120, fps: 30 }));
     try {
-      const { done } = run(process.execPath, [BIN, 'view', `ws://127.0.0.1:${r.httpPort}/cli`, '--token', 'k', '--json', '--duration', '2']);
+      const { done } = run(process.execPath, [
+        BIN,
+        'view',
+        `ws://127.0.0.1:${r.httpPort}/cli`,
+        '--token',
+        'k',
+        '--json',
+        '--duration',
+        '2',
+      ]);
       const out = await done;
       assert.equal(out.code, 0, out.stderr);
       const last = JSON.parse(out.stdout.trim().split('\n').pop() as string) as { fps: number; width: number; framesLost: number };

@@ -46,7 +46,10 @@ describe('FramewireError', () => {
     assert.equal(err.message, 'internal error in the parser: undefined is not a function');
     assert.ok(err.cause instanceof TypeError);
     assert.equal(warnings.length, 1);
-    assert.match(warnings[0] as string, /^internal error in the parser: undefined is not a function\nTypeError: undefined is not a function\n\s+at /);
+    assert.match(
+      warnings[0] as string,
+      /^internal error in the parser: undefined is not a function\nTypeError: undefined is not a function\n\s+at /,
+    );
     assert.equal(FramewireError.from('a string thrown', 'x').message, 'internal error in x: a string thrown');
   });
 

@@ -35,7 +35,10 @@ describe('TypedEmitter.safeEmit', () => {
     assert.equal(t.tick(), true);
     assert.equal(t.tick(), true);
     assert.deepEqual(heard, [0, 1]);
-    assert.deepEqual(reported, [['tick', boom], ['tick', boom]]);
+    assert.deepEqual(reported, [
+      ['tick', boom],
+      ['tick', boom],
+    ]);
     assert.equal(t.ticks, 2);
   });
 

@@ -26,14 +26,51 @@ describe("the public API: import 'framewire'", () => {
     const names = Object.keys(api);
     assert.ok(names.length < 40, `${names.length} runtime names: ${names.join(' ')}`);
     for (const name of [
-      'createRelay', 'Relay', 'publish', 'Publication', 'PushPublication', 'subscribe', 'Subscription',
-      'FramewireError', 'ErrorCodes', 'isFramewireError', 'TypedEmitter', 'nowUs', 'createToken', 'verifyToken',
-      'testPattern', 'openSource', 'cameraSource', 'screenSource', 'fileSource', 'rtspSource', 'ipCameraSource', 'ffmpegSource',
-      'playerSink', 'recorderSink', 'DEFAULT_TCP_PORT', 'DEFAULT_HTTP_PORT',
+      'createRelay',
+      'Relay',
+      'publish',
+      'Publication',
+      'PushPublication',
+      'subscribe',
+      'Subscription',
+      'FramewireError',
+      'ErrorCodes',
+      'isFramewireError',
+      'TypedEmitter',
+      'nowUs',
+      'createToken',
+      'verifyToken',
+      'testPattern',
+      'openSource',
+      'cameraSource',
+      'screenSource',
+      'fileSource',
+      'rtspSource',
+      'ipCameraSource',
+      'ffmpegSource',
+      'playerSink',
+      'recorderSink',
+      'DEFAULT_TCP_PORT',
+      'DEFAULT_HTTP_PORT',
     ]) {
       assert.ok(name in api, `missing ${name}`);
     }
-    for (const internal of ['StreamParser', 'decodeMessage', 'encodeControl', 'encodeFrameHeader', 'WsChannel', 'connectWs', 'MjpegViewerChannel', 'MjpegIngestChannel', 'JpegSplitter', 'ffmpegArgs', 'inputArgs', 'findTool', 'createHttpServer', 'StatsMeter']) {
+    for (const internal of [
+      'StreamParser',
+      'decodeMessage',
+      'encodeControl',
+      'encodeFrameHeader',
+      'WsChannel',
+      'connectWs',
+      'MjpegViewerChannel',
+      'MjpegIngestChannel',
+      'JpegSplitter',
+      'ffmpegArgs',
+      'inputArgs',
+      'findTool',
+      'createHttpServer',
+      'StatsMeter',
+    ]) {
       assert.ok(!(internal in api), `${internal} is an internal`);
     }
     assert.equal(typeof api.publish, 'function');
@@ -43,13 +80,26 @@ describe("the public API: import 'framewire'", () => {
   it('every runtime name has TSDoc in the published declarations', async () => {
     const dts = declarations();
     const names = Object.keys((await import(MAIN)) as object);
-    const undocumented = names.filter((n) => !new RegExp(`\\*/\\s*export declare (?:abstract )?(?:function|class|const) ${n}\\b`).test(dts));
+    const undocumented = names.filter(
+      (n) => !new RegExp(`\\*/\\s*export declare (?:abstract )?(?:function|class|const) ${n}\\b`).test(dts),
+    );
     assert.deepEqual(undocumented, []);
   });
 
   it("'framewire/protocol' has the wire protocol for other implementers", async () => {
     const proto = (await import(PROTOCOL)) as Record<string, unknown>;
-    for (const name of ['StreamParser', 'decodeMessage', 'encodeControl', 'encodeFrame', 'encodeFrameHeader', 'ClockSync', 'fragmentMessage', 'Reassembler', 'MAGIC', 'VERSION']) {
+    for (const name of [
+      'StreamParser',
+      'decodeMessage',
+      'encodeControl',
+      'encodeFrame',
+      'encodeFrameHeader',
+      'ClockSync',
+      'fragmentMessage',
+      'Reassembler',
+      'MAGIC',
+      'VERSION',
+    ]) {
       assert.ok(name in proto, `missing ${name}`);
     }
     const { encodeControl, decodeMessage } = proto as {

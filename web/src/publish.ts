@@ -78,7 +78,7 @@ async function tick(quality: number): Promise<void> {
 
 async function start(): Promise<void> {
   stop();
-  const [w, h] = ($<HTMLSelectElement>('size').value.split('x').map(Number) as [number, number]);
+  const [w, h] = $<HTMLSelectElement>('size').value.split('x').map(Number) as [number, number];
   const fps = Number($<HTMLSelectElement>('fps').value);
   const quality = Number($<HTMLInputElement>('quality').value) / 100;
   const source = $<HTMLSelectElement>('source').value;
@@ -100,7 +100,8 @@ async function start(): Promise<void> {
   session = new RelaySession(
     { url: relayWsUrl(), hello },
     {
-      onState: (s, detail) => setStatus(s === 'open' ? `publishing "${stream}"` : detail, s === 'open' ? 'ok' : s === 'failed' ? 'bad' : 'wait'),
+      onState: (s, detail) =>
+        setStatus(s === 'open' ? `publishing "${stream}"` : detail, s === 'open' ? 'ok' : s === 'failed' ? 'bad' : 'wait'),
     },
   );
   session.start();

@@ -158,7 +158,11 @@ export function viewerStats(): Record<string, number | boolean | string | null> 
     height: canvas.height,
   };
 }
-(window as unknown as { framewire: unknown }).framewire = { stats: viewerStats, latencySamples: () => samples.map((s) => [s.at, s.latencyUs / 1000]), core };
+(window as unknown as { framewire: unknown }).framewire = {
+  stats: viewerStats,
+  latencySamples: () => samples.map((s) => [s.at, s.latencyUs / 1000]),
+  core,
+};
 
 function render(): void {
   const s = viewerStats();
@@ -173,7 +177,11 @@ function render(): void {
   const showing = s.live === true && connected;
   stage.classList.toggle('live', showing);
   banner.hidden = showing;
-  bannerText.textContent = !connected ? state : displayed === 0 ? 'waiting for the first frame…' : 'the publisher is away; the picture returns when it comes back';
+  bannerText.textContent = !connected
+    ? state
+    : displayed === 0
+      ? 'waiting for the first frame…'
+      : 'the publisher is away; the picture returns when it comes back';
   $('status-dot').className = `dot ${showing ? 'on' : connected ? 'wait' : 'off'}`;
 }
 

@@ -257,5 +257,5 @@ export function decodeNack(body: Uint8Array, maxEntries = 256): NackEntry[] | un
 
 /** Serial-number comparison for u32 sequence numbers: a - b as a signed distance. */
 export function seqDiff(a: number, b: number): number {
-  return ((a - b) | 0);
+  return (a - b) | 0;
 }

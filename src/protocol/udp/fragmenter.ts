@@ -61,7 +61,8 @@ export function checkFragmentSize(size: number | undefined, min = MIN_FRAGMENT_S
 /** Checks an FEC group option; throws FW_BAD_OPTION. */
 export function checkFecGroup(k: number | undefined): number {
   const g = k ?? 0;
-  if (!Number.isInteger(g) || g < 0 || g > 255) throw new FramewireError(ErrorCodes.BAD_OPTION, `FEC group must be an integer in [0, 255], got ${k}`);
+  if (!Number.isInteger(g) || g < 0 || g > 255)
+    throw new FramewireError(ErrorCodes.BAD_OPTION, `FEC group must be an integer in [0, 255], got ${k}`);
   return g;
 }
 
@@ -133,7 +134,10 @@ export function fragmentMessage(parts: readonly Uint8Array[], seq: number, optio
   if (length === 0) throw new FramewireError(ErrorCodes.BAD_OPTION, 'cannot fragment an empty message');
   const count = Math.ceil(length / size);
   if (count > MAX_FRAGMENTS) {
-    throw new FramewireError(ErrorCodes.FRAME_TOO_LARGE, `message of ${length} bytes needs ${count} fragments of ${size}; the most is ${MAX_FRAGMENTS}`);
+    throw new FramewireError(
+      ErrorCodes.FRAME_TOO_LARGE,
+      `message of ${length} bytes needs ${count} fragments of ${size}; the most is ${MAX_FRAGMENTS}`,
+    );
   }
   const data: DatagramParts[] = [];
   const parity: DatagramParts[] = [];

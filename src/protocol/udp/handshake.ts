@@ -125,5 +125,12 @@ export function encodeUnknownSession(session: number): Uint8Array {
  * answered with another would let two relays be set to ping-pong).
  */
 export function answersUnknownSession(kind: number): boolean {
-  return kind === Kind.control || kind === Kind.ack || kind === Kind.fragment || kind === Kind.parity || kind === Kind.nack || kind === Kind.keepalive;
+  return (
+    kind === Kind.control ||
+    kind === Kind.ack ||
+    kind === Kind.fragment ||
+    kind === Kind.parity ||
+    kind === Kind.nack ||
+    kind === Kind.keepalive
+  );
 }

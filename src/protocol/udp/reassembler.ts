@@ -93,8 +93,18 @@ export interface PollResult {
  */
 export class Reassembler {
   readonly stats: ReassemblerStats = {
-    framesComplete: 0, framesLost: 0, framesRepaired: 0, fragmentsLate: 0, fragmentsReceived: 0, fragmentsLost: 0,
-    repairedByNack: 0, repairedByFec: 0, reordered: 0, duplicates: 0, invalid: 0, nacked: 0,
+    framesComplete: 0,
+    framesLost: 0,
+    framesRepaired: 0,
+    fragmentsLate: 0,
+    fragmentsReceived: 0,
+    fragmentsLost: 0,
+    repairedByNack: 0,
+    repairedByFec: 0,
+    reordered: 0,
+    duplicates: 0,
+    invalid: 0,
+    nacked: 0,
   };
   /** Round-trip time estimate, µs, set by the owner; drives the NACK retry interval until repairs have been timed. */
   rttUs = 5000;
@@ -308,7 +318,11 @@ export class Reassembler {
       // Messages skipped over get placeholders, so they can be asked for whole. Each one's
       // budget runs from when it should have arrived (a frame interval before the next one),
       // not from now: a lost message must not hold the ones after it longer than one that arrived.
-      for (let s = (Math.max(seqDiff(highest, this.next as number), -1) + (this.next as number) + 1) >>> 0; seqDiff(s, seq) < 0; s = (s + 1) >>> 0) {
+      for (
+        let s = (Math.max(seqDiff(highest, this.next as number), -1) + (this.next as number) + 1) >>> 0;
+        seqDiff(s, seq) < 0;
+        s = (s + 1) >>> 0
+      ) {
         if (this.frames.has(s)) continue;
         const expectedUs = Math.max(prevNewUs ?? nowUs, nowUs - seqDiff(seq, s) * this.intervalUs);
         this.frames.set(s, new FrameState(s, Math.min(nowUs, expectedUs), this.budgetUs));

@@ -65,7 +65,12 @@ export class SendHistory {
    * {@link markSent} (or {@link markAllSent}) says otherwise.
    */
   add(fragments: Fragments, nowUs: number): void {
-    this.sent.set(fragments.seq, { fragments, atUs: nowUs, resent: new Uint8Array(fragments.count), sent: new Uint8Array(fragments.count) });
+    this.sent.set(fragments.seq, {
+      fragments,
+      atUs: nowUs,
+      resent: new Uint8Array(fragments.count),
+      sent: new Uint8Array(fragments.count),
+    });
     this.bytes += fragments.bytes;
     this.trim(nowUs);
   }

@@ -17,7 +17,8 @@ export class TokenBucket {
 
   /** Takes one token if there is one. */
   take(nowUs: number): boolean {
-    if (this.lastUs !== undefined) this.tokens = Math.min(this.burst, this.tokens + (Math.max(0, nowUs - this.lastUs) * this.ratePerS) / 1e6);
+    if (this.lastUs !== undefined)
+      this.tokens = Math.min(this.burst, this.tokens + (Math.max(0, nowUs - this.lastUs) * this.ratePerS) / 1e6);
     this.lastUs = nowUs;
     if (this.tokens >= 1) {
       this.tokens -= 1;

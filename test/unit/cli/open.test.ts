@@ -13,8 +13,17 @@ describe('viewerPageUrl', () => {
     assert.equal(viewerPageUrl('tcp://10.0.0.2:7070/cam', 81, 'x y'), 'http://10.0.0.2:81/view?stream=cam&token=x%20y');
   });
   it('refuses what is not a stream URL with FW_BAD_URL', () => {
-    assert.throws(() => viewerPageUrl('nonsense'), (e) => isFramewireError(e, 'FW_BAD_URL'));
-    assert.throws(() => viewerPageUrl('ftp://h/cam'), (e) => isFramewireError(e, 'FW_BAD_URL'));
-    assert.throws(() => viewerPageUrl('http://h/'), (e) => isFramewireError(e, 'FW_BAD_URL'));
+    assert.throws(
+      () => viewerPageUrl('nonsense'),
+      (e) => isFramewireError(e, 'FW_BAD_URL'),
+    );
+    assert.throws(
+      () => viewerPageUrl('ftp://h/cam'),
+      (e) => isFramewireError(e, 'FW_BAD_URL'),
+    );
+    assert.throws(
+      () => viewerPageUrl('http://h/'),
+      (e) => isFramewireError(e, 'FW_BAD_URL'),
+    );
   });
 });

@@ -12,13 +12,25 @@ const FP = 'AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67
 
 describe('normalizeFingerprint', () => {
   it('takes colon-hex or plain hex in any case (and an openssl-style prefix), gives colon-hex upper case', () => {
-    for (const input of [FP, FP.toLowerCase(), FP.replace(/:/g, ''), FP.replace(/:/g, '').toLowerCase(), `SHA256 Fingerprint=${FP}`, `sha256:${FP.toLowerCase()}`, ` ${FP} `]) {
+    for (const input of [
+      FP,
+      FP.toLowerCase(),
+      FP.replace(/:/g, ''),
+      FP.replace(/:/g, '').toLowerCase(),
+      `SHA256 Fingerprint=${FP}`,
+      `sha256:${FP.toLowerCase()}`,
+      ` ${FP} `,
+    ]) {
       assert.equal(normalizeFingerprint(input), FP, input);
     }
   });
   it('refuses anything that is not 32 bytes of hex with FW_BAD_OPTION', () => {
     for (const bad of ['', 'abc', FP.slice(3), `${FP}:00`, FP.replace('AB', 'XY'), FP.replace(/:/g, '-')]) {
-      assert.throws(() => normalizeFingerprint(bad), (e) => isFramewireError(e, 'FW_BAD_OPTION'), bad);
+      assert.throws(
+        () => normalizeFingerprint(bad),
+        (e) => isFramewireError(e, 'FW_BAD_OPTION'),
+        bad,
+      );
     }
   });
 });
@@ -92,7 +104,10 @@ describe('selfSignedCertificate', { skip: skipUnless(hasCommand('openssl', ['ver
     const saved = process.env.OPENSSL_PATH;
     process.env.OPENSSL_PATH = path.join(dir, 'no-such-openssl');
     try {
-      await assert.rejects(selfSignedCertificate(path.join(dir, 'b'), ['localhost']), (e) => isFramewireError(e, 'FW_BAD_OPTION') && /needs the openssl command/.test(e.message));
+      await assert.rejects(
+        selfSignedCertificate(path.join(dir, 'b'), ['localhost']),
+        (e) => isFramewireError(e, 'FW_BAD_OPTION') && /needs the openssl command/.test(e.message),
+      );
     } finally {
       if (saved === undefined) delete process.env.OPENSSL_PATH;
       else process.env.OPENSSL_PATH = saved;

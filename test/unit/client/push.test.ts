@@ -24,7 +24,12 @@ describe('push publisher input (takePicture)', () => {
   });
 
   it('refuses raw pixels whose length is not width × height × channels with FW_BAD_FRAME', () => {
-    for (const [format, channels] of [['rgb', 3], ['bgr', 3], ['rgba', 4], ['gray', 1]] as const) {
+    for (const [format, channels] of [
+      ['rgb', 3],
+      ['bgr', 3],
+      ['rgba', 4],
+      ['gray', 1],
+    ] as const) {
       const ok: RawImage = { data: new Uint8Array(4 * 2 * channels), width: 4, height: 2, format };
       assert.equal(takePicture(ok, 0).kind, 'raw');
       assert.throws(() => takePicture({ ...ok, data: new Uint8Array(4 * 2 * channels - 1) }, 0), code('FW_BAD_FRAME'), format);
@@ -38,7 +43,10 @@ describe('push publisher input (takePicture)', () => {
     assert.throws(() => takePicture({ data, width: 0, height: 2, format: 'rgb' }, 0), code('FW_BAD_OPTION'));
     assert.throws(() => takePicture({ data, width: 1.5, height: 2, format: 'rgb' }, 0), code('FW_BAD_OPTION'));
     assert.throws(() => takePicture({ data, width: 70_000, height: 2, format: 'rgb' }, 0), code('FW_BAD_OPTION'));
-    assert.throws(() => takePicture({ data: [1, 2, 3] as unknown as Uint8Array, width: 1, height: 1, format: 'rgb' }, 0), code('FW_BAD_OPTION'));
+    assert.throws(
+      () => takePicture({ data: [1, 2, 3] as unknown as Uint8Array, width: 1, height: 1, format: 'rgb' }, 0),
+      code('FW_BAD_OPTION'),
+    );
     assert.throws(() => takePicture('jpeg' as unknown as Uint8Array, 0), code('FW_BAD_OPTION'));
     assert.throws(() => takePicture({ data, width: 2, height: 2, format: 'toString' as 'rgb' }, 0), code('FW_BAD_OPTION'));
   });
@@ -79,7 +87,10 @@ describe('push publisher input (takePicture)', () => {
     const blueBgr = new Uint8Array(8 * 8 * 3).map((_, i) => (i % 3 === 0 ? 255 : 0));
     const blue = await encodePicture(takePicture({ data: blueBgr, width: 8, height: 8, format: 'bgr' }, 0), {}, 95);
     const rgb = await sharp(blue.data).raw().toBuffer();
-    assert.ok((rgb[0] as number) < 16 && (rgb[1] as number) < 16 && (rgb[2] as number) > 235, `first pixel ${[...rgb.subarray(0, 3)].join(',')}`);
+    assert.ok(
+      (rgb[0] as number) < 16 && (rgb[1] as number) < 16 && (rgb[2] as number) > 235,
+      `first pixel ${[...rgb.subarray(0, 3)].join(',')}`,
+    );
     const gray = await encodePicture(takePicture({ data: new Uint8Array(16 * 8), width: 16, height: 8, format: 'gray' }, 0), {}, 75);
     assert.deepEqual(jpegSize(gray.data), { width: 16, height: 8 });
   });

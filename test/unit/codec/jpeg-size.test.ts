@@ -14,7 +14,9 @@ describe('jpegSize', () => {
   });
 
   it('returns undefined for non-JPEGs and truncated input, never throws', async () => {
-    const good = await sharp(Buffer.alloc(16 * 16 * 3), { raw: { width: 16, height: 16, channels: 3 } }).jpeg().toBuffer();
+    const good = await sharp(Buffer.alloc(16 * 16 * 3), { raw: { width: 16, height: 16, channels: 3 } })
+      .jpeg()
+      .toBuffer();
     assert.equal(jpegSize(Buffer.from('GIF89a....')), undefined);
     assert.equal(looksLikeJpeg(Buffer.from([0xff, 0xd8])), false);
     for (let n = 0; n < 200; n++) {
@@ -33,7 +35,10 @@ describe('jpegSize', () => {
 
 describe('checkJpegFrame: a frame is what its header says, without decoding', () => {
   const sof = (w: number, h: number): Buffer => {
-    const b = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x04, 0, 0, 0xff, 0xc0, 0x00, 0x11, 0x08, 0, 0, 0, 0, 0x03, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1, 0xff, 0xd9]);
+    const b = Buffer.from([
+      0xff, 0xd8, 0xff, 0xe0, 0x00, 0x04, 0, 0, 0xff, 0xc0, 0x00, 0x11, 0x08, 0, 0, 0, 0, 0x03, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1, 0xff,
+      0xd9,
+    ]);
     b.writeUInt16BE(h, 13);
     b.writeUInt16BE(w, 15);
     return b;

@@ -8,25 +8,47 @@ import { isFramewireError } from '../../../src/errors.js';
 function synthetic(tag: number): Buffer {
   const seg = (code: number, body: number[]): number[] => [0xff, code, ((body.length + 2) >> 8) & 0xff, (body.length + 2) & 0xff, ...body];
   return Buffer.from([
-    0xff, 0xd8,
+    0xff,
+    0xd8,
     ...seg(0xe0, [0x4a, 0x46, 0x49, 0x46, 0, 0xff, 0xd9, 0xff, 0xd8]), // APP0 whose body holds fake EOI/SOI
-    0xff, 0xff, // fill before a marker
+    0xff,
+    0xff, // fill before a marker
     ...seg(0xdb, new Array<number>(65).fill(tag)),
     ...seg(0xc0, [8, 0, 48, 0, 64, 1, 1, 0x11, 0]), // SOF0 64x48
     ...seg(0xdd, [0, 4]), // DRI
     ...seg(0xda, [1, 1, 0, 0, 63, 0]),
-    1, 2, 0xff, 0x00, 3, 0xff, 0xd0, 4, 0xff, 0xff, 0xd1, tag, 0xff, 0x00, // entropy with stuffing, RST, fill
+    1,
+    2,
+    0xff,
+    0x00,
+    3,
+    0xff,
+    0xd0,
+    4,
+    0xff,
+    0xff,
+    0xd1,
+    tag,
+    0xff,
+    0x00, // entropy with stuffing, RST, fill
     ...seg(0xc4, [0, 1, 2]), // a marker between scans
     ...seg(0xda, [1, 1, 0, 0, 63, 0]),
-    tag, 0xff, 0x00, 0xff, 0xd7,
-    0xff, 0xd9,
+    tag,
+    0xff,
+    0x00,
+    0xff,
+    0xd7,
+    0xff,
+    0xd9,
   ]);
 }
 
 async function real(progressive: boolean, w: number, h: number): Promise<Buffer> {
   const raw = Buffer.alloc(w * h * 3);
   for (let i = 0; i < raw.length; i++) raw[i] = (i * 7919) & 0xff;
-  return sharp(raw, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 90, progressive }).toBuffer();
+  return sharp(raw, { raw: { width: w, height: h, channels: 3 } })
+    .jpeg({ quality: 90, progressive })
+    .toBuffer();
 }
 
 function splitAll(s: JpegSplitter, chunks: Buffer[]): Buffer[] {
@@ -36,7 +58,14 @@ function splitAll(s: JpegSplitter, chunks: Buffer[]): Buffer[] {
 describe('JpegSplitter', () => {
   it('splits a synthetic stream (fill, stuffing, RSTn, two scans, junk between) at every split point', () => {
     const pics = [synthetic(1), synthetic(2), synthetic(3)];
-    const stream = Buffer.concat([Buffer.from('junk\xff'), pics[0] as Buffer, Buffer.from([0, 0xff, 0xff]), pics[1] as Buffer, pics[2] as Buffer, Buffer.from([0xff])]);
+    const stream = Buffer.concat([
+      Buffer.from('junk\xff'),
+      pics[0] as Buffer,
+      Buffer.from([0, 0xff, 0xff]),
+      pics[1] as Buffer,
+      pics[2] as Buffer,
+      Buffer.from([0xff]),
+    ]);
     for (let a = 0; a <= stream.length; a++) {
       const got = splitAll(new JpegSplitter(), [stream.subarray(0, a), stream.subarray(a)]);
       assert.equal(got.length, 3, `split ${a}`);
@@ -61,7 +90,7 @@ describe('JpegSplitter', () => {
     const pics = [await real(false, 64, 48), await real(true, 100, 30), await real(false, 33, 17)];
     const stream = Buffer.concat(pics);
     let seed = 42;
-    const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+    const rnd = (n: number): number => (seed = (seed * 1103515245 + 12345) >>> 0) % n;
     for (let round = 0; round < 200; round++) {
       const chunks: Buffer[] = [];
       for (let i = 0; i < stream.length; ) {
@@ -98,13 +127,28 @@ describe('JpegSplitter', () => {
 
   it('enforces the frame size and skip limits with coded errors', () => {
     const big = new JpegSplitter({ maxFrameBytes: 50 });
-    assert.throws(() => big.push(synthetic(1)), (e) => isFramewireError(e, 'FW_FRAME_TOO_LARGE'));
-    assert.throws(() => big.push(synthetic(1)), (e) => isFramewireError(e, 'FW_FRAME_TOO_LARGE'), 'dead after a throw');
+    assert.throws(
+      () => big.push(synthetic(1)),
+      (e) => isFramewireError(e, 'FW_FRAME_TOO_LARGE'),
+    );
+    assert.throws(
+      () => big.push(synthetic(1)),
+      (e) => isFramewireError(e, 'FW_FRAME_TOO_LARGE'),
+      'dead after a throw',
+    );
     const junk = new JpegSplitter({ maxSkipBytes: 100 });
-    assert.throws(() => junk.push(Buffer.alloc(200, 0x41)), (e) => isFramewireError(e, 'FW_BAD_MESSAGE'));
+    assert.throws(
+      () => junk.push(Buffer.alloc(200, 0x41)),
+      (e) => isFramewireError(e, 'FW_BAD_MESSAGE'),
+    );
     const huge = new JpegSplitter({ maxFrameBytes: 1000 });
     huge.push(Buffer.from([0xff, 0xd8, 0xff, 0xda, 0, 2]));
-    assert.throws(() => { for (let i = 0; i < 100; i++) huge.push(Buffer.alloc(100, 1)); }, (e) => isFramewireError(e, 'FW_FRAME_TOO_LARGE'));
+    assert.throws(
+      () => {
+        for (let i = 0; i < 100; i++) huge.push(Buffer.alloc(100, 1));
+      },
+      (e) => isFramewireError(e, 'FW_FRAME_TOO_LARGE'),
+    );
     assert.ok(huge.bufferedBytes <= 1000);
   });
 

@@ -23,7 +23,11 @@ describe('MultipartParser', () => {
 
   for (const withLength of [true, false]) {
     it(`parses parts ${withLength ? 'with' : 'without'} Content-Length at every split point`, () => {
-      const stream = Buffer.concat([Buffer.from('preamble\r\n'), ...bodies.map((b) => part('frame', b, withLength)), Buffer.from('--frame--\r\n')]);
+      const stream = Buffer.concat([
+        Buffer.from('preamble\r\n'),
+        ...bodies.map((b) => part('frame', b, withLength)),
+        Buffer.from('--frame--\r\n'),
+      ]);
       // Without Content-Length a body cannot contain "\r\n--frame", so the first body is only valid with it.
       const expected = withLength ? bodies : bodies;
       for (let split = 0; split <= stream.length; split++) {
@@ -40,33 +44,49 @@ describe('MultipartParser', () => {
     const p = new MultipartParser('--myboundary');
     const s = Buffer.from('--myboundary\nContent-Type: image/jpeg\n\nAAAA\n--myboundary\nContent-Type: image/jpeg\n\nBBBB\n--myboundary');
     const got = parseAll(p, [s]);
-    assert.deepEqual(got.map((b) => b.toString()), ['AAAA', 'BBBB']);
+    assert.deepEqual(
+      got.map((b) => b.toString()),
+      ['AAAA', 'BBBB'],
+    );
   });
 
   it('rejects an oversized Content-Length before reading the body', () => {
     const p = new MultipartParser('b', { maxPartBytes: 1000 });
-    assert.throws(() => p.push(Buffer.from('--b\r\nContent-Length: 1000000\r\n\r\n')), (e) => isFramewireError(e, 'FW_FRAME_TOO_LARGE'));
+    assert.throws(
+      () => p.push(Buffer.from('--b\r\nContent-Length: 1000000\r\n\r\n')),
+      (e) => isFramewireError(e, 'FW_FRAME_TOO_LARGE'),
+    );
     assert.ok(p.failed);
   });
 
   it('bounds junk, headers and length-less bodies', () => {
     const junk = new MultipartParser('b', { maxSkipBytes: 100 });
-    assert.throws(() => junk.push(Buffer.alloc(1000, 0x41)), (e) => isFramewireError(e, 'FW_BAD_MESSAGE'));
+    assert.throws(
+      () => junk.push(Buffer.alloc(1000, 0x41)),
+      (e) => isFramewireError(e, 'FW_BAD_MESSAGE'),
+    );
     const hdr = new MultipartParser('b', { maxHeaderBytes: 100 });
-    assert.throws(() => hdr.push(Buffer.from(`--b\r\n${'X: y\r\n'.repeat(50)}`)), (e) => isFramewireError(e, 'FW_BAD_MESSAGE'));
+    assert.throws(
+      () => hdr.push(Buffer.from(`--b\r\n${'X: y\r\n'.repeat(50)}`)),
+      (e) => isFramewireError(e, 'FW_BAD_MESSAGE'),
+    );
     const body = new MultipartParser('b', { maxPartBytes: 100 });
-    assert.throws(() => body.push(Buffer.concat([Buffer.from('--b\r\n\r\n'), Buffer.alloc(500)])), (e) => isFramewireError(e, 'FW_FRAME_TOO_LARGE'));
+    assert.throws(
+      () => body.push(Buffer.concat([Buffer.from('--b\r\n\r\n'), Buffer.alloc(500)])),
+      (e) => isFramewireError(e, 'FW_FRAME_TOO_LARGE'),
+    );
   });
 
   it('survives random input: only parts or coded errors', () => {
     let seed = 12345;
-    const rand = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const rand = (): number => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
     for (let i = 0; i < 300; i++) {
       const p = new MultipartParser('b', { maxSkipBytes: 4096, maxPartBytes: 4096 });
       const len = Math.floor(rand() * 600);
       const buf = Buffer.alloc(len);
       const alphabet = Buffer.from('--b\r\nContent-Length: 12\r\n\r\n');
-      for (let k = 0; k < len; k++) buf[k] = rand() < 0.7 ? (alphabet[Math.floor(rand() * alphabet.length)] as number) : Math.floor(rand() * 256);
+      for (let k = 0; k < len; k++)
+        buf[k] = rand() < 0.7 ? (alphabet[Math.floor(rand() * alphabet.length)] as number) : Math.floor(rand() * 256);
       try {
         for (let off = 0; off < len; off += 7) p.push(buf.subarray(off, off + 7));
       } catch (e) {
@@ -131,7 +151,11 @@ describe('MultipartParser on huge and finely split parts (linear parsing)', () =
   for (const withLength of [false, true]) {
     it(`an 8 MB part ${withLength ? 'with' : 'without'} Content-Length in 4 KB chunks: right bytes, work linear in its size`, () => {
       const body = huge(8 * 1000 * 1000);
-      const stream = Buffer.concat([part('frame', body, withLength), part('frame', Buffer.from('next'), withLength), Buffer.from('--frame--\r\n')]);
+      const stream = Buffer.concat([
+        part('frame', body, withLength),
+        part('frame', Buffer.from('next'), withLength),
+        Buffer.from('--frame--\r\n'),
+      ]);
       const p = new MultipartParser('frame');
       const got: Buffer[] = [];
       const work = countWork(() => {
@@ -149,7 +173,12 @@ describe('MultipartParser on huge and finely split parts (linear parsing)', () =
 
   it('a 64 KB part without Content-Length in 1-byte chunks: right bytes, work linear in its size', () => {
     const body = huge(64 * 1024);
-    const stream = Buffer.concat([Buffer.from('junk before\r\n'), part('frame', body, false), part('frame', Buffer.from('x'), false), Buffer.from('--frame--\r\n')]);
+    const stream = Buffer.concat([
+      Buffer.from('junk before\r\n'),
+      part('frame', body, false),
+      part('frame', Buffer.from('x'), false),
+      Buffer.from('--frame--\r\n'),
+    ]);
     const p = new MultipartParser('frame');
     const got: Buffer[] = [];
     const work = countWork(() => {
@@ -183,19 +212,28 @@ describe('MultipartParser on huge and finely split parts (linear parsing)', () =
         off += size;
       }
       assert.equal(kept.length, bodies.length, `run ${run}`);
-      kept.forEach((k, i) => assert.ok(k.equals(bodies[i] as Buffer), `run ${run}: part ${i} (${(bodies[i] as Buffer).length} bytes) changed after later input`));
+      kept.forEach((k, i) =>
+        assert.ok(k.equals(bodies[i] as Buffer), `run ${run}: part ${i} (${(bodies[i] as Buffer).length} bytes) changed after later input`),
+      );
       assert.ok(p.done);
     }
   });
 
   it('the input chunks are never written to', () => {
-    const stream = Buffer.concat([part('b', Buffer.alloc(10_000, 0x61), false), part('b', Buffer.alloc(3000, 0x62), true), Buffer.from('--b--\r\n')]);
+    const stream = Buffer.concat([
+      part('b', Buffer.alloc(10_000, 0x61), false),
+      part('b', Buffer.alloc(3000, 0x62), true),
+      Buffer.from('--b--\r\n'),
+    ]);
     const chunks: Buffer[] = [];
     for (let off = 0; off < stream.length; off += 777) chunks.push(Buffer.from(stream.subarray(off, off + 777)));
     const copies = chunks.map((c) => Buffer.from(c));
     const p = new MultipartParser('b');
     const got = chunks.flatMap((c) => p.push(c).map((x) => x.body));
-    assert.deepEqual(got.map((g) => g.length), [10_000, 3000]);
+    assert.deepEqual(
+      got.map((g) => g.length),
+      [10_000, 3000],
+    );
     chunks.forEach((c, i) => assert.ok(c.equals(copies[i] as Buffer), `chunk ${i}`));
   });
 
@@ -207,7 +245,11 @@ describe('MultipartParser on huge and finely split parts (linear parsing)', () =
         for (let j = i; j <= stream.length; j++) {
           const p = new MultipartParser('fr');
           const got = [stream.subarray(0, i), stream.subarray(i, j), stream.subarray(j)].flatMap((c) => p.push(c).map((x) => x.body));
-          assert.deepEqual(got.map((g) => g.toString('latin1')), small.map((b) => b.toString('latin1')), `${withLength} split ${i}/${j}`);
+          assert.deepEqual(
+            got.map((g) => g.toString('latin1')),
+            small.map((b) => b.toString('latin1')),
+            `${withLength} split ${i}/${j}`,
+          );
           assert.ok(p.done, `split ${i}/${j}`);
         }
       }
@@ -249,10 +291,19 @@ describe('MultipartParser on huge and finely split parts (linear parsing)', () =
       if (typeof expected === 'string') assert.equal(error, expected, `run ${run}`);
       else {
         assert.equal(error, undefined, `run ${run}`);
-        assert.deepEqual(got.map((g) => g.toString('hex')), expected.map((g) => g.toString('hex')), `run ${run}`);
+        assert.deepEqual(
+          got.map((g) => g.toString('hex')),
+          expected.map((g) => g.toString('hex')),
+          `run ${run}`,
+        );
       }
       // With Content-Length, random bodies are taken whole, and must match the input exactly.
-      if (withLength) assert.deepEqual(got.map((g) => g.toString('hex')), bodies.map((g) => g.toString('hex')), `run ${run}`);
+      if (withLength)
+        assert.deepEqual(
+          got.map((g) => g.toString('hex')),
+          bodies.map((g) => g.toString('hex')),
+          `run ${run}`,
+        );
     }
   });
 });

@@ -16,7 +16,9 @@ describe('renditionSize', () => {
   });
 
   it('is the size encodeProfile makes', async () => {
-    const jpeg = await sharp({ create: { width: 1920, height: 1080, channels: 3, background: '#369' } }).jpeg().toBuffer();
+    const jpeg = await sharp({ create: { width: 1920, height: 1080, channels: 3, background: '#369' } })
+      .jpeg()
+      .toBuffer();
     const pic = await decodeJpeg(jpeg);
     for (const p of [{ width: 333 }, { height: 100 }, { width: 500, height: 500 }]) {
       const out = await encodeProfile(pic, p, 75);

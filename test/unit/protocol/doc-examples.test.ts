@@ -17,7 +17,15 @@ describe('docs/protocol.md examples', () => {
   });
 
   it('the frame header dump is what encodeFrameHeader writes, and decodes back with its payload', () => {
-    const frame = { seq: 1234, captureUs: 1_700_000_000_123_456, width: 640, height: 480, codec: 'jpeg' as const, key: true, data: Buffer.alloc(5000, 1) };
+    const frame = {
+      seq: 1234,
+      captureUs: 1_700_000_000_123_456,
+      width: 640,
+      height: 480,
+      codec: 'jpeg' as const,
+      key: true,
+      data: Buffer.alloc(5000, 1),
+    };
     const bytes = example('frame');
     assert.equal(bytes.toString('hex'), Buffer.from(encodeFrameHeader(frame)).toString('hex'));
     const msg = decodeMessage(Buffer.concat([bytes, frame.data]));

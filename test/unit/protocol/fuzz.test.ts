@@ -58,7 +58,11 @@ function feedChecked(chunks: readonly Buffer[], limits: ParserLimits): Outcome {
       const e = assertCodedError(err);
       assert.equal(p.failed, e, 'the parser records its error');
       assert.equal(p.bufferedBytes, 0, 'a failed parser holds nothing');
-      assert.throws(() => p.push(Buffer.from([0x46, 0x57, 1])), (again) => again === e, 'stays failed');
+      assert.throws(
+        () => p.push(Buffer.from([0x46, 0x57, 1])),
+        (again) => again === e,
+        'stays failed',
+      );
       return { messages, code: e.code };
     }
     for (const m of out) assertValidMessage(m);
@@ -103,26 +107,71 @@ function randomMessage(rng: Prng): Buffer {
   return Buffer.concat([header, payload]);
 }
 
-const KEYS = ['role', 'stream', 'token', 'params', 'client', 'session', 'granted', 'serverTimeUs', 'maxFrameBytes', 'live', 'code',
-  'message', 'id', 't0', 't1', 't2', 'reason', 'width', 'height', 'fps', 'quality', 'framesSkipped', '__proto__', 'constructor', 'toString'];
-const STRINGS = ['view', 'publish', 'cam', 'a.b-c_d', '.dot', '', 'x'.repeat(129), 'x'.repeat(300), 'FW_BAD_MAGIC', 'FW_NOPE', 'ü', '\u0000'];
+const KEYS = [
+  'role',
+  'stream',
+  'token',
+  'params',
+  'client',
+  'session',
+  'granted',
+  'serverTimeUs',
+  'maxFrameBytes',
+  'live',
+  'code',
+  'message',
+  'id',
+  't0',
+  't1',
+  't2',
+  'reason',
+  'width',
+  'height',
+  'fps',
+  'quality',
+  'framesSkipped',
+  '__proto__',
+  'constructor',
+  'toString',
+];
+const STRINGS = [
+  'view',
+  'publish',
+  'cam',
+  'a.b-c_d',
+  '.dot',
+  '',
+  'x'.repeat(129),
+  'x'.repeat(300),
+  'FW_BAD_MAGIC',
+  'FW_NOPE',
+  'ü',
+  '\u0000',
+];
 const NUMBERS = [0, 1, -1, 0.5, 15, 16, 640, 16384, 16385, 1e300, -1e300, 2 ** 53, 2 ** 53 + 2, 1e-9, 1000, 1000.5];
 
 /** A random JSON text, biased toward the field names and edge values the validator checks. */
 function randomJson(rng: Prng, depth: number): string {
   const value = (d: number): unknown => {
     switch (rng.int(0, d > 2 ? 3 : 5)) {
-      case 0: return rng.pick(NUMBERS);
-      case 1: return rng.pick(STRINGS);
-      case 2: return rng.chance(0.5);
-      case 3: return null;
-      case 4: return Array.from({ length: rng.int(0, 3) }, () => value(d + 1));
-      default: return object(d + 1);
+      case 0:
+        return rng.pick(NUMBERS);
+      case 1:
+        return rng.pick(STRINGS);
+      case 2:
+        return rng.chance(0.5);
+      case 3:
+        return null;
+      case 4:
+        return Array.from({ length: rng.int(0, 3) }, () => value(d + 1));
+      default:
+        return object(d + 1);
     }
   };
   const object = (d: number): Record<string, unknown> => {
     const o: Record<string, unknown> = {};
-    for (let n = rng.int(0, 8); n > 0; n--) Object.defineProperty(o, rng.pick(KEYS), { value: value(d), enumerable: true, configurable: true, writable: true });
+    for (let n = rng.int(0, 8); n > 0; n--)
+      Object.defineProperty(o, rng.pick(KEYS), { value: value(d), enumerable: true, configurable: true, writable: true });
     return o;
   };
   return JSON.stringify(rng.chance(0.9) ? object(depth) : value(depth));
@@ -134,12 +183,24 @@ function mutate(rng: Prng, input: Buffer): Buffer {
   for (let n = rng.int(1, 6); n > 0 && b.length > 0; n--) {
     const at = rng.chance(0.5) ? rng.int(0, Math.min(b.length - 1, 40)) : rng.int(0, b.length - 1);
     switch (rng.int(0, 5)) {
-      case 0: b[at] = (b[at] as number) ^ (1 << rng.int(0, 7)); break;
-      case 1: b[at] = rng.pick([0, 1, 0x7f, 0x80, 0xff, rng.int(0, 255)]); break;
-      case 2: b = Buffer.concat([b.subarray(0, at), rng.bytes(rng.int(1, 16)), b.subarray(at)]); break;
-      case 3: b = Buffer.concat([b.subarray(0, at), b.subarray(Math.min(b.length, at + rng.int(1, 16)))]); break;
-      case 4: b = Buffer.concat([b.subarray(0, at), b.subarray(at, at + rng.int(1, 64)), b.subarray(at)]); break;
-      default: b = b.subarray(0, rng.int(0, b.length)); break;
+      case 0:
+        b[at] = (b[at] as number) ^ (1 << rng.int(0, 7));
+        break;
+      case 1:
+        b[at] = rng.pick([0, 1, 0x7f, 0x80, 0xff, rng.int(0, 255)]);
+        break;
+      case 2:
+        b = Buffer.concat([b.subarray(0, at), rng.bytes(rng.int(1, 16)), b.subarray(at)]);
+        break;
+      case 3:
+        b = Buffer.concat([b.subarray(0, at), b.subarray(Math.min(b.length, at + rng.int(1, 16)))]);
+        break;
+      case 4:
+        b = Buffer.concat([b.subarray(0, at), b.subarray(at, at + rng.int(1, 64)), b.subarray(at)]);
+        break;
+      default:
+        b = b.subarray(0, rng.int(0, b.length));
+        break;
     }
   }
   return b;
@@ -208,7 +269,11 @@ describe('parser fuzz', () => {
     for (const wire of [...validWires, big]) {
       for (let n = 0; n < wire.length; n++) {
         const cut = wire.subarray(0, n);
-        assert.throws(() => decodeMessage(cut), (err) => err instanceof FramewireError && err.code === ErrorCodes.BAD_HEADER, `cut at ${n}`);
+        assert.throws(
+          () => decodeMessage(cut),
+          (err) => err instanceof FramewireError && err.code === ErrorCodes.BAD_HEADER,
+          `cut at ${n}`,
+        );
         const p = new StreamParser();
         assert.deepEqual(p.push(cut), [], `cut at ${n}`);
         assert.equal(p.bufferedBytes, n);

@@ -4,7 +4,14 @@ import { ErrorCodes, isFramewireError, type ErrorCode } from '../../../src/error
 import { FRAME_HEADER_BYTES, MessageType, readFixedHeader } from '../../../src/protocol/header.js';
 import { encodeControl, encodeFrame, encodeFrameHeader, validateControl, type ControlMessage } from '../../../src/protocol/messages.js';
 import { decodeMessage } from '../../../src/protocol/parser.js';
-import { assertSameMessages, assertValidMessage, rawControl, sampleControls, sampleFrame, sampleFrames } from '../../helpers/proto-samples.js';
+import {
+  assertSameMessages,
+  assertValidMessage,
+  rawControl,
+  sampleControls,
+  sampleFrame,
+  sampleFrames,
+} from '../../helpers/proto-samples.js';
 
 function throwsCode(fn: () => unknown, code: ErrorCode, label: string): void {
   assert.throws(fn, (err: unknown) => isFramewireError(err, code), `${label}: expected ${code}`);
@@ -39,14 +46,23 @@ describe('control messages', () => {
   });
 
   it('rounds width, height and quality; keeps fractional fps', () => {
-    const msg = decodeMessage(rawControl('hello', '{"role":"view","stream":"cam","params":{"width":320.4,"height":239.6,"fps":7.5,"quality":49.5}}'));
+    const msg = decodeMessage(
+      rawControl('hello', '{"role":"view","stream":"cam","params":{"width":320.4,"height":239.6,"fps":7.5,"quality":49.5}}'),
+    );
     assert.deepEqual(msg.type === 'hello' && msg.body.params, { width: 320, height: 240, fps: 7.5, quality: 50 });
   });
 
   it('accepts any size a frame can carry in params and granted (regression: an 8x8 stream made every welcome invalid)', () => {
-    for (const [w, h] of [[1, 1], [8, 8], [20000, 65535]] as const) {
+    for (const [w, h] of [
+      [1, 1],
+      [8, 8],
+      [20000, 65535],
+    ] as const) {
       const welcome = decodeMessage(
-        rawControl('welcome', `{"session":"s","role":"view","stream":"cam","granted":{"width":${w},"height":${h}},"serverTimeUs":1,"maxFrameBytes":2,"live":true}`),
+        rawControl(
+          'welcome',
+          `{"session":"s","role":"view","stream":"cam","granted":{"width":${w},"height":${h}},"serverTimeUs":1,"maxFrameBytes":2,"live":true}`,
+        ),
       );
       assert.deepEqual(welcome.type === 'welcome' && welcome.body.granted, { width: w, height: h });
       const hello = decodeMessage(rawControl('hello', `{"role":"publish","stream":"cam","params":{"width":${w},"height":${h}}}`));
@@ -54,7 +70,7 @@ describe('control messages', () => {
     }
   });
 
-  it('keeps an unknown error code as it came (a newer peer\'s code stays readable)', () => {
+  it("keeps an unknown error code as it came (a newer peer's code stays readable)", () => {
     const msg = decodeMessage(rawControl('error', '{"code":"FW_FROM_THE_FUTURE","message":"?"}'));
     assert.deepEqual(msg, { type: 'error', body: { code: 'FW_FROM_THE_FUTURE', message: '?' } });
   });
@@ -72,7 +88,13 @@ describe('control messages', () => {
       rawControl('welcome', '{"session":"s","role":"view","stream":"cam","serverTimeUs":1,"maxFrameBytes":2,"live":"yes"}'),
     );
     assert.deepEqual(msg.type === 'welcome' && msg.body, {
-      session: 's', role: 'view', stream: 'cam', granted: {}, serverTimeUs: 1, maxFrameBytes: 2, live: false,
+      session: 's',
+      role: 'view',
+      stream: 'cam',
+      granted: {},
+      serverTimeUs: 1,
+      maxFrameBytes: 2,
+      live: false,
     });
   });
 
@@ -108,7 +130,11 @@ describe('control messages', () => {
       ['width 0', 'hello', '{"role":"view","stream":"cam","params":{"width":0}}'],
       ['width 0.4 (rounds to 0)', 'hello', '{"role":"view","stream":"cam","params":{"width":0.4}}'],
       ['height above 65535', 'hello', '{"role":"view","stream":"cam","params":{"height":65536}}'],
-      ['granted width 0', 'welcome', '{"session":"s","role":"view","stream":"cam","granted":{"width":0},"serverTimeUs":1,"maxFrameBytes":2}'],
+      [
+        'granted width 0',
+        'welcome',
+        '{"session":"s","role":"view","stream":"cam","granted":{"width":0},"serverTimeUs":1,"maxFrameBytes":2}',
+      ],
       ['width as a string', 'hello', '{"role":"view","stream":"cam","params":{"width":"640"}}'],
       ['fps of 0', 'hello', '{"role":"view","stream":"cam","params":{"fps":0}}'],
       ['quality of 101', 'hello', '{"role":"view","stream":"cam","params":{"quality":101}}'],

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ErrorCodes, FramewireError, isFramewireError, type ErrorCode } from '../../../src/errors.js';
+import { ErrorCodes, type FramewireError, isFramewireError, type ErrorCode } from '../../../src/errors.js';
 import { writeFixedHeader } from '../../../src/protocol/header.js';
 import { encodeControl, encodeFrame, type Message } from '../../../src/protocol/messages.js';
 import { DEFAULT_LIMITS, StreamParser, decodeMessage, type ParserLimits } from '../../../src/protocol/parser.js';
@@ -18,7 +18,14 @@ function throwsCode(fn: () => unknown, code: ErrorCode, label: string = code): F
 }
 
 /** A bare 12-byte header with any field values. */
-function fixedHeader(fields: { magic?: number; version?: number; type?: number; flags?: number; headerLength?: number; payloadLength?: number }): Buffer {
+function fixedHeader(fields: {
+  magic?: number;
+  version?: number;
+  type?: number;
+  flags?: number;
+  headerLength?: number;
+  payloadLength?: number;
+}): Buffer {
   const b = Buffer.alloc(12);
   b.writeUInt16BE(fields.magic ?? 0x4657, 0);
   b.writeUInt8(fields.version ?? 1, 2);
@@ -216,7 +223,15 @@ describe('StreamParser: bad headers', () => {
     ['zero magic', Buffer.alloc(40), ErrorCodes.BAD_MAGIC],
     ['version 2', patched(2, [2]), ErrorCodes.BAD_VERSION],
     ['version 0', patched(2, [0]), ErrorCodes.BAD_VERSION],
-    ['version 255 on a control', (() => { const b = rawControl('bye', '{"reason":"x"}'); b[2] = 255; return b; })(), ErrorCodes.BAD_VERSION],
+    [
+      'version 255 on a control',
+      (() => {
+        const b = rawControl('bye', '{"reason":"x"}');
+        b[2] = 255;
+        return b;
+      })(),
+      ErrorCodes.BAD_VERSION,
+    ],
     ['type 0x00', patched(3, [0x00]), ErrorCodes.BAD_HEADER],
     ['type 0x09', patched(3, [0x09]), ErrorCodes.BAD_HEADER],
     ['type 0x11', patched(3, [0x11]), ErrorCodes.BAD_HEADER],
@@ -225,7 +240,15 @@ describe('StreamParser: bad headers', () => {
     ['frame header length 31', patched(6, [0, 31]), ErrorCodes.BAD_HEADER],
     ['frame header length 0', patched(6, [0, 0]), ErrorCodes.BAD_HEADER],
     ['frame header length 65535', patched(6, [0xff, 0xff]), ErrorCodes.BAD_HEADER],
-    ['control header length 11', (() => { const b = rawControl('bye', '{"reason":"x"}'); b.writeUInt16BE(11, 6); return b; })(), ErrorCodes.BAD_HEADER],
+    [
+      'control header length 11',
+      (() => {
+        const b = rawControl('bye', '{"reason":"x"}');
+        b.writeUInt16BE(11, 6);
+        return b;
+      })(),
+      ErrorCodes.BAD_HEADER,
+    ],
     ['codec 0', patched(28, [0]), ErrorCodes.BAD_HEADER],
     ['codec 3', patched(28, [3]), ErrorCodes.BAD_HEADER],
     ['codec 255', patched(28, [255]), ErrorCodes.BAD_HEADER],
@@ -248,11 +271,17 @@ describe('StreamParser: bad headers', () => {
 
   it('stays failed after a throw: the same error again, even for good input, nothing buffered', () => {
     const p = new StreamParser();
-    const first = throwsCode(() => p.push(Buffer.concat([encodeControl(sampleControls[5] as never), Buffer.from('garbage garbage')])), ErrorCodes.BAD_MAGIC);
+    const first = throwsCode(
+      () => p.push(Buffer.concat([encodeControl(sampleControls[5] as never), Buffer.from('garbage garbage')])),
+      ErrorCodes.BAD_MAGIC,
+    );
     assert.equal(p.failed, first);
     assert.equal(p.bufferedBytes, 0);
     for (const next of [good, Buffer.alloc(0), encodeControl(sampleControls[9] as never)]) {
-      assert.throws(() => p.push(next), (err) => err === first);
+      assert.throws(
+        () => p.push(next),
+        (err) => err === first,
+      );
     }
   });
 
@@ -322,11 +351,15 @@ describe('StreamParser: frames refused where none belong (before the hello, from
           if (got.length === 0) break;
         }
       }
-      assert.deepEqual(out.map((m) => m.type), ['hello', 'frame', 'hello'], `split at ${s}`);
+      assert.deepEqual(
+        out.map((m) => m.type),
+        ['hello', 'frame', 'hello'],
+        `split at ${s}`,
+      );
     }
   });
 
-  it('claims a message\'s whole size from its header; discard() lets go of everything and ignores what follows', () => {
+  it("claims a message's whole size from its header; discard() lets go of everything and ignores what follows", () => {
     const p = new StreamParser();
     p.push(frame.subarray(0, 100));
     assert.equal(p.bufferedBytes, 100);

@@ -13,7 +13,11 @@ const plain = (b: Uint8Array): Uint8Array => {
 };
 
 describe('the core on plain Uint8Array (what a browser feeds it)', () => {
-  const messages: Message[] = [...sampleControls, { type: 'frame', frame: sampleFrame(7, 3000) }, { type: 'frame', frame: sampleFrame(8, 1) }];
+  const messages: Message[] = [
+    ...sampleControls,
+    { type: 'frame', frame: sampleFrame(7, 3000) },
+    { type: 'frame', frame: sampleFrame(8, 1) },
+  ];
   const wire = plain(Buffer.concat(messages.map(encode)));
 
   it('parses the same messages at every split point into two plain chunks', () => {
@@ -45,6 +49,17 @@ describe('the core on plain Uint8Array (what a browser feeds it)', () => {
     }
     const invalidUtf8 = plain(encode(sampleControls[0] as Message));
     invalidUtf8[14] = 0xff;
-    assert.ok(isFramewireError((() => { try { decodeMessage(invalidUtf8); } catch (e) { return e; } })(), ErrorCodes.BAD_MESSAGE));
+    assert.ok(
+      isFramewireError(
+        (() => {
+          try {
+            decodeMessage(invalidUtf8);
+          } catch (e) {
+            return e;
+          }
+        })(),
+        ErrorCodes.BAD_MESSAGE,
+      ),
+    );
   });
 });

@@ -5,8 +5,19 @@ import type { ControlMessage, HelloBody, Message, WelcomeBody } from '../../../s
 import { ProtocolSession, backoffMs, isFatalCode, type SessionHooks } from '../../../src/protocol/session.js';
 
 const hello: HelloBody = { role: 'publish', stream: 'cam' };
-const welcome: WelcomeBody = { session: 's1', role: 'publish', stream: 'cam', granted: {}, serverTimeUs: 1, maxFrameBytes: 1 << 20, live: true };
-const frame = (seq: number): Message => ({ type: 'frame', frame: { seq, captureUs: seq, width: 2, height: 2, codec: 'jpeg', key: true, data: new Uint8Array(10) } });
+const welcome: WelcomeBody = {
+  session: 's1',
+  role: 'publish',
+  stream: 'cam',
+  granted: {},
+  serverTimeUs: 1,
+  maxFrameBytes: 1 << 20,
+  live: true,
+};
+const frame = (seq: number): Message => ({
+  type: 'frame',
+  frame: { seq, captureUs: seq, width: 2, height: 2, codec: 'jpeg', key: true, data: new Uint8Array(10) },
+});
 
 /** One end with everything it sends and every hook call written down. */
 class End {
@@ -15,7 +26,11 @@ class End {
   log: string[] = [];
   internal: unknown[] = [];
   readonly core: ProtocolSession;
-  constructor(side: 'client' | 'server', hooks: Partial<SessionHooks> = {}, opts: { idleTimeoutMs?: number; handshakeTimeoutMs?: number } = {}) {
+  constructor(
+    side: 'client' | 'server',
+    hooks: Partial<SessionHooks> = {},
+    opts: { idleTimeoutMs?: number; handshakeTimeoutMs?: number } = {},
+  ) {
     let t = 1_000_000;
     this.core = new ProtocolSession(
       { send: (m) => this.sent.push(m), end: () => this.ended++ },
@@ -92,7 +107,10 @@ describe('ProtocolSession (the state machine Node and the browser share)', () =>
     const client = new End('client');
     client.core.receive({ type: 'welcome', body: welcome });
     client.core.receive(frame(1));
-    assert.equal((client.sent.find((m) => m.type === 'error') as ControlMessage & { type: 'error' }).body.code, ErrorCodes.UNEXPECTED_MESSAGE);
+    assert.equal(
+      (client.sent.find((m) => m.type === 'error') as ControlMessage & { type: 'error' }).body.code,
+      ErrorCodes.UNEXPECTED_MESSAGE,
+    );
 
     const server = new End('server', {
       hello: () => {
@@ -170,10 +188,25 @@ describe('ProtocolSession (the state machine Node and the browser share)', () =>
     assert.ok(!isFatalCode(ErrorCodes.STREAM_BUSY, 'view'));
     assert.ok(!isFatalCode(ErrorCodes.TOO_MANY_CLIENTS, 'view'));
     assert.ok(!isFatalCode(ErrorCodes.OVERLOADED, 'publish'));
-    assert.equal(backoffMs(0, () => 0.5), 250);
-    assert.equal(backoffMs(1, () => 0.5), 500);
-    assert.equal(backoffMs(50, () => 0.5), 5000);
-    assert.equal(backoffMs(50, () => 0), 3750);
-    assert.equal(backoffMs(50, () => 1), 6250);
+    assert.equal(
+      backoffMs(0, () => 0.5),
+      250,
+    );
+    assert.equal(
+      backoffMs(1, () => 0.5),
+      500,
+    );
+    assert.equal(
+      backoffMs(50, () => 0.5),
+      5000,
+    );
+    assert.equal(
+      backoffMs(50, () => 0),
+      3750,
+    );
+    assert.equal(
+      backoffMs(50, () => 1),
+      6250,
+    );
   });
 });

@@ -90,13 +90,22 @@ describe('createToken and verifyToken', () => {
     await assert.rejects(verifyToken('a.b.c', SECRET), unauthorized(/^malformed token/));
     const unsigned = new UnsecuredJWT({ stream: 'cam', role: 'view' }).setExpirationTime('1h').encode();
     await assert.rejects(verifyToken(unsigned, SECRET), unauthorized(/^malformed token/));
-    const hs512 = await new SignJWT({ stream: 'cam', role: 'view' }).setProtectedHeader({ alg: 'HS512' }).setExpirationTime('1h').sign(new TextEncoder().encode(SECRET.repeat(2)));
+    const hs512 = await new SignJWT({ stream: 'cam', role: 'view' })
+      .setProtectedHeader({ alg: 'HS512' })
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(SECRET.repeat(2)));
     await assert.rejects(verifyToken(hs512, SECRET.repeat(2)), unauthorized(/only HS256/));
     const noExp = await new SignJWT({ stream: 'cam', role: 'view' }).setProtectedHeader({ alg: 'HS256' }).sign(key);
     await assert.rejects(verifyToken(noExp, SECRET), unauthorized(/^malformed token: .*exp/));
-    const admin = await new SignJWT({ stream: 'cam', role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(key);
+    const admin = await new SignJWT({ stream: 'cam', role: 'admin' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime('1h')
+      .sign(key);
     await assert.rejects(verifyToken(admin, SECRET), unauthorized(/"role" must be/));
-    const badStream = await new SignJWT({ stream: 'a/b', role: 'view' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(key);
+    const badStream = await new SignJWT({ stream: 'a/b', role: 'view' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime('1h')
+      .sign(key);
     await assert.rejects(verifyToken(badStream, SECRET), unauthorized(/"stream" must be/));
     const noStream = await new SignJWT({ role: 'view' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(key);
     await assert.rejects(verifyToken(noStream, SECRET), unauthorized(/"stream" must be/));
@@ -119,8 +128,14 @@ describe('RelayAuth', () => {
     const pending = both.check(view, { stream: 'cam', role: 'view' });
     assert.ok(pending instanceof Promise);
     assert.deepEqual(await pending, { stream: 'cam', role: 'view' });
-    await assert.rejects(Promise.resolve(both.check(view, { stream: 'cam', role: 'publish' })), unauthorized(/^token allows view, not publish$/));
-    await assert.rejects(Promise.resolve(both.check(view, { stream: 'b', role: 'view' })), unauthorized(/^token is for stream "cam", not "b"$/));
+    await assert.rejects(
+      Promise.resolve(both.check(view, { stream: 'cam', role: 'publish' })),
+      unauthorized(/^token allows view, not publish$/),
+    );
+    await assert.rejects(
+      Promise.resolve(both.check(view, { stream: 'b', role: 'view' })),
+      unauthorized(/^token is for stream "cam", not "b"$/),
+    );
   });
   it('checks expiry on its own clock', async () => {
     let now = Date.now();

@@ -52,7 +52,7 @@ describe('MemoryBudget', () => {
     const b = new MemoryBudget<number>(10_000, 4000);
     const held = new Map<number, number>();
     let seed = 7;
-    const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    const rnd = (n: number): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
     for (let i = 0; i < 20_000; i++) {
       const peer = rnd(40);
       const bytes = rnd(5) === 0 ? 0 : rnd(4500);

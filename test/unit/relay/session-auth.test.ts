@@ -21,7 +21,15 @@ class FakeHost implements SessionHost {
     this.log.push(`attach ${hello.role}`);
     return {
       type: 'welcome',
-      body: { session: session.id, role: hello.role, stream: hello.stream, granted: {}, serverTimeUs: nowUs(), maxFrameBytes: 1 << 20, live: true },
+      body: {
+        session: session.id,
+        role: hello.role,
+        stream: hello.stream,
+        granted: {},
+        serverTimeUs: nowUs(),
+        maxFrameBytes: 1 << 20,
+        live: true,
+      },
     };
   }
   onFrame(_s: ServerSession, msg: Extract<Message, { type: 'frame' }>): void {

@@ -128,7 +128,11 @@ describe('ack window on a lossy transport (UDP)', () => {
     assert.ok(slot.expired > 0, 'unacked frames expired');
     assert.ok(chan.frameSeqs().length > window, 'the viewer gets frames again');
     const seqs = chan.frameSeqs();
-    assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'in order');
+    assert.deepEqual(
+      seqs,
+      [...seqs].sort((a, b) => a - b),
+      'in order',
+    );
     assert.ok(slot.unacked <= window, 'the window stays bounded');
     // TCP loses nothing: a viewer that does not ack is slow, and stays blocked.
     assert.equal(tcpChan.frameSeqs().length, tcpSlot.window);

@@ -8,11 +8,17 @@ describe('WaitingList', () => {
     const w = new WaitingList<number>(5, 2);
     w.admit(1, 'a', 's1');
     w.admit(2, 'a', 's2');
-    assert.throws(() => w.admit(3, 'a', 's3'), (e) => isFramewireError(e, 'FW_TOO_MANY_CLIENTS'));
+    assert.throws(
+      () => w.admit(3, 'a', 's3'),
+      (e) => isFramewireError(e, 'FW_TOO_MANY_CLIENTS'),
+    );
     w.admit(3, 'b', 's3');
     w.admit(4, 'b', 's3');
     w.admit(5, 'c', 's3');
-    assert.throws(() => w.admit(6, 'd', 's4'), (e) => isFramewireError(e, 'FW_TOO_MANY_CLIENTS'));
+    assert.throws(
+      () => w.admit(6, 'd', 's4'),
+      (e) => isFramewireError(e, 'FW_TOO_MANY_CLIENTS'),
+    );
     assert.equal(w.size, 5);
   });
 

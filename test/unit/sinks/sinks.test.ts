@@ -55,6 +55,9 @@ describe('frame sinks: limits and cleanup', () => {
   });
 
   it('a missing ffplay is a coded error with how to install it', () => {
-    assert.throws(() => playerSink({ env: { PATH: '/nonexistent' } }), (e: Error & { code?: string }) => e.code === 'FW_FFMPEG_NOT_FOUND' && /ffplay/.test(e.message));
+    assert.throws(
+      () => playerSink({ env: { PATH: '/nonexistent' } }),
+      (e: Error & { code?: string }) => e.code === 'FW_FFMPEG_NOT_FOUND' && /ffplay/.test(e.message),
+    );
   });
 });

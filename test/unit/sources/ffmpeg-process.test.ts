@@ -21,8 +21,14 @@ describe('findFfmpeg', () => {
   });
 
   it('a bad FFMPEG_PATH or an empty PATH gives FW_FFMPEG_NOT_FOUND with how to install', () => {
-    assert.throws(() => findFfmpeg({ FFMPEG_PATH: notExec, PATH: dir }, 'linux'), (e) => isFramewireError(e, 'FW_FFMPEG_NOT_FOUND') && /FFMPEG_PATH/.test(e.message));
-    assert.throws(() => findFfmpeg({ PATH: '/nonexistent' }, 'linux'), (e) => isFramewireError(e, 'FW_FFMPEG_NOT_FOUND') && /apt install ffmpeg/.test(e.message));
+    assert.throws(
+      () => findFfmpeg({ FFMPEG_PATH: notExec, PATH: dir }, 'linux'),
+      (e) => isFramewireError(e, 'FW_FFMPEG_NOT_FOUND') && /FFMPEG_PATH/.test(e.message),
+    );
+    assert.throws(
+      () => findFfmpeg({ PATH: '/nonexistent' }, 'linux'),
+      (e) => isFramewireError(e, 'FW_FFMPEG_NOT_FOUND') && /apt install ffmpeg/.test(e.message),
+    );
     assert.match(installHint('darwin'), /brew install ffmpeg/);
     assert.match(installHint('win32'), /winget install ffmpeg/);
     rmSync(dir, { recursive: true, force: true });
@@ -31,12 +37,22 @@ describe('findFfmpeg', () => {
 
 describe('ffmpegErrorLine', () => {
   it('makes one readable line of what ffmpeg says', () => {
-    const v4l2 = '[video4linux2,v4l2 @ 0x5653d136a880] Cannot open video device /dev/video0: No such file or directory\n/dev/video0: No such file or directory\n';
-    assert.equal(ffmpegErrorLine(v4l2, { code: 1, signal: null }), 'ffmpeg: [video4linux2,v4l2] Cannot open video device /dev/video0: No such file or directory [exit code 1]');
+    const v4l2 =
+      '[video4linux2,v4l2 @ 0x5653d136a880] Cannot open video device /dev/video0: No such file or directory\n/dev/video0: No such file or directory\n';
+    assert.equal(
+      ffmpegErrorLine(v4l2, { code: 1, signal: null }),
+      'ffmpeg: [video4linux2,v4l2] Cannot open video device /dev/video0: No such file or directory [exit code 1]',
+    );
     const x11 = '[x11grab @ 0x55cc3ab00880] Cannot open display :99, error 1.\n:99: Input/output error\n';
-    assert.match(ffmpegErrorLine(x11), /^ffmpeg: \[x11grab\] Cannot open display :99, error 1\. \(:99: Input\/output error\); is the X display/);
+    assert.match(
+      ffmpegErrorLine(x11),
+      /^ffmpeg: \[x11grab\] Cannot open display :99, error 1\. \(:99: Input\/output error\); is the X display/,
+    );
     assert.match(ffmpegErrorLine('/dev/video0: Permission denied\n'), /video" group/);
-    assert.match(ffmpegErrorLine('[v4l2 @ 0x1] ioctl(VIDIOC_STREAMON): Device or resource busy\nConversion failed!\n'), /another program is using the device/);
+    assert.match(
+      ffmpegErrorLine('[v4l2 @ 0x1] ioctl(VIDIOC_STREAMON): Device or resource busy\nConversion failed!\n'),
+      /another program is using the device/,
+    );
     assert.equal(ffmpegErrorLine('', { code: null, signal: 'SIGKILL' }), 'ffmpeg failed (killed by SIGKILL)');
     assert.ok(!ffmpegErrorLine('x\n'.repeat(10) + 'y'.repeat(1000)).includes('\n'));
   });

@@ -10,7 +10,10 @@ describe('testPattern', () => {
     const frames = [];
     for await (const f of src) frames.push(f);
     assert.equal(frames.length, 5);
-    assert.deepEqual(frames.map((f) => f.seq), [0, 1, 2, 3, 4]);
+    assert.deepEqual(
+      frames.map((f) => f.seq),
+      [0, 1, 2, 3, 4],
+    );
     for (let i = 1; i < frames.length; i++) assert.ok((frames[i]?.captureUs ?? 0) > (frames[i - 1]?.captureUs ?? 0));
     const decoded = await Promise.all(frames.map((f) => sharp(f.data).raw().toBuffer({ resolveWithObject: true })));
     for (const d of decoded) {
@@ -38,8 +41,17 @@ describe('testPattern', () => {
   });
 
   it('rejects bad options with FW_BAD_OPTION', () => {
-    assert.throws(() => testPattern({ width: 0 }), (e) => isFramewireError(e, 'FW_BAD_OPTION'));
-    assert.throws(() => testPattern({ quality: 101 }), (e) => isFramewireError(e, 'FW_BAD_OPTION'));
-    assert.throws(() => testPattern({ fps: -1 }), (e) => isFramewireError(e, 'FW_BAD_OPTION'));
+    assert.throws(
+      () => testPattern({ width: 0 }),
+      (e) => isFramewireError(e, 'FW_BAD_OPTION'),
+    );
+    assert.throws(
+      () => testPattern({ quality: 101 }),
+      (e) => isFramewireError(e, 'FW_BAD_OPTION'),
+    );
+    assert.throws(
+      () => testPattern({ fps: -1 }),
+      (e) => isFramewireError(e, 'FW_BAD_OPTION'),
+    );
   });
 });

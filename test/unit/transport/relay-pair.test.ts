@@ -34,7 +34,7 @@ async function handshake(relay: Relay, hello: HelloBody): Promise<{ ch: TcpChann
 }
 
 describe('relay sessions over in-memory pairs', () => {
-  it('a publisher\'s frames reach a viewer, byte for byte', async () => {
+  it("a publisher's frames reach a viewer, byte for byte", async () => {
     const relay = createRelay();
     const viewer = await handshake(relay, { role: 'view', stream: 'mem', client: 'test' });
     assert.equal(viewer.got[0]?.type, 'welcome');
@@ -42,10 +42,15 @@ describe('relay sessions over in-memory pairs', () => {
     assert.equal(pub.got[0]?.type, 'welcome');
     const sent = [1, 2, 3].map((i) => fakeFrame(i, 3000));
     for (const f of sent) pub.ch.send({ type: 'frame', frame: f });
-    const frames = (): Extract<Message, { type: 'frame' }>[] => viewer.got.filter((m): m is Extract<Message, { type: 'frame' }> => m.type === 'frame');
+    const frames = (): Extract<Message, { type: 'frame' }>[] =>
+      viewer.got.filter((m): m is Extract<Message, { type: 'frame' }> => m.type === 'frame');
     await until(() => frames().length === 3, 'three frames at the viewer');
-    assert.deepEqual(frames().map((m) => fakeFrameSeq(m.frame.data)), [1, 2, 3]);
-    for (const [i, m] of frames().entries()) assert.ok(Buffer.from(m.frame.data).equals((sent[i] as { data: Uint8Array }).data), `frame ${i} payload`);
+    assert.deepEqual(
+      frames().map((m) => fakeFrameSeq(m.frame.data)),
+      [1, 2, 3],
+    );
+    for (const [i, m] of frames().entries())
+      assert.ok(Buffer.from(m.frame.data).equals((sent[i] as { data: Uint8Array }).data), `frame ${i} payload`);
     await relay.close();
   });
 
@@ -61,7 +66,7 @@ describe('relay sessions over in-memory pairs', () => {
     assert.equal(err.body.code, ErrorCodes.UNEXPECTED_MESSAGE);
     assert.equal(pub.ch.closed, false);
     pub.ch.send({ type: 'frame', frame: fakeFrame(2, 100) });
-    await until(() => relay.streams().some((s) => s.name === 'mem' && s.framesIn === 1), 'the publisher\'s frame in');
+    await until(() => relay.streams().some((s) => s.name === 'mem' && s.framesIn === 1), "the publisher's frame in");
     await relay.close();
   });
 

@@ -93,7 +93,11 @@ describe('TcpChannel on an in-memory pair', () => {
     peer.write(Buffer.concat([bad, encode(hello)]));
     await until(() => errors.length > 0, 'the protocol error');
     assert.equal(errors[0]?.code, ErrorCodes.BAD_MAGIC);
-    assert.deepEqual(messages.map((m) => m.type), ['bye'], 'the message before the bad one, and none after');
+    assert.deepEqual(
+      messages.map((m) => m.type),
+      ['bye'],
+      'the message before the bad one, and none after',
+    );
     peer.write(encode(hello));
     await new Promise((r) => setImmediate(r));
     assert.equal(errors.length, 1, 'reported once');
@@ -128,7 +132,8 @@ describe('TcpChannel on an in-memory pair', () => {
     ch.send({ type: 'ping', body: { id: 1, t0: 2 } });
     await until(() => peer.received.length >= 3, 'the bytes at the peer');
     // A Writable turns a Uint8Array chunk into a Buffer view of the same memory: same bytes, not a copy.
-    const sameMemory = (a: Uint8Array | undefined, b: Uint8Array): boolean => a !== undefined && a.buffer === b.buffer && a.byteOffset === b.byteOffset && a.length === b.length;
+    const sameMemory = (a: Uint8Array | undefined, b: Uint8Array): boolean =>
+      a !== undefined && a.buffer === b.buffer && a.byteOffset === b.byteOffset && a.length === b.length;
     assert.ok(sameMemory(peer.received[0], frameHeader(msg.frame)), 'the cached header itself');
     assert.equal(peer.received[1], msg.frame.data, 'the frame data itself, not a copy');
     assertSameMessages(parsePeer(peer), [msg, { type: 'ping', body: { id: 1, t0: 2 } }], 'what the peer reads');
@@ -235,7 +240,9 @@ describe('TcpChannel on an in-memory pair', () => {
     ch.on('message', () => {
       throw new Error('listener bug');
     });
-    peer.write(Buffer.concat([encodeControl({ type: 'ping', body: { id: 1, t0: 1 } }), encodeControl({ type: 'ping', body: { id: 2, t0: 1 } })]));
+    peer.write(
+      Buffer.concat([encodeControl({ type: 'ping', body: { id: 1, t0: 1 } }), encodeControl({ type: 'ping', body: { id: 2, t0: 1 } })]),
+    );
     await until(() => messages.length === 2, 'both messages');
     const [w] = (await warned) as [Error];
     assert.match(w.message, /message listener threw/);

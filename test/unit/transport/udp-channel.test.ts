@@ -26,7 +26,7 @@ function fakeLink(): { sent: Buffer[]; link: { send: (p: Parts) => void; closed:
 }
 
 describe('UdpChannel', () => {
-  it('dataIndexAt maps every position of the fragmenter\'s send order to its data fragment (or parity)', () => {
+  it("dataIndexAt maps every position of the fragmenter's send order to its data fragment (or parity)", () => {
     for (const k of [0, 1, 3, 4, 7]) {
       for (const count of [1, 3, 4, 5, 9, 16]) {
         const f = fragmentMessage([Buffer.alloc(count * 64 - 1, 1)], 0, { session: 1, fragmentSize: 64, fecGroup: k });
@@ -52,13 +52,17 @@ describe('UdpChannel', () => {
       assert.ok(left.length > 0 && left.length < count, `only part of the frame left (${left.length} of ${count})`);
       const before = sent.length;
       const indexes = [...Array(count).keys()];
-      for (const nack of encodeNacks(SESSION, [{ seq: 0, indexes }], 1200)) ch.receive(readDatagram(nack) as NonNullable<ReturnType<typeof readDatagram>>, nack);
+      for (const nack of encodeNacks(SESSION, [{ seq: 0, indexes }], 1200))
+        ch.receive(readDatagram(nack) as NonNullable<ReturnType<typeof readDatagram>>, nack);
       const stats = ch.stats();
       assert.equal(stats.retransmitted, left.length, 'every original that left is resent');
       assert.equal(stats.nackedNotYetSent, count - left.length, 'the queued ones are not');
       await until(() => sent.length >= before + left.length, 'the retransmissions on the link');
       const resent = sent.slice(before).map((d) => readFragmentHeader(d));
-      assert.deepEqual(resent.map((h) => h?.index), left.map((h) => h?.index));
+      assert.deepEqual(
+        resent.map((h) => h?.index),
+        left.map((h) => h?.index),
+      );
       assert.ok(resent.every((h) => h?.retransmit === true));
       ch.destroy();
     });

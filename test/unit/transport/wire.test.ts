@@ -5,7 +5,7 @@ import { asBuffer, frameHeader } from '../../../src/transport/wire.js';
 import { sampleFrame } from '../../helpers/proto-samples.js';
 
 describe('transport wire helpers', () => {
-  it('frameHeader encodes a frame\'s header once and hands the same bytes to every caller', () => {
+  it("frameHeader encodes a frame's header once and hands the same bytes to every caller", () => {
     const f = sampleFrame(5, 300);
     const h = frameHeader(f);
     assert.deepEqual(Buffer.from(h), Buffer.from(encodeFrameHeader(f)));

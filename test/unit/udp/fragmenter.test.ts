@@ -21,7 +21,10 @@ test('fragments carry seq, index, count and size; payloads rebuild the message',
       const dg = Buffer.concat(parts);
       const h = readFragmentHeader(dg);
       assert.ok(h);
-      assert.deepEqual({ s: h.session, seq: h.seq, idx: h.index, n: h.count, p: h.parity }, { s: 0xabcdef01, seq: 7, idx: i, n: f.count, p: false });
+      assert.deepEqual(
+        { s: h.session, seq: h.seq, idx: h.index, n: h.count, p: h.parity },
+        { s: 0xabcdef01, seq: 7, idx: i, n: f.count, p: false },
+      );
       assert.ok(dg.length - FRAGMENT_HEADER_BYTES <= 64);
       joined.push(dg.subarray(FRAGMENT_HEADER_BYTES));
     });
@@ -46,10 +49,22 @@ test('parity: one per group, in send order after its group', () => {
 });
 
 test('limits: bad sizes and oversize messages throw coded errors', () => {
-  assert.throws(() => fragmentMessage([bytes(10)], 0, { session: 1, fragmentSize: 10 }), (e) => isFramewireError(e, 'FW_BAD_OPTION'));
-  assert.throws(() => fragmentMessage([bytes(10)], 0, { session: 1, fecGroup: 300 }), (e) => isFramewireError(e, 'FW_BAD_OPTION'));
-  assert.throws(() => fragmentMessage([Buffer.alloc(0)], 0, { session: 1 }), (e) => isFramewireError(e, 'FW_BAD_OPTION'));
-  assert.throws(() => fragmentMessage([Buffer.alloc(64 * 70_000)], 0, { session: 1, fragmentSize: 64 }), (e) => isFramewireError(e, 'FW_FRAME_TOO_LARGE'));
+  assert.throws(
+    () => fragmentMessage([bytes(10)], 0, { session: 1, fragmentSize: 10 }),
+    (e) => isFramewireError(e, 'FW_BAD_OPTION'),
+  );
+  assert.throws(
+    () => fragmentMessage([bytes(10)], 0, { session: 1, fecGroup: 300 }),
+    (e) => isFramewireError(e, 'FW_BAD_OPTION'),
+  );
+  assert.throws(
+    () => fragmentMessage([Buffer.alloc(0)], 0, { session: 1 }),
+    (e) => isFramewireError(e, 'FW_BAD_OPTION'),
+  );
+  assert.throws(
+    () => fragmentMessage([Buffer.alloc(64 * 70_000)], 0, { session: 1, fragmentSize: 64 }),
+    (e) => isFramewireError(e, 'FW_FRAME_TOO_LARGE'),
+  );
 });
 
 test('inconsistent fragment headers are rejected', () => {
@@ -72,7 +87,11 @@ test('sliceParts spans part boundaries', () => {
 });
 
 test('NACKs round-trip and split to fit', () => {
-  const entries = [{ seq: 5, indexes: [1, 2, 3] }, { seq: 6, indexes: [] }, { seq: 0xffffffff, indexes: Array.from({ length: 700 }, (_, i) => i) }];
+  const entries = [
+    { seq: 5, indexes: [1, 2, 3] },
+    { seq: 6, indexes: [] },
+    { seq: 0xffffffff, indexes: Array.from({ length: 700 }, (_, i) => i) },
+  ];
   const dgs = encodeNacks(9, entries, 1200);
   assert.ok(dgs.length >= 2);
   const back = dgs.flatMap((d) => decodeNack(d.subarray(8)) ?? []);

@@ -11,7 +11,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ReliableControl } from '../../../src/protocol/udp/control.js';
 import { Kind, decodeNack, encodeNacks, readDatagram, readFragmentHeader, seqDiff } from '../../../src/protocol/udp/datagram.js';
-import { fragmentMessage, grantFecGroup, grantFragmentSize, MAX_FRAGMENT_SIZE, MIN_FRAGMENT_SIZE } from '../../../src/protocol/udp/fragmenter.js';
+import {
+  fragmentMessage,
+  grantFecGroup,
+  grantFragmentSize,
+  MAX_FRAGMENT_SIZE,
+  MIN_FRAGMENT_SIZE,
+} from '../../../src/protocol/udp/fragmenter.js';
 import { readCookie, readInit, readOpen, readOpened } from '../../../src/protocol/udp/handshake.js';
 import { Reassembler } from '../../../src/protocol/udp/reassembler.js';
 import { SendHistory } from '../../../src/protocol/udp/send-history.js';
@@ -86,7 +92,8 @@ test('NACK codec: random entries round-trip; random bodies decode or are refused
       return got;
     });
     // Entries may be split in pieces across datagrams; the indexes per seq survive in order.
-    const flatten = (es: { seq: number; indexes: number[] }[]): string[] => es.flatMap((e) => (e.indexes.length === 0 ? [`${e.seq}:*`] : e.indexes.map((i) => `${e.seq}:${i}`)));
+    const flatten = (es: { seq: number; indexes: number[] }[]): string[] =>
+      es.flatMap((e) => (e.indexes.length === 0 ? [`${e.seq}:*`] : e.indexes.map((i) => `${e.seq}:${i}`)));
     assert.deepEqual(flatten(back), flatten(entries));
     for (let i = 0; i < 5; i++) decodeNack(rng.bytes(rng.int(0, 300)));
   });
@@ -102,7 +109,9 @@ test('send history: hostile NACKs never resend a fragment more than 8 times nor 
     for (let i = 0; i < 40; i++) {
       const entries = Array.from({ length: rng.int(1, 5) }, () => ({
         seq: rng.pick([3, 2, 4, rng.int(0, 0xffff_ffff)]),
-        indexes: rng.chance(0.3) ? [] : Array.from({ length: rng.int(1, 10) }, () => rng.pick([0, 1, f.count - 1, f.count, 0xffff, rng.int(0, 0xffff)])),
+        indexes: rng.chance(0.3)
+          ? []
+          : Array.from({ length: rng.int(1, 10) }, () => rng.pick([0, 1, f.count - 1, f.count, 0xffff, rng.int(0, 0xffff)])),
       }));
       for (const d of h.lookup(entries, i * 1000)) {
         const idx = Buffer.from(d[0] as Uint8Array).readUInt16BE(16);
@@ -234,10 +243,14 @@ test('a UdpChannel on a fake link survives every hostile datagram: no throw, no 
   });
 });
 
-test('a fragment 2^31 − 1 messages ahead moves the window in one step (it used to walk the gap one seq at a time)', { timeout: 10_000 }, () => {
+test('a fragment 2^31 − 1 messages ahead moves the window in one step (it used to walk the gap one seq at a time)', {
+  timeout: 10_000,
+}, () => {
   const r = new Reassembler();
-  const one = (seq: number): Buffer => Buffer.concat(fragmentMessage([Buffer.alloc(600, seq & 0xff)], seq, { session: 1, fragmentSize: 512 }).order[0] as Buffer[]);
-  const whole = (seq: number): Buffer[] => fragmentMessage([Buffer.alloc(300, 1)], seq, { session: 1, fragmentSize: 512 }).order.map((p) => Buffer.concat(p));
+  const one = (seq: number): Buffer =>
+    Buffer.concat(fragmentMessage([Buffer.alloc(600, seq & 0xff)], seq, { session: 1, fragmentSize: 512 }).order[0] as Buffer[]);
+  const whole = (seq: number): Buffer[] =>
+    fragmentMessage([Buffer.alloc(300, 1)], seq, { session: 1, fragmentSize: 512 }).order.map((p) => Buffer.concat(p));
   r.push(one(0), 0);
   const far = 0x7fff_ffff;
   for (const d of whole(far)) r.push(d, 1);

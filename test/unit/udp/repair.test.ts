@@ -143,15 +143,18 @@ test('the sender ignores NACKs for fragments still queued, and resends each frag
   assert.equal(h.notYetSent, 2);
   assert.equal(h.retransmitted, 1);
   // A whole-message NACK resends only what was sent; the rest is on its way anyway.
-  assert.deepEqual(h.lookup([{ seq: 0, indexes: [] }], 20).map((d) => indexOf(d[0] as Buffer)), [0, 1, 2]);
+  assert.deepEqual(
+    h.lookup([{ seq: 0, indexes: [] }], 20).map((d) => indexOf(d[0] as Buffer)),
+    [0, 1, 2],
+  );
   assert.equal(h.notYetSent, 2);
   // Fragment 1 has now been resent twice: the third request is refused and counted.
   assert.deepEqual(h.lookup([{ seq: 0, indexes: [1] }], 30), []);
   assert.equal(h.missed, 1);
   // Retransmissions carry the flag; originals do not.
   const again = h.lookup([{ seq: 0, indexes: [2] }], 40)[0] as Parts;
-  assert.equal((((again[0] as Uint8Array)[23] as number) & 1), 1);
-  assert.equal(((((f.data[2] as Uint8Array[])[0] as Uint8Array)[23] as number) & 1), 0);
+  assert.equal(((again[0] as Uint8Array)[23] as number) & 1, 1);
+  assert.equal((((f.data[2] as Uint8Array[])[0] as Uint8Array)[23] as number) & 1, 0);
   // Unknown messages are counted, never thrown.
   assert.deepEqual(h.lookup([{ seq: 99, indexes: [0, 1] }], 50), []);
   assert.equal(h.missed, 3);
@@ -164,7 +167,12 @@ test('the sender ignores NACKs for fragments still queued, and resends each frag
  * too. No later message follows, so a lost tail must be found by the
  * silence timer. Runs event by event until nothing is pending.
  */
-function simulate(n: number, dropOriginal: (i: number) => boolean, dropRetransmit: (i: number, attempt: number) => boolean, opts: ReassemblerOptions & { fec?: number } = {}) {
+function simulate(
+  n: number,
+  dropOriginal: (i: number) => boolean,
+  dropRetransmit: (i: number, attempt: number) => boolean,
+  opts: ReassemblerOptions & { fec?: number } = {},
+) {
   const { m, f, dgs } = frag(0, n, opts.fec ?? 0);
   const r = new Reassembler({ minFragmentSize: SIZE, latencyBudgetMs: 100, ...opts });
   const hist = new SendHistory({ maxRetransmits: 8 });
@@ -234,7 +242,12 @@ test('every drop pattern with the first one or two retransmissions lost too is r
 });
 
 test('a fragment whose every retransmission is lost: NACKs stop at the bound, the message is given up and counted', () => {
-  const { out, r, attempts } = simulate(5, (i) => i === 4, () => true, { maxNacksPerFragment: 3 });
+  const { out, r, attempts } = simulate(
+    5,
+    (i) => i === 4,
+    () => true,
+    { maxNacksPerFragment: 3 },
+  );
   assert.deepEqual(plainBytes(out), plainBytes([]));
   assert.equal(attempts.get(4), 3);
   assert.equal(r.stats.nacked, 3);
@@ -247,20 +260,34 @@ test('a fragment whose every retransmission is lost: NACKs stop at the bound, th
 test('with FEC, single losses per group need no NACK, a lost tail parity falls back to NACK, double losses are repaired', () => {
   // 8 fragments, groups of 4: D0 D1 D2 D3 P0 D4 D5 D6 D7 P1.
   for (let d = 0; d < 8; d++) {
-    const { out, m, r } = simulate(8, (i) => i === d, () => false, { fec: 4 });
+    const { out, m, r } = simulate(
+      8,
+      (i) => i === d,
+      () => false,
+      { fec: 4 },
+    );
     assert.deepEqual(plainBytes(out), plainBytes([m]));
     assert.equal(r.stats.repairedByFec, 1);
     assert.equal(r.stats.nacked, 0, `drop ${d}: FEC alone`);
   }
-  const both = simulate(8, (i) => i === 6 || i === 7, () => false, { fec: 4 });
+  const both = simulate(
+    8,
+    (i) => i === 6 || i === 7,
+    () => false,
+    { fec: 4 },
+  );
   assert.deepEqual(plainBytes(both.out), plainBytes([both.m]));
   assert.equal(both.r.stats.repairedByFec + both.r.stats.repairedByNack, 2);
 });
 
 test('urgent datagrams (NACKs, retransmissions) jump queued bulk fragments and do not wait for tokens', async () => {
   const written: string[] = [];
-  let now = 0;
-  const pacer = new Pacer((p) => written.push((p[0] as Buffer).toString()), () => now, { rateMbps: 1, burstBytes: 1000 });
+  const now = 0;
+  const pacer = new Pacer(
+    (p) => written.push((p[0] as Buffer).toString()),
+    () => now,
+    { rateMbps: 1, burstBytes: 1000 },
+  );
   const bulk = Array.from({ length: 10 }, (_, i) => [Buffer.from(`b${i}`.padEnd(400, '.'))]);
   pacer.pushBulk(bulk, 4000);
   await new Promise((r) => setImmediate(r));
