@@ -58,6 +58,7 @@ export {
   type SessionState,
 } from './session.js';
 export { bytesEqual, concatBytes, utf8Decode, utf8Encode } from './bytes.js';
+export type { RenditionInfo, StreamInfo } from './api.js';
 
 // UDP: datagrams, fragmentation with parity FEC, reassembly with NACK repair, reliable control (docs/protocol-udp.md).
 export {

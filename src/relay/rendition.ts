@@ -4,12 +4,9 @@ import { FramewireError } from '../errors.js';
 import type { EncodedFrame } from '../frame/frame.js';
 import { toRelayFrame, type RelayFrame } from './relay-frame.js';
 
-/** Figures for one rendition profile. */
-export interface RenditionInfo {
-  profile: string;
-  viewers: number;
-  encodes: number;
-}
+import type { RenditionInfo } from '../protocol/api.js';
+
+export type { RenditionInfo };
 
 /** What renditions may decode, and where their pixels are accounted. */
 export interface RenditionOptions {

@@ -3,7 +3,8 @@ import { StatsMeter, type StatsSnapshot } from '../frame/meter.js';
 import type { MessageChannel } from '../transport/channel.js';
 import type { Profile } from '../codec/transcode.js';
 import type { RelayFrame } from './relay-frame.js';
-import { Renditions, type RenditionInfo, type RenditionOptions } from './rendition.js';
+import type { StreamInfo } from '../protocol/api.js';
+import { Renditions, type RenditionOptions } from './rendition.js';
 
 export { toRelayFrame, type RelayFrame } from './relay-frame.js';
 
@@ -243,30 +244,7 @@ export class ViewerSlot {
   }
 }
 
-/** Public figures for one stream. */
-export interface StreamInfo {
-  name: string;
-  live: boolean;
-  viewers: number;
-  width: number;
-  height: number;
-  fps: number;
-  kbps: number;
-  framesIn: number;
-  /** Seconds since the current publisher started, 0 if none. */
-  uptimeS: number;
-  publisher: string | null;
-  /** Renditions alive (profiles other viewers asked for). */
-  renditions: RenditionInfo[];
-  /** Source frames decoded for renditions. */
-  renditionDecodes: number;
-  /** Source frames not decoded: their size disagreed with the header, passed the pixel limit, or the memory budget had no room. */
-  renditionDecodesRefused: number;
-  /** Frames the publisher sent that failed validation (never forwarded). */
-  badFrames: number;
-  /** Frames the current publisher never sent (gaps in its sequence numbers its wire did not cause). */
-  framesDroppedByPublisher: number;
-}
+export type { StreamInfo } from '../protocol/api.js';
 
 /** How a {@link RelayStream} makes renditions. */
 export interface RelayStreamOptions extends RenditionOptions {

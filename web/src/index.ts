@@ -1,18 +1,7 @@
+import type { StreamInfo } from '../../src/protocol/index.js';
 import { pageToken, withToken } from './session.js';
 
 /** The stream list: /api/streams every second, one card per stream; a click opens the viewer. */
-
-interface StreamInfo {
-  name: string;
-  live: boolean;
-  viewers: number;
-  width: number;
-  height: number;
-  fps: number;
-  kbps: number;
-  uptimeS: number;
-  publisher: string | null;
-}
 
 const list = document.getElementById('streams') as HTMLDivElement;
 const empty = document.getElementById('empty') as HTMLDivElement;
