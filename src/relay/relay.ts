@@ -16,6 +16,7 @@ import { WaitingList } from './waiting.js';
 import { checkJpegFrame, DEFAULT_PICTURE_LIMITS, type PictureLimits } from '../codec/jpeg.js';
 import type { UdpServerOptions, UdpServerStats } from '../transport/udp-server.js';
 import { ServerSession, type SessionHost } from './session.js';
+import { asBuffer } from '../transport/wire.js';
 import { toRelayFrame } from './relay-frame.js';
 import { RelayStream, ViewerSlot, type StreamInfo } from './stream.js';
 
@@ -412,7 +413,8 @@ export class Relay extends TypedEmitter<RelayEvents> implements SessionHost, Htt
     }
     // Restamp once, on the relay's clock, so every viewer needs only its own offset to the relay.
     const captureUs = Math.max(0, Math.round(f.captureUs - session.clockSync.offsetUs));
-    stream.fanOut(toRelayFrame({ ...f, captureUs }), arrivalUs, wireLost);
+    // The bytes as a Buffer view once per frame (no copy): sockets then take them as they are for every viewer.
+    stream.fanOut(toRelayFrame({ ...f, captureUs, data: asBuffer(f.data) }), arrivalUs, wireLost);
   }
 
   /** @internal SessionHost */

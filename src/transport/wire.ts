@@ -17,7 +17,8 @@ const headers = new WeakMap<EncodedFrame, Uint8Array>();
 export function frameHeader(frame: EncodedFrame): Uint8Array {
   let h = headers.get(frame);
   if (h === undefined) {
-    h = encodeFrameHeader(frame);
+    // A Buffer view of the core's bytes: a socket writes a Buffer as it is, where a plain Uint8Array is wrapped on every write.
+    h = asBuffer(encodeFrameHeader(frame));
     headers.set(frame, h);
   }
   return h;
