@@ -119,7 +119,8 @@ export class ServerSession {
 
   /** Attaches a session whose token checked out (unless it closed meanwhile). */
   private admit(hello: HelloBody): void {
-    if (this.core.state === 'closed') return;
+    // A channel that closed while the token was checked reports it a tick later: do not attach it meanwhile.
+    if (this.core.state === 'closed' || this.channel.closed) return;
     let welcome: ControlMessage;
     try {
       welcome = this.host.attach(this, hello);

@@ -80,6 +80,9 @@ describe('web UI in headless Chromium', { skip, timeout: 90_000 }, () => {
     await page.screenshot({ path: new URL('viewer.png', ARTIFACTS).pathname });
     const stats = (await page.evaluate('window.framewire.stats()')) as Record<string, unknown>;
     process.stdout.write(`# viewer page: ${JSON.stringify(stats)}\n`);
+    // Over a WebSocket nothing is lost on the wire: every gap is a skip the relay or the page chose, and says so.
+    assert.equal(stats.lost, 0, 'frames lost over a WebSocket');
+    assert.equal(await page.locator('#stat-lost').textContent(), '0');
     assert.deepEqual(errors, []);
     await page.close();
   });

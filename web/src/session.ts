@@ -96,12 +96,14 @@ export class RelaySession {
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
     const hello = this.options.hello;
+    // Set when a message from the relay could not be read: the close then says 1008 (Policy Violation), as the relay's does.
+    let unreadable = false;
     const core = new ProtocolSession(
       {
         send: (m) => {
           if (ws.readyState === WebSocket.OPEN) ws.send(encodeControl(m) as Uint8Array<ArrayBuffer>);
         },
-        end: () => ws.close(1000),
+        end: () => ws.close(unreadable ? 1008 : 1000),
       },
       {
         welcome: (body) => {
@@ -134,6 +136,7 @@ export class RelaySession {
       try {
         msg = decodeMessage(new Uint8Array(ev.data), { maxFrameBytes: this.maxFrameBytes });
       } catch (err) {
+        unreadable = true;
         core.fail(FramewireError.from(err, 'the page decoding a message'));
         return;
       }

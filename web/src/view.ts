@@ -172,6 +172,7 @@ function render(): void {
   stat('latency').textContent = ms(s.latencyP50Ms);
   stat('latency95').textContent = ms(s.latencyP95Ms);
   stat('drops').textContent = `${dropped} / ${relaySkipped}`;
+  stat('lost').textContent = String(s.lost);
   stat('size').textContent = s.width && displayed ? `${s.width}×${s.height}` : '–';
   stat('rtt').textContent = ms(s.rttMs);
   const showing = s.live === true && connected;
