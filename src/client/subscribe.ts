@@ -56,6 +56,11 @@ export interface SubscriptionStats extends StatsSnapshot {
   framesNotDecodable: number;
   /** Frames the publisher never sent (it drops frames while backed up): missing, not lost. */
   framesDroppedByPublisher: number;
+  /**
+   * The relay's clock minus this machine's, ms, as ping/pong estimates it (the sample of least
+   * round-trip time over about a minute); latency figures are corrected by it. null when not connected.
+   */
+  clockOffsetMs: number | null;
 }
 
 /** The relay's counts of frames missing from this viewer's sequence for reasons other than its wire (stats keys, §8). */
@@ -240,6 +245,7 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> implements As
       framesDroppedByPublisher: m.droppedByPublisher,
       connected: this.conn !== undefined,
       live: this.live,
+      clockOffsetMs: this.conn?.clockSync.synced ? Math.round(this.conn.clockSync.offsetUs / 10) / 100 : null,
       fragmentsLost: this.transportBase.fragmentsLost + (t?.fragmentsLost ?? 0),
       framesRepaired: this.transportBase.framesRepaired + (t?.framesRepaired ?? 0),
       ...(t ? { udp: t } : {}),

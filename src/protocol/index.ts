@@ -46,7 +46,7 @@ export {
   type WelcomeBody,
 } from './messages.js';
 export { DEFAULT_LIMITS, StreamParser, decodeMessage, type ParserLimits } from './parser.js';
-export { ClockSync, type ClockSample } from './clock-sync.js';
+export { ClockSync, DEFAULT_CLOCK_WINDOW, type ClockSample } from './clock-sync.js';
 export {
   PING_INTERVAL_MS,
   ProtocolSession,

@@ -90,6 +90,22 @@ export interface LossLab {
   close(): void;
 }
 
+/** A namespace lab that also runs any command on either side and limits the rate from A to B. */
+export interface NetnsLab extends LossLab {
+  /** Runs `node ARGV…` inside side A or B (its JSON lines on stdout are collected). */
+  node(side: 'A' | 'B', args: readonly string[]): Peer;
+  /** Limits what A sends to B to `mbit` Mbit/s with `tc tbf` (0: no limit). */
+  setRate(mbit: number): void;
+}
+
+/** Why a rate-limited namespace lab cannot be made here (netns, nft and tc), or undefined. */
+export function rateLabUnavailable(): string | undefined {
+  const why = netnsUnavailable();
+  if (why) return why;
+  const found = ['/usr/sbin', '/sbin', '/usr/bin', '/bin'].some((d) => existsSync(`${d}/tc`));
+  return found ? undefined : '"tc" is not installed (apt-get install -y iproute2)';
+}
+
 const argv = (mode: string, args: Record<string, string | number | boolean>): string[] => [
   PEER,
   mode,
@@ -97,7 +113,7 @@ const argv = (mode: string, args: Record<string, string | number | boolean>): st
 ];
 
 /** Creates the namespace lab. Cleans up on close() and on process exit or signal. */
-export function createNetnsLab(): LossLab {
+export function createNetnsLab(): NetnsLab {
   const tag = `${process.pid % 100000}`;
   const nsA = `fwA${tag}`;
   const nsB = `fwB${tag}`;
@@ -167,6 +183,22 @@ export function createNetnsLab(): LossLab {
     },
     spawnA: (mode, args) => spawnIn(nsA, mode, args),
     spawnB: (mode, args) => spawnIn(nsB, mode, args),
+    node(side, args) {
+      const p = new Peer(
+        spawn('ip', ['netns', 'exec', side === 'A' ? nsA : nsB, process.execPath, ...args], { stdio: ['pipe', 'pipe', 'pipe'] }),
+      );
+      peers.push(p);
+      return p;
+    },
+    setRate(mbit) {
+      const tc = (...a: string[]): void => void execFileSync('tc', ['-n', nsA, 'qdisc', ...a], { stdio: 'pipe' });
+      try {
+        tc('del', 'dev', `vA${tag}`, 'root');
+      } catch {
+        /* no qdisc yet */
+      }
+      if (mbit > 0) tc('add', 'dev', `vA${tag}`, 'root', 'tbf', 'rate', `${mbit}mbit`, 'burst', '32kbit', 'latency', '50ms');
+    },
     close: cleanup,
   };
 }

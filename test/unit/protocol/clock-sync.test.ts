@@ -72,6 +72,43 @@ describe('ClockSync', () => {
     assert.equal(cs.offsetUs, 1900, 'best sample pushed out of the window');
   });
 
+  it('keeps the offset true while the video direction of a link queues for half a minute (NTP clock filter)', () => {
+    // A viewer pings the relay once a second. Its pings go up an idle path (5 ms); the pongs come down the
+    // path its video fills, whose queue grows from 0 to 300 ms over 10 s and stays there for 30 s.
+    const trueOffset = 1_234_000;
+    const queueAt = (s: number): number => (s < 5 ? 0 : Math.min(300_000, ((s - 5) / 10) * 300_000));
+    const run = (cs: ClockSync): number[] => {
+      const errors: number[] = [];
+      for (let s = 0; s < 45; s++) {
+        const { pong, t3 } = exchange(s * 1e6, trueOffset, 5000, 20, 5000 + queueAt(s), s + 1);
+        cs.onPong(pong, t3);
+        errors.push(Math.abs(cs.offsetUs - trueOffset));
+      }
+      return errors;
+    };
+    const filtered = run(new ClockSync());
+    assert.ok(
+      Math.max(...filtered) < 1,
+      `the default window keeps the offset of the idle seconds (worst error ${Math.max(...filtered)} µs)`,
+    );
+    // The old 8-sample window, as a control: by the end every sample in it has queued, and the offset is off by half the queue.
+    const short = run(new ClockSync(8));
+    assert.ok((short.at(-1) as number) > 140_000, `an 8-sample window errs by half the queue (${short.at(-1)} µs)`);
+  });
+
+  it('takes the new best sample at once, and finds the next best when the best leaves the ring', () => {
+    const cs = new ClockSync(4);
+    const rtts = [900, 300, 700, 800, 600, 500, 400];
+    rtts.forEach((r, i) => {
+      const { pong, t3 } = exchange(i * 1e6, 10 * r, r / 2, 0, r / 2, i + 1);
+      cs.onPong(pong, t3);
+    });
+    // The ring now holds 800, 600, 500, 400 (300 left with the 6th sample).
+    assert.equal(cs.minRttUs, 400);
+    assert.equal(cs.offsetUs, 4000);
+    assert.equal(cs.rttUs, 400);
+  });
+
   it('never reports a negative RTT from a pong whose hold time exceeds the round trip', () => {
     const cs = new ClockSync();
     const s = cs.onPong({ id: 1, t0: 1000, t1: 5000, t2: 9000 }, 2000);

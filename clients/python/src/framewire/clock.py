@@ -21,10 +21,12 @@ class ClockSync:
         offset = ((t1 - t0) + (t2 - t3)) / 2    (remote clock minus local clock)
 
     The offset in use is that of the sample with the smallest RTT among the
-    last ``window`` (8, as the reference): the least queueing, the least error.
+    last ``window`` (64, about a minute, as the reference: NTP's clock
+    filter): the direction a video stream fills queues far more than the
+    other, and a short window would end up holding only queued samples.
     """
 
-    def __init__(self, window: int = 8) -> None:
+    def __init__(self, window: int = 64) -> None:
         self._samples: Deque[Tuple[float, float]] = deque(maxlen=window)  # (rtt, offset)
         self._next_id = 1
         self._sent: Dict[int, int] = {}
