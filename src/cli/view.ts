@@ -30,8 +30,10 @@ URL is one of
 Options:
   --stats         a live status line (fps, kbps, latency, losses) on stderr
   --json          one JSON object per second on stdout: fps, kbps, latencyP50Ms,
-                  latencyP95Ms, framesReceived, framesLost, framesSkipped, width, height,
-                  fragmentsLost, framesRepaired (udp://), ...
+                  latencyP95Ms, framesReceived, framesLost (lost on the wire),
+                  framesSkipped, framesNotDecodable, framesDroppedByPublisher,
+                  framesDropped, width, height, rttMs, clockOffsetMs, connected, live,
+                  fragmentsLost, framesRepaired (udp://); a last one with "final": true
   --duration S    stop after S seconds (exit 0)
   --fps N         ask the relay for at most N frames per second
   --size WxH      ask for this size (granted when the relay can make it)
