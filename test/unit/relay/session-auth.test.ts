@@ -101,6 +101,20 @@ describe('ServerSession with an asynchronous token check', () => {
     assert.deepEqual(ch.types(), []);
   });
 
+  it('a channel destroyed while its token is checked is never attached, even before its close event', async () => {
+    const ch = new FakeChannel();
+    const host = new FakeHost();
+    new ServerSession(ch, host);
+    ch.deliver(hello);
+    ch.destroy(); // closed now; its 'close' comes a tick later
+    host.settle?.resolve();
+    await tick();
+    await tick();
+    assert.ok(!host.log.some((l) => l.startsWith('attach')), `attached a closed channel: ${host.log.join(', ')}`);
+    assert.deepEqual(host.log, ['detach connection closed']);
+    assert.deepEqual(ch.sent, [], 'no welcome to a closed channel');
+  });
+
   it('a refused token is an error with its code and reason; nothing held is handled', async () => {
     const ch = new FakeChannel();
     const host = new FakeHost();

@@ -299,3 +299,22 @@ test('urgent datagrams (NACKs, retransmissions) jump queued bulk fragments and d
   assert.equal(written.length, sentBefore + 1, 'bulk still waits for tokens');
   pacer.close();
 });
+
+test('the pacer is bounded: bulk past maxQueueBytes is refused whole, urgent keeps only the newest 4096', () => {
+  const pacer = new Pacer(
+    () => undefined,
+    () => 0,
+    { rateMbps: 1, burstBytes: 1000, maxQueueBytes: 10_000 },
+  );
+  const msg = (n: number): Uint8Array[][] => Array.from({ length: n }, () => [new Uint8Array(1000)]);
+  assert.equal(pacer.pushBulk(msg(6), 6000), true);
+  assert.equal(pacer.pushBulk(msg(6), 6000), false, 'a message that would pass the limit is refused');
+  assert.equal(pacer.queuedBytes, 6000, 'nothing of the refused message is queued');
+  assert.equal(pacer.pushBulk(msg(4), 4000), true, 'one that fits still goes in');
+  assert.equal(pacer.queuedBytes, 10_000);
+  pacer.pushUrgent(Array.from({ length: 5000 }, () => [new Uint8Array(1)]));
+  assert.equal(pacer.queuedDatagrams, 4096 + 10, 'urgent datagrams past 4096 drop the oldest');
+  pacer.close();
+  assert.equal(pacer.queuedDatagrams, 0);
+  assert.equal(pacer.queuedBytes, 0);
+});
