@@ -1,5 +1,19 @@
-import * as core from '../../src/protocol/index.js';
-import { StatsMeter, nowUs, type EncodedFrame, type HelloBody } from '../../src/protocol/index.js';
+import {
+  FramewireError,
+  MessageType,
+  StatsMeter,
+  StreamParser,
+  decodeMessage,
+  encodeControl,
+  encodeFrameHeader,
+  nowUs,
+  writeFixedHeader,
+  type EncodedFrame,
+  type HelloBody,
+} from '../../src/protocol/index.js';
+
+/** The page's own protocol pieces (the bundled core, not a copy), for tests that feed it bytes in the page. */
+const core = { FramewireError, MessageType, StreamParser, decodeMessage, encodeControl, encodeFrameHeader, writeFixedHeader };
 import { RelaySession, pageToken, relayWsUrl } from './session.js';
 
 /**
